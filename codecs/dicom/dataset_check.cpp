@@ -1,0 +1,505 @@
+#include "codecs/dicom/dataset_check.hpp"
+
+#include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
+
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcelem.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
+#include <dcmtk/dcmdata/dcitem.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcsequen.h>
+#include <dcmtk/dcmdata/dctag.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace countylink::codecs::dicom {
+
+namespace {
+
+// Values longer than this stay in the file: DCMTK records where they are instead of reading.
+constexpr Uint32 kMaxReadLength = 4096;
+// Only values this short are ever pulled into memory as text.
+constexpr Uint32 kMaxTextLength = 1024;
+// How many offending tags a reason names before it just counts.
+constexpr std::size_t kMaxListedTags = 3;
+// UID values quoted in reasons are cut to this.
+constexpr std::size_t kMaxQuotedChars = 64;
+
+// --- lazy values behind a zlib filter ------------------------------------------------------------
+
+// Reopens the file and inflates up to a deferred value. Only runs if someone loads a deferred
+// value of a Deflated object; the checker itself never does.
+class InflatedValueFactory final : public DcmInputStreamFactory {
+public:
+    InflatedValueFactory(OFFilename file, E_StreamCompression compression,
+                         offile_off_t raw_offset, offile_off_t inflated_offset)
+        : file_(std::move(file)),
+          compression_(compression),
+          raw_offset_(raw_offset),
+          inflated_offset_(inflated_offset) {}
+
+    DcmInputStream* create() const override {
+        auto stream = std::make_unique<DcmInputFileStream>(file_);
+        stream->skip(raw_offset_);
+        stream->installCompressionFilter(compression_);
+        stream->skip(inflated_offset_);
+        return stream.release();
+    }
+
+    DcmInputStreamFactory* clone() const override { return new InflatedValueFactory(*this); }
+
+    DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+
+private:
+    OFFilename file_;
+    E_StreamCompression compression_;
+    offile_off_t raw_offset_;
+    offile_off_t inflated_offset_;
+};
+
+// DcmInputFileStream stops deferring values once a zlib filter is installed (Deflated transfer
+// syntax), so DCMTK would inflate every value into memory: a 1 MB deflated file can hold 1 GB of
+// zeros. This stream keeps deferring; skipping a value then inflates it into a small buffer.
+class DeferringFileStream final : public DcmInputFileStream {
+public:
+    explicit DeferringFileStream(const OFFilename& file) : DcmInputFileStream(file), file_(file) {}
+
+    OFCondition installCompressionFilter(E_StreamCompression compression) override {
+        raw_offset_ = tell();
+        compression_ = compression;
+        return DcmInputFileStream::installCompressionFilter(compression);
+    }
+
+    DcmInputStreamFactory* newFactory() const override {
+        if (compression_ == ESC_none) return DcmInputFileStream::newFactory();
+        return new InflatedValueFactory(file_, compression_, raw_offset_, tell() - raw_offset_);
+    }
+
+    bool compressed() const { return compression_ != ESC_none; }
+
+private:
+    OFFilename file_;
+    E_StreamCompression compression_ = ESC_none;
+    offile_off_t raw_offset_ = 0;
+};
+
+// --- small string tools --------------------------------------------------------------------------
+
+std::string trim(std::string_view s) {
+    const auto is_pad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' ||
+                                            c == '\n'; };
+    while (!s.empty() && is_pad(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_pad(s.back())) s.remove_suffix(1);
+    return std::string(s);
+}
+
+// Printable, bounded copy of a value for a reason (UIDs only, never patient data).
+std::string printable(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s.substr(0, kMaxQuotedChars)) {
+        out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    if (s.size() > kMaxQuotedChars) out += "...";
+    return out + "\"";
+}
+
+template <typename Fn>
+void for_each_value(std::string_view multi, Fn&& fn) {
+    while (true) {
+        const auto sep = multi.find('\\');
+        fn(trim(multi.substr(0, sep)));
+        if (sep == std::string_view::npos) return;
+        multi.remove_prefix(sep + 1);
+    }
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// PS3.5 9.1: digits and dots, no empty component, no leading zero in a multi-digit component.
+bool is_valid_uid(std::string_view uid) {
+    if (uid.empty() || uid.size() > 64) return false;
+    while (true) {
+        const auto dot = uid.find('.');
+        const std::string_view part = uid.substr(0, dot);
+        if (part.empty() || !std::all_of(part.begin(), part.end(), is_digit)) return false;
+        if (part.size() > 1 && part.front() == '0') return false;
+        if (dot == std::string_view::npos) return true;
+        uid.remove_prefix(dot + 1);
+    }
+}
+
+bool is_valid_da(std::string_view v) {
+    return v.empty() || (v.size() == 8 && std::all_of(v.begin(), v.end(), is_digit));
+}
+
+bool is_valid_cs(std::string_view v) {
+    return std::all_of(v.begin(), v.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || is_digit(c) || c == ' ' || c == '_';
+    });
+}
+
+std::string tag_label(const DcmElement& elem) {
+    DcmTag tag = elem.getTag();
+    return std::string(tag.getTagName()) + " " + tag.toString().c_str();
+}
+
+// "3 invalid text values: StudyDate (0008,0020), ..."
+std::string summarize(std::size_t count, std::string_view what,
+                      const std::vector<std::string>& labels) {
+    std::string reason = std::to_string(count) + " " + std::string(what) + ": ";
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (i > 0) reason += ", ";
+        reason += labels[i];
+    }
+    if (count > labels.size()) reason += ", ...";
+    return reason;
+}
+
+// --- reading values ------------------------------------------------------------------------------
+
+struct TextValue {
+    bool present = false;
+    bool too_long = false;  // present but not read: longer than kMaxTextLength
+    std::string text;       // trimmed whole value, backslashes included
+};
+
+TextValue read_text(DcmElement& elem) {
+    TextValue out;
+    out.present = true;
+    if (elem.getLengthField() > kMaxTextLength) {
+        out.too_long = true;
+        return out;
+    }
+    OFString value;
+    if (elem.getOFStringArray(value).good()) out.text = trim(value.c_str());
+    return out;
+}
+
+TextValue read_text(DcmItem& item, const DcmTagKey& key) {
+    DcmElement* elem = nullptr;
+    if (item.findAndGetElement(key, elem, OFFalse).bad() || elem == nullptr) return {};
+    return read_text(*elem);
+}
+
+std::optional<std::uint64_t> read_number(DcmItem& item, const DcmTagKey& key) {
+    DcmElement* elem = nullptr;
+    if (item.findAndGetElement(key, elem, OFFalse).bad() || elem == nullptr) return std::nullopt;
+    if (elem->getLengthField() == 0 || elem->getLengthField() > kMaxTextLength) return std::nullopt;
+    if (elem->ident() == EVR_US) {
+        Uint16 v = 0;
+        if (elem->getUint16(v).good()) return v;
+        return std::nullopt;
+    }
+    Sint32 v = 0;  // IS, e.g. NumberOfFrames
+    if (elem->getSint32(v).good() && v >= 0) return static_cast<std::uint64_t>(v);
+    return std::nullopt;
+}
+
+// Saturates instead of wrapping: a saturated size is simply "more than any element holds".
+std::uint64_t mul_sat(std::uint64_t a, std::uint64_t b) {
+    constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+    if (a != 0 && b > kMax / a) return kMax;
+    return a * b;
+}
+
+// --- the checks ----------------------------------------------------------------------------------
+
+struct IdentityUid {
+    DcmTagKey key;
+    const char* name;
+    std::string Identifiers::*field;
+};
+
+const std::array<IdentityUid, 4>& identity_uids() {
+    static const std::array<IdentityUid, 4> uids{{
+        {DCM_SOPClassUID, "SOP Class UID", &Identifiers::sop_class_uid},
+        {DCM_SOPInstanceUID, "SOP Instance UID", &Identifiers::sop_instance_uid},
+        {DCM_StudyInstanceUID, "Study Instance UID", &Identifiers::study_instance_uid},
+        {DCM_SeriesInstanceUID, "Series Instance UID", &Identifiers::series_instance_uid},
+    }};
+    return uids;
+}
+
+bool is_identity_uid(const DcmTagKey& key) {
+    const auto& uids = identity_uids();
+    return std::any_of(uids.begin(), uids.end(), [&](const auto& u) { return u.key == key; });
+}
+
+void read_identifiers(DcmFileFormat& file, Identifiers& ids) {
+    if (DcmMetaInfo* meta = file.getMetaInfo()) {
+        ids.transfer_syntax_uid = read_text(*meta, DCM_TransferSyntaxUID).text;
+    }
+    DcmDataset& ds = *file.getDataset();
+    for (const auto& uid : identity_uids()) ids.*uid.field = read_text(ds, uid.key).text;
+    ids.patient_id = read_text(ds, DCM_PatientID).text;
+    ids.patient_name = read_text(ds, DCM_PatientName).text;
+    ids.modality = read_text(ds, DCM_Modality).text;
+    ids.study_date = read_text(ds, DCM_StudyDate).text;
+    ids.accession_number = read_text(ds, DCM_AccessionNumber).text;
+}
+
+void check_uids(DcmDataset& ds, std::vector<Finding>& findings) {
+    std::vector<std::string> missing;
+    std::vector<std::string> malformed;
+    for (const auto& uid : identity_uids()) {
+        const TextValue v = read_text(ds, uid.key);
+        if (!v.present || (!v.too_long && v.text.empty())) {
+            missing.emplace_back(uid.name);
+        } else if (v.too_long) {
+            malformed.push_back(std::string(uid.name) + " (over 1 KiB)");
+        } else if (!is_valid_uid(v.text)) {
+            malformed.push_back(std::string(uid.name) + " " + printable(v.text));
+        }
+    }
+    if (!missing.empty()) {
+        std::string reason = "missing ";
+        for (std::size_t i = 0; i < missing.size(); ++i) {
+            reason += (i == 0 ? "" : ", ") + missing[i];
+        }
+        findings.push_back({"missing_uid", reason});
+    }
+    if (!malformed.empty()) {
+        std::string reason = "malformed ";
+        for (std::size_t i = 0; i < malformed.size(); ++i) {
+            reason += (i == 0 ? "" : ", ") + malformed[i];
+        }
+        findings.push_back({"malformed_uid", reason});
+    }
+}
+
+void check_expected(const Identifiers& ids, const Expected& expected,
+                    std::vector<Finding>& findings) {
+    std::vector<std::string> diffs;
+    const auto compare = [&](const char* name, const std::string& actual, const std::string& want) {
+        const std::string w = trim(want);
+        if (w.empty() || actual.empty() || actual == w) return;
+        diffs.push_back(std::string(name) + " " + printable(actual) + " (request " + printable(w) + ")");
+    };
+    compare("SOP Class UID", ids.sop_class_uid, expected.sop_class_uid);
+    compare("SOP Instance UID", ids.sop_instance_uid, expected.sop_instance_uid);
+    if (diffs.empty()) return;
+    std::string reason = "dataset differs from request: ";
+    for (std::size_t i = 0; i < diffs.size(); ++i) reason += (i == 0 ? "" : "; ") + diffs[i];
+    findings.push_back({"uid_mismatch", reason});
+}
+
+// Bytes native pixel data must hold; nullopt when the image attributes needed are absent.
+std::optional<std::uint64_t> expected_pixel_bytes(DcmDataset& ds) {
+    const auto rows = read_number(ds, DCM_Rows);
+    const auto cols = read_number(ds, DCM_Columns);
+    const auto bits = read_number(ds, DCM_BitsAllocated);
+    if (!rows || !cols || !bits) return std::nullopt;
+    std::uint64_t samples = read_number(ds, DCM_SamplesPerPixel).value_or(1);
+    std::uint64_t frames = read_number(ds, DCM_NumberOfFrames).value_or(1);
+    if (frames == 0) frames = 1;
+    // 4:2:2 keeps two samples per pixel: one luminance each, chrominance shared by pairs.
+    const std::string photometric = read_text(ds, DCM_PhotometricInterpretation).text;
+    if (samples == 3 && (photometric == "YBR_FULL_422" || photometric == "YBR_PARTIAL_422")) {
+        samples = 2;
+    }
+    const std::uint64_t total_bits =
+        mul_sat(mul_sat(mul_sat(mul_sat(*rows, *cols), samples), frames), *bits);
+    // Round up so Bits Allocated 1 (and any packed depth) counts whole bytes.
+    return total_bits / 8 + (total_bits % 8 != 0 ? 1 : 0);
+}
+
+void check_pixel_data(DcmDataset& ds, std::vector<Finding>& findings) {
+    static const std::array<std::pair<DcmTagKey, const char*>, 3> kPixelTags{{
+        {DCM_PixelData, "Pixel Data"},
+        {DCM_FloatPixelData, "Float Pixel Data"},
+        {DCM_DoubleFloatPixelData, "Double Float Pixel Data"},
+    }};
+    std::optional<std::optional<std::uint64_t>> want_bytes;  // computed on first native element
+    for (const auto& [key, name] : kPixelTags) {
+        DcmElement* elem = nullptr;
+        if (ds.findAndGetElement(key, elem, OFFalse).bad() || elem == nullptr) continue;
+        const Uint32 length = elem->getLengthField();
+        if (length == DCM_UndefinedLength) continue;  // encapsulated: frame sizes vary
+        if (!want_bytes) want_bytes = expected_pixel_bytes(ds);
+        if (!*want_bytes) continue;
+        const std::uint64_t want = **want_bytes;
+        const std::string sizes =
+            std::to_string(length) + " bytes, expected " + std::to_string(want);
+        if (length < want) {
+            findings.push_back({"pixel_data_short", std::string(name) + " too short: " + sizes});
+        } else if (length > want + want % 2) {  // one byte pads an odd length to even
+            findings.push_back({"pixel_data_padded", std::string(name) + " too long: " + sizes});
+        }
+    }
+}
+
+// DCMTK accepts a file that ends inside an undefined-length sequence (or encapsulated pixel
+// data) with only a log warning, so a file cut at an item boundary would pass. If the last
+// top-level element has undefined length, the file must end with its Sequence Delimitation Item.
+bool ends_inside_sequence(DcmDataset& ds, const std::filesystem::path& path) {
+    const unsigned long count = ds.card();
+    if (count == 0) return false;
+    DcmElement* last = ds.getElement(count - 1);
+    if (last == nullptr || last->getLengthField() != DCM_UndefinedLength) return false;
+    std::array<unsigned char, 8> tail{};
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(-static_cast<std::streamoff>(tail.size()), std::ios::end);
+    in.read(reinterpret_cast<char*>(tail.data()), tail.size());
+    if (!in) return true;
+    // (FFFE,E0DD), length 0; little endian, or big endian for the retired Explicit VR BE.
+    constexpr std::array<unsigned char, 8> kLittle{0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0};
+    constexpr std::array<unsigned char, 8> kBig{0xff, 0xfe, 0xe0, 0xdd, 0, 0, 0, 0};
+    return tail != kLittle && tail != kBig;
+}
+
+struct WalkFindings {
+    std::size_t bad_text_count = 0;
+    std::vector<std::string> bad_text_tags;
+    std::size_t un_count = 0;
+    std::vector<std::string> un_tags;
+};
+
+void note(std::size_t& count, std::vector<std::string>& labels, const DcmElement& elem) {
+    ++count;
+    if (labels.size() >= kMaxListedTags) return;
+    std::string label = tag_label(elem);
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+        labels.push_back(std::move(label));
+    }
+}
+
+bool has_bad_text(DcmElement& elem, DcmEVR vr) {
+    const TextValue v = read_text(elem);
+    if (v.too_long) return false;  // not read on purpose; a 1 KiB CS/DA/UI list is odd, not bad
+    bool bad = false;
+    for_each_value(v.text, [&](const std::string& one) {
+        switch (vr) {
+            case EVR_DA: bad = bad || !is_valid_da(one); break;
+            case EVR_CS: bad = bad || !is_valid_cs(one); break;
+            default: bad = bad || (!one.empty() && !is_valid_uid(one)); break;
+        }
+    });
+    return bad;
+}
+
+// An element sent as UN whose public tag the dictionary knows: some hop lost its real VR.
+// (UN with undefined length is read as a sequence by DCMTK and can't be told apart here.)
+bool is_known_sent_as_un(const DcmElement& elem) {
+    if (elem.getTag().getEVR() != EVR_UN || elem.getTag().isPrivate()) return false;
+    const DcmTag probe(elem.getGTag(), elem.getETag());  // looks the tag up in the dictionary
+    const DcmEVR dict_vr = probe.getEVR();
+    return dict_vr != EVR_UN && dict_vr != EVR_UNKNOWN && dict_vr != EVR_UNKNOWN2B;
+}
+
+void walk(DcmItem& item, bool top_level, WalkFindings& out) {
+    for (unsigned long i = 0; i < item.card(); ++i) {
+        DcmElement* elem = item.getElement(i);
+        if (elem == nullptr) continue;
+        if (is_known_sent_as_un(*elem)) note(out.un_count, out.un_tags, *elem);
+        const DcmEVR vr = elem->ident();
+        if (vr == EVR_SQ) {
+            auto* seq = static_cast<DcmSequenceOfItems*>(elem);
+            for (unsigned long j = 0; j < seq->card(); ++j) {
+                if (DcmItem* child = seq->getItem(j)) walk(*child, false, out);
+            }
+        } else if (vr == EVR_DA || vr == EVR_CS || vr == EVR_UI) {
+            // The top-level identity UIDs are judged by malformed_uid instead.
+            if (vr == EVR_UI && top_level && is_identity_uid(elem->getTag().getXTag())) continue;
+            if (has_bad_text(*elem, vr)) note(out.bad_text_count, out.bad_text_tags, *elem);
+        }
+    }
+}
+
+}  // namespace
+
+const std::set<std::string>& known_finding_codes() {
+    static const std::set<std::string> codes{
+        "unparseable",       "missing_uid",      "malformed_uid",     "uid_mismatch",
+        "pixel_data_short",  "missing_patient_id", "missing_modality", "pixel_data_padded",
+        "bad_text_value",    "vr_un_known",
+    };
+    return codes;
+}
+
+const std::set<std::string>& always_fatal_codes() {
+    static const std::set<std::string> codes{"unparseable", "missing_uid"};
+    return codes;
+}
+
+CheckReport check_part10_file(const std::filesystem::path& path, const Expected& expected,
+                              const std::set<std::string>& fatal_codes) {
+    CheckReport report;
+    auto& findings = report.findings;
+    const auto finish = [&]() {
+        const auto& always = always_fatal_codes();
+        report.fatal = std::any_of(findings.begin(), findings.end(), [&](const Finding& f) {
+            return fatal_codes.count(f.code) > 0 || always.count(f.code) > 0;
+        });
+        return std::move(report);
+    };
+
+    // Our spool always holds Part-10; anything without the DICM prefix is not DICOM at all.
+    std::array<char, 132> head{};
+    {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot open " + path.string());
+        in.read(head.data(), head.size());
+        if (in.gcount() != static_cast<std::streamsize>(head.size()) ||
+            std::string_view(head.data() + 128, 4) != "DICM") {
+            findings.push_back({"unparseable", "not a DICOM Part-10 file (no DICM prefix)"});
+            return finish();
+        }
+    }
+
+    DcmFileFormat file;
+    DeferringFileStream stream(OFFilename(path.c_str()));
+    if (stream.status().bad()) throw std::runtime_error("cannot open " + path.string());
+    // Auto-detect rather than fileOnly: a transfer syntax newer than DCMTK 3.6.7 (HTJ2K,
+    // Deflated Image Frame Compression) is then parsed from the bytes instead of refused.
+    file.setReadMode(ERM_autoDetect);
+    file.transferInit();
+    const OFCondition status = file.read(stream, EXS_Unknown, EGL_noChange, kMaxReadLength);
+    file.transferEnd();
+
+    read_identifiers(file, report.ids);
+    if (status.bad()) {
+        findings.push_back({"unparseable", std::string("cannot parse: ") + status.text()});
+        return finish();
+    }
+    DcmDataset& ds = *file.getDataset();
+    // Behind zlib the raw tail says nothing; a cut deflate stream fails to parse anyway.
+    if (!stream.compressed() && ends_inside_sequence(ds, path)) {
+        findings.push_back({"unparseable", "truncated: file ends inside a sequence"});
+        return finish();
+    }
+
+    check_uids(ds, findings);
+    check_expected(report.ids, expected, findings);
+    check_pixel_data(ds, findings);
+    if (report.ids.patient_id.empty()) {
+        findings.push_back({"missing_patient_id", "Patient ID (0010,0020) missing or empty"});
+    }
+    if (report.ids.modality.empty()) {
+        findings.push_back({"missing_modality", "Modality (0008,0060) missing or empty"});
+    }
+
+    WalkFindings walked;
+    walk(ds, true, walked);
+    if (walked.bad_text_count > 0) {
+        findings.push_back({"bad_text_value", summarize(walked.bad_text_count,
+                                                        "invalid text values", walked.bad_text_tags)});
+    }
+    if (walked.un_count > 0) {
+        findings.push_back(
+            {"vr_un_known", summarize(walked.un_count, "known elements sent as UN", walked.un_tags)});
+    }
+    return finish();
+}
+
+}  // namespace countylink::codecs::dicom

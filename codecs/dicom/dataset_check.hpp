@@ -1,0 +1,54 @@
+// Validation of a received Part-10 object with DCMTK dcmdata: what is wrong with it, and
+// whether that stops it from being stored.
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace countylink::codecs::dicom {
+
+// One finding. `code` is a stable snake_case name used in config and metrics:
+//   fatal by default:  unparseable, missing_uid, malformed_uid, uid_mismatch, pixel_data_short
+//   warning by default: missing_patient_id, missing_modality, pixel_data_padded,
+//                       bad_text_value, vr_un_known
+// `reason` is a readable sentence for the sender (DIMSE Error Comment, at most 64 chars matter).
+struct Finding {
+    std::string code;
+    std::string reason;
+};
+
+// Identifiers the index and routing need; empty when absent.
+struct Identifiers {
+    std::string sop_class_uid, sop_instance_uid, study_instance_uid, series_instance_uid;
+    std::string patient_id, patient_name, modality, study_date, accession_number;
+    std::string transfer_syntax_uid;
+};
+
+struct CheckReport {
+    Identifiers ids;
+    std::vector<Finding> findings;
+    // True when any finding's code is in the fatal set given to check_part10_file.
+    bool fatal = false;
+};
+
+// What the DIMSE command said the object is (C-STORE-RQ Affected SOP Class/Instance UID).
+struct Expected {
+    std::string sop_class_uid;
+    std::string sop_instance_uid;
+};
+
+// All finding codes this checker can produce (for config validation).
+const std::set<std::string>& known_finding_codes();
+
+// Codes that are always fatal whatever the config says: without them the object can't be indexed.
+const std::set<std::string>& always_fatal_codes();
+
+// Parses the Part-10 file at `path` without loading large values (pixel data stays on disk),
+// and reports findings. Never throws for bad content (that is a finding); throws
+// std::runtime_error only if the file cannot be opened at all.
+CheckReport check_part10_file(const std::filesystem::path& path, const Expected& expected,
+                              const std::set<std::string>& fatal_codes);
+
+}  // namespace countylink::codecs::dicom

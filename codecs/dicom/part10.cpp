@@ -1,0 +1,80 @@
+#include "codecs/dicom/part10.hpp"
+
+#include <cstring>
+
+namespace countylink::codecs::dicom {
+namespace {
+
+void put_u16(std::vector<std::byte>& out, uint16_t v) {
+    out.push_back(std::byte(v & 0xff));
+    out.push_back(std::byte(v >> 8));
+}
+
+void put_u32(std::vector<std::byte>& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(std::byte((v >> (8 * i)) & 0xff));
+}
+
+// Short-form explicit VR element (UI, SH, UL, AE): tag, VR, 2-byte length, value padded even.
+void put_short(std::vector<std::byte>& out, uint16_t element, const char vr[2],
+               std::string_view value, char pad) {
+    put_u16(out, 0x0002);
+    put_u16(out, element);
+    out.push_back(std::byte(vr[0]));
+    out.push_back(std::byte(vr[1]));
+    const std::size_t len = value.size() + (value.size() % 2);
+    put_u16(out, static_cast<uint16_t>(len));
+    for (char c : value) out.push_back(std::byte(c));
+    if (value.size() % 2) out.push_back(std::byte(pad));
+}
+
+uint32_t get_u32(const std::byte* p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_part10_header(const MetaInfo& meta) {
+    std::vector<std::byte> group;
+    // (0002,0001) File Meta Information Version: OB, 4-byte length form.
+    put_u16(group, 0x0002);
+    put_u16(group, 0x0001);
+    group.push_back(std::byte('O'));
+    group.push_back(std::byte('B'));
+    put_u16(group, 0);
+    put_u32(group, 2);
+    group.push_back(std::byte(0x00));
+    group.push_back(std::byte(0x01));
+    put_short(group, 0x0002, "UI", meta.sop_class_uid, '\0');
+    put_short(group, 0x0003, "UI", meta.sop_instance_uid, '\0');
+    put_short(group, 0x0010, "UI", meta.transfer_syntax_uid, '\0');
+    put_short(group, 0x0012, "UI", kImplementationClassUid, '\0');
+    put_short(group, 0x0013, "SH", kImplementationVersionName, ' ');
+
+    std::vector<std::byte> out(128, std::byte{0});
+    for (char c : std::string_view("DICM")) out.push_back(std::byte(c));
+    put_u16(out, 0x0002);
+    put_u16(out, 0x0000);
+    out.push_back(std::byte('U'));
+    out.push_back(std::byte('L'));
+    put_u16(out, 4);
+    put_u32(out, static_cast<uint32_t>(group.size()));
+    out.insert(out.end(), group.begin(), group.end());
+    return out;
+}
+
+std::optional<std::size_t> dataset_offset(std::span<const std::byte> head) {
+    constexpr std::size_t kGroupLengthEnd = 132 + 12;
+    if (head.size() < kGroupLengthEnd) return std::nullopt;
+    if (std::memcmp(head.data() + 128, "DICM", 4) != 0) return std::nullopt;
+    const std::byte* el = head.data() + 132;
+    // (0002,0000) UL, explicit VR little endian.
+    const bool is_group_length = el[0] == std::byte{0x02} && el[1] == std::byte{0x00} &&
+                                 el[2] == std::byte{0x00} && el[3] == std::byte{0x00} &&
+                                 el[4] == std::byte{'U'} && el[5] == std::byte{'L'};
+    if (!is_group_length) return std::nullopt;
+    const std::size_t end = kGroupLengthEnd + get_u32(el + 8);
+    if (end > head.size()) return std::nullopt;
+    return end;
+}
+
+}  // namespace countylink::codecs::dicom

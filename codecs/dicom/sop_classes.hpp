@@ -1,0 +1,20 @@
+// Which abstract and transfer syntaxes the gateway accepts in association negotiation.
+#pragma once
+
+#include <string_view>
+
+namespace countylink::codecs::dicom {
+
+inline constexpr std::string_view kVerificationSopClass = "1.2.840.10008.1.1";
+inline constexpr std::string_view kApplicationContext = "1.2.840.10008.3.1.1.1";
+inline constexpr std::string_view kImplicitVrLittleEndian = "1.2.840.10008.1.2";
+
+// True for Verification and every Storage SOP Class in the standard (DCMTK's list, which
+// includes the ECG waveform classes).
+bool is_accepted_sop_class(std::string_view uid);
+
+// True for every transfer syntax we store as sent: implicit/explicit VR LE, explicit BE,
+// deflated, and the encapsulated JPEG, JPEG-LS, JPEG 2000, HTJ2K, RLE and video families.
+bool is_accepted_transfer_syntax(std::string_view uid);
+
+}  // namespace countylink::codecs::dicom

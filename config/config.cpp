@@ -1,0 +1,559 @@
+// Loading and checking the configuration: TOML (toml++) into the typed Config, with errors that
+// name the key path, the file and the line.
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "codecs/dicom/dataset_check.hpp"
+
+namespace countylink::config {
+namespace {
+
+// Integer bounds. Parsing checks them before narrowing to the field's type; validate() checks
+// them again for configs edited in code.
+struct IntRange {
+    int64_t min;
+    int64_t max;
+};
+
+constexpr IntRange port_range{1, 65535};
+constexpr IntRange pdu_range{4096, 16 << 20};
+constexpr IntRange object_range{1, int64_t{1} << 40};  // 1 TiB: far beyond any real study
+constexpr IntRange artim_range{1, 3600};
+constexpr IntRange idle_range{1, 86400};
+constexpr IntRange associations_range{1, 1'000'000};
+constexpr IntRange zstd_range{1, 19};
+constexpr IntRange workers_range{1, 256};
+
+constexpr std::size_t max_ae_length = 16;
+constexpr std::array<std::string_view, 4> log_levels{"debug", "info", "warn", "error"};
+
+constexpr std::string_view ae_expectation =
+    "expected an AE title of 1-16 printable ASCII characters, no backslash, not all spaces";
+
+using Keys = std::span<const std::string_view>;
+constexpr std::array<std::string_view, 6> root_keys{"dicom",      "http",   "storage",
+                                                    "validation", "server", "townships"};
+constexpr std::array<std::string_view, 9> dicom_keys{
+    "port",           "ae_title",         "bind",
+    "max_pdu_bytes",  "max_object_bytes", "artim_timeout_s",
+    "idle_timeout_s", "max_associations", "accept_unregistered"};
+constexpr std::array<std::string_view, 2> http_keys{"port", "bind"};
+constexpr std::array<std::string_view, 2> storage_keys{"data_dir", "zstd_level"};
+constexpr std::array<std::string_view, 1> validation_keys{"fatal"};
+constexpr std::array<std::string_view, 2> server_keys{"workers", "log_level"};
+constexpr std::array<std::string_view, 2> township_keys{"name", "ae_titles"};
+
+std::string join(Keys words) {
+    std::string out;
+    for (std::string_view word : words) {
+        if (!out.empty()) out += ", ";
+        out += word;
+    }
+    return out;
+}
+
+std::string join(const std::set<std::string>& words) {
+    std::string out;
+    for (const std::string& word : words) {
+        if (!out.empty()) out += ", ";
+        out += word;
+    }
+    return out;
+}
+
+// A value from the file, quoted for a message; bytes that would garble a terminal are escaped.
+std::string quote_value(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    return out + "'";
+}
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::none:
+            return "nothing";
+        case toml::node_type::table:
+            return "table";
+        case toml::node_type::array:
+            return "array";
+        case toml::node_type::string:
+            return "string";
+        case toml::node_type::integer:
+            return "integer";
+        case toml::node_type::floating_point:
+            return "float";
+        case toml::node_type::boolean:
+            return "boolean";
+        case toml::node_type::date:
+            return "date";
+        case toml::node_type::time:
+            return "time";
+        case toml::node_type::date_time:
+            return "date-time";
+    }
+    return "unknown";
+}
+
+std::string expected_integer(IntRange range) {
+    return "expected an integer " + std::to_string(range.min) + "-" + std::to_string(range.max);
+}
+
+// DICOM pads AE titles with spaces; leading and trailing ones are not significant (PS3.5 6.2).
+std::string_view trim_spaces(std::string_view text) {
+    const auto first = text.find_first_not_of(' ');
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
+
+bool valid_ae_title(std::string_view ae) {
+    if (ae.empty() || ae.size() > max_ae_length || trim_spaces(ae).empty()) return false;
+    return std::all_of(ae.begin(), ae.end(),
+                       [](char c) { return c >= 0x20 && c < 0x7f && c != '\\'; });
+}
+
+std::string parent_path(const std::string& path) {
+    const auto cut = path.find_last_of(".[");
+    return cut == std::string::npos ? std::string() : path.substr(0, cut);
+}
+
+// Builds error messages that point at the origin and line a key path came from, when known.
+// Lines are recorded while parsing, so rules checked afterwards can still point into the file.
+class Reporter {
+  public:
+    explicit Reporter(std::string origin) : origin_(std::move(origin)) {}
+
+    void note(const std::string& path, const toml::source_region& where) {
+        if (where.begin.line > 0) lines_[path] = where.begin.line;
+    }
+
+    // "origin:line: path: message"
+    [[noreturn]] void fail(const std::string& path, std::string_view message) const {
+        fail_with(path, path + ": " + std::string(message));
+    }
+
+    // "origin:line: message", the line being that of `path` (or its nearest noted parent: a
+    // missing key is reported at its table).
+    [[noreturn]] void fail_with(const std::string& path, const std::string& message) const {
+        std::string prefix = origin_.empty() ? std::string() : origin_ + ": ";
+        for (std::string p = path; !p.empty(); p = parent_path(p)) {
+            if (const auto it = lines_.find(p); it != lines_.end()) {
+                prefix =
+                    (origin_.empty() ? "line " : origin_ + ":") + std::to_string(it->second) + ": ";
+                break;
+            }
+        }
+        throw ConfigError(prefix + message);
+    }
+
+    // A path for a message about another key, with its line when known.
+    std::string describe(const std::string& path) const {
+        const auto it = lines_.find(path);
+        return it == lines_.end() ? path : path + ", line " + std::to_string(it->second);
+    }
+
+  private:
+    std::string origin_;
+    std::map<std::string, toml::source_index> lines_;
+};
+
+// One TOML table being read into settings: its keys are checked against the allowed list first,
+// and absent keys keep their defaults. Only types and integer ranges are checked here; value
+// rules are left to check_rules so edited configs get the same checks.
+class TableReader {
+  public:
+    TableReader(const toml::table& table, std::string path, Reporter& reporter, Keys allowed)
+        : table_(table), path_(std::move(path)), reporter_(reporter) {
+        reporter_.note(path_, table.source());
+        reject_unknown_keys(allowed);
+    }
+
+    std::string path_of(std::string_view key) const {
+        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
+
+    const toml::node* find(std::string_view key) const {
+        const toml::node* node = table_.get(key);
+        if (node) reporter_.note(path_of(key), node->source());
+        return node;
+    }
+
+    // A key that has no default: missing is an error.
+    const toml::node& require(std::string_view key, std::string_view expectation) const {
+        const toml::node* node = find(key);
+        if (!node) reporter_.fail(path_of(key), "missing; " + std::string(expectation));
+        return *node;
+    }
+
+    template <typename T>
+    void integer(std::string_view key, IntRange range, T& out) const {
+        const toml::node* node = find(key);
+        if (!node) return;
+        const auto* value = node->as_integer();
+        if (!value) {
+            reporter_.fail(path_of(key), expected_integer(range) + ", got " +
+                                             std::string(type_name(node->type())));
+        }
+        const int64_t v = value->get();
+        if (v < range.min || v > range.max) {
+            reporter_.fail(path_of(key), expected_integer(range) + ", got " + std::to_string(v));
+        }
+        out = static_cast<T>(v);
+    }
+
+    void boolean(std::string_view key, bool& out) const {
+        const toml::node* node = find(key);
+        if (!node) return;
+        const auto* value = node->as_boolean();
+        if (!value) {
+            reporter_.fail(path_of(key),
+                           "expected true or false, got " + std::string(type_name(node->type())));
+        }
+        out = value->get();
+    }
+
+    void string(std::string_view key, std::string& out, std::string_view expectation) const {
+        if (const toml::node* node = find(key)) {
+            out = string_value(*node, path_of(key), expectation);
+        }
+    }
+
+    // An array of strings, element by element so a wrong element is named with its index.
+    void strings(std::string_view key, std::vector<std::string>& out,
+                 std::string_view array_expectation, std::string_view item_expectation) const {
+        if (const toml::node* node = find(key)) {
+            out = string_array(*node, path_of(key), array_expectation, item_expectation);
+        }
+    }
+
+    std::string string_value(const toml::node& node, const std::string& path,
+                             std::string_view expectation) const {
+        const auto* value = node.as_string();
+        if (!value) {
+            reporter_.fail(
+                path, std::string(expectation) + ", got " + std::string(type_name(node.type())));
+        }
+        return value->get();
+    }
+
+    std::vector<std::string> string_array(const toml::node& node, const std::string& path,
+                                          std::string_view array_expectation,
+                                          std::string_view item_expectation) const {
+        const auto* array = node.as_array();
+        if (!array) {
+            reporter_.fail(path, std::string(array_expectation) + ", got " +
+                                     std::string(type_name(node.type())));
+        }
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            const std::string item_path = path + "[" + std::to_string(i) + "]";
+            const toml::node& item = (*array)[i];
+            reporter_.note(item_path, item.source());
+            out.push_back(string_value(item, item_path, item_expectation));
+        }
+        return out;
+    }
+
+    // A sub-table; nullptr when absent.
+    const toml::table* table(std::string_view key) const {
+        const toml::node* node = find(key);
+        if (!node) return nullptr;
+        const auto* sub = node->as_table();
+        if (!sub) {
+            reporter_.fail(path_of(key),
+                           "expected a table, got " + std::string(type_name(node->type())));
+        }
+        return sub;
+    }
+
+  private:
+    // Reports the first unknown key in file order, so the message matches what the user sees.
+    void reject_unknown_keys(Keys allowed) const {
+        const toml::key* first = nullptr;
+        for (auto&& [key, node] : table_) {
+            static_cast<void>(node);
+            if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+            if (!first || key.source().begin.line < first->source().begin.line) first = &key;
+        }
+        if (!first) return;
+        const std::string path = path_of(first->str());
+        reporter_.note(path, first->source());
+        reporter_.fail_with(path, "unknown key '" + path + "' (allowed: " + join(allowed) + ")");
+    }
+
+    const toml::table& table_;
+    std::string path_;
+    Reporter& reporter_;
+};
+
+void read_dicom(const TableReader& in, DicomSettings& out) {
+    in.integer("port", port_range, out.port);
+    in.string("ae_title", out.ae_title, "expected an AE title string");
+    in.string("bind", out.bind, "expected an address string");
+    in.integer("max_pdu_bytes", pdu_range, out.max_pdu_bytes);
+    in.integer("max_object_bytes", object_range, out.max_object_bytes);
+    in.integer("artim_timeout_s", artim_range, out.artim_timeout_s);
+    in.integer("idle_timeout_s", idle_range, out.idle_timeout_s);
+    in.integer("max_associations", associations_range, out.max_associations);
+    in.boolean("accept_unregistered", out.accept_unregistered);
+}
+
+void read_townships(const TableReader& root, Reporter& reporter, std::vector<Township>& out) {
+    const toml::node* node = root.find("townships");
+    if (!node) return;
+    const auto* array = node->as_array();
+    if (!array) {
+        reporter.fail("townships", "expected an array of tables ([[townships]]), got " +
+                                       std::string(type_name(node->type())));
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const std::string path = "townships[" + std::to_string(i) + "]";
+        const toml::node& item = (*array)[i];
+        const auto* table = item.as_table();
+        if (!table) {
+            reporter.note(path, item.source());
+            reporter.fail(path, "expected a table with name and ae_titles, got " +
+                                    std::string(type_name(item.type())));
+        }
+        const TableReader in(*table, path, reporter, township_keys);
+        Township township;
+        township.name = in.string_value(in.require("name", "expected a township name"),
+                                        in.path_of("name"), "expected a township name string");
+        township.ae_titles = in.string_array(
+            in.require("ae_titles", "expected an array of AE titles"), in.path_of("ae_titles"),
+            "expected an array of AE titles", "expected an AE title string");
+        out.push_back(std::move(township));
+    }
+}
+
+void read_root(const toml::table& root, Reporter& reporter, Config& config) {
+    const TableReader in(root, "", reporter, root_keys);
+    if (const auto* t = in.table("dicom")) {
+        read_dicom(TableReader(*t, "dicom", reporter, dicom_keys), config.dicom);
+    }
+    if (const auto* t = in.table("http")) {
+        const TableReader http(*t, "http", reporter, http_keys);
+        http.integer("port", port_range, config.http.port);
+        http.string("bind", config.http.bind, "expected an address string");
+    }
+    if (const auto* t = in.table("storage")) {
+        const TableReader storage(*t, "storage", reporter, storage_keys);
+        std::string data_dir = config.storage.data_dir.string();
+        storage.string("data_dir", data_dir, "expected a directory path string");
+        config.storage.data_dir = data_dir;
+        storage.integer("zstd_level", zstd_range, config.storage.zstd_level);
+    }
+    if (const auto* t = in.table("validation")) {
+        TableReader(*t, "validation", reporter, validation_keys)
+            .strings("fatal", config.validation.fatal, "expected an array of finding codes",
+                     "expected a finding code string");
+    }
+    if (const auto* t = in.table("server")) {
+        const TableReader server(*t, "server", reporter, server_keys);
+        server.integer("workers", workers_range, config.server.workers);
+        server.string("log_level", config.server.log_level, "expected a log level string");
+    }
+    read_townships(in, reporter, config.townships);
+}
+
+// The checker can't index an object without these, so a config can't make them warnings; the
+// file may omit them and they are added here rather than refusing a harmless omission.
+void add_always_fatal(std::vector<std::string>& fatal) {
+    for (const std::string& code : codecs::dicom::always_fatal_codes()) {
+        if (std::find(fatal.begin(), fatal.end(), code) == fatal.end()) fatal.push_back(code);
+    }
+}
+
+template <typename T>
+void check_range(const Reporter& reporter, const std::string& path, T value, IntRange range) {
+    if (std::cmp_less(value, range.min) || std::cmp_greater(value, range.max)) {
+        reporter.fail(path, expected_integer(range) + ", got " + std::to_string(value));
+    }
+}
+
+void check_ae_title(const Reporter& reporter, const std::string& path, const std::string& ae) {
+    if (!valid_ae_title(ae))
+        reporter.fail(path, std::string(ae_expectation) + ", got " + quote_value(ae));
+}
+
+bool is_wildcard(std::string_view bind) {
+    return bind == "0.0.0.0" || bind == "::";
+}
+
+void check_townships(const Reporter& reporter, const std::vector<Township>& townships) {
+    std::map<std::string, std::string, std::less<>> name_paths;  // name -> where first seen
+    struct Listing {
+        std::string township;
+        std::string path;
+    };
+    std::map<std::string, Listing, std::less<>> ae_listings;  // trimmed AE -> first listing
+    for (std::size_t i = 0; i < townships.size(); ++i) {
+        const Township& township = townships[i];
+        const std::string path = "townships[" + std::to_string(i) + "]";
+        const std::string name_path = path + ".name";
+        if (township.name.empty() || trim_spaces(township.name) != township.name) {
+            reporter.fail(name_path,
+                          "expected a non-empty township name without leading or trailing "
+                          "spaces, got " +
+                              quote_value(township.name));
+        }
+        if (township.name == unregistered_township) {
+            reporter.fail(name_path,
+                          "'" + township.name + "' is reserved for callers no township lists");
+        }
+        if (const auto [it, added] = name_paths.emplace(township.name, name_path); !added) {
+            reporter.fail(name_path, "duplicate township name " + quote_value(township.name) +
+                                         " (also " + reporter.describe(it->second) + ")");
+        }
+        if (township.ae_titles.empty()) {
+            reporter.fail(path + ".ae_titles", "expected at least one AE title");
+        }
+        for (std::size_t j = 0; j < township.ae_titles.size(); ++j) {
+            const std::string& ae = township.ae_titles[j];
+            const std::string ae_path = path + ".ae_titles[" + std::to_string(j) + "]";
+            check_ae_title(reporter, ae_path, ae);
+            const auto [it, added] =
+                ae_listings.emplace(std::string(trim_spaces(ae)), Listing{township.name, ae_path});
+            if (!added) {
+                reporter.fail(ae_path, "AE title " + quote_value(trim_spaces(ae)) +
+                                           " is already listed for township " +
+                                           quote_value(it->second.township) + " (" +
+                                           reporter.describe(it->second.path) + ")");
+            }
+        }
+    }
+}
+
+void check_rules(const Config& config, const Reporter& reporter) {
+    const DicomSettings& dicom = config.dicom;
+    check_range(reporter, "dicom.port", dicom.port, port_range);
+    check_ae_title(reporter, "dicom.ae_title", dicom.ae_title);
+    if (dicom.bind.empty()) reporter.fail("dicom.bind", "expected an address, got ''");
+    check_range(reporter, "dicom.max_pdu_bytes", dicom.max_pdu_bytes, pdu_range);
+    check_range(reporter, "dicom.max_object_bytes", dicom.max_object_bytes, object_range);
+    check_range(reporter, "dicom.artim_timeout_s", dicom.artim_timeout_s, artim_range);
+    check_range(reporter, "dicom.idle_timeout_s", dicom.idle_timeout_s, idle_range);
+    check_range(reporter, "dicom.max_associations", dicom.max_associations, associations_range);
+
+    check_range(reporter, "http.port", config.http.port, port_range);
+    if (config.http.bind.empty()) reporter.fail("http.bind", "expected an address, got ''");
+    // Both listeners are TCP: one port on overlapping addresses would fail at start-up instead.
+    if (config.http.port == dicom.port &&
+        (config.http.bind == dicom.bind || is_wildcard(config.http.bind) ||
+         is_wildcard(dicom.bind))) {
+        reporter.fail("http.port",
+                      std::to_string(dicom.port) +
+                          " is also dicom.port; the two listeners need different ports");
+    }
+
+    if (config.storage.data_dir.empty()) {
+        reporter.fail("storage.data_dir", "expected a directory path, got ''");
+    }
+    check_range(reporter, "storage.zstd_level", config.storage.zstd_level, zstd_range);
+
+    const std::set<std::string>& known = codecs::dicom::known_finding_codes();
+    for (std::size_t i = 0; i < config.validation.fatal.size(); ++i) {
+        const std::string& code = config.validation.fatal[i];
+        if (!known.contains(code)) {
+            reporter.fail(
+                "validation.fatal[" + std::to_string(i) + "]",
+                "unknown finding code " + quote_value(code) + " (known: " + join(known) + ")");
+        }
+    }
+
+    check_range(reporter, "server.workers", config.server.workers, workers_range);
+    if (std::find(log_levels.begin(), log_levels.end(), config.server.log_level) ==
+        log_levels.end()) {
+        reporter.fail("server.log_level", "expected one of " + join(log_levels) + ", got " +
+                                              quote_value(config.server.log_level));
+    }
+
+    check_townships(reporter, config.townships);
+}
+
+}  // namespace
+
+std::optional<std::string> Config::township_of(const std::string& calling_ae) const {
+    // A linear scan: a county has tens of townships, and this runs once per association.
+    const std::string_view wanted = trim_spaces(calling_ae);
+    if (!wanted.empty()) {
+        for (const Township& township : townships) {
+            for (const std::string& ae : township.ae_titles) {
+                if (trim_spaces(ae) == wanted) return township.name;
+            }
+        }
+    }
+    if (dicom.accept_unregistered) return std::string(unregistered_township);
+    return std::nullopt;
+}
+
+// The defaults live in the member initialisers of config.hpp, the one place they are written.
+Config embedded_default() {
+    return Config{};
+}
+
+Config parse_toml(const std::string& text, const std::string& origin) {
+    toml::table root;
+    try {
+        root = toml::parse(text, origin);
+    } catch (const toml::parse_error& error) {
+        const toml::source_position where = error.source().begin;
+        throw ConfigError(origin + ":" + std::to_string(where.line) + ":" +
+                          std::to_string(where.column) +
+                          ": TOML syntax error: " + std::string(error.description()));
+    }
+    Reporter reporter(origin);
+    Config config = embedded_default();
+    read_root(root, reporter, config);
+    add_always_fatal(config.validation.fatal);
+    check_rules(config, reporter);
+    return config;
+}
+
+Config load_file(const std::filesystem::path& path) {
+    const std::string name = path.string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError("cannot read config file '" + name + "': it is a directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError("cannot open config file '" + name +
+                          "': " + std::error_code(errno, std::generic_category()).message());
+    }
+    std::string text;
+    try {
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure& error) {
+        throw ConfigError("cannot read config file '" + name + "': " + error.what());
+    }
+    if (in.bad()) throw ConfigError("cannot read config file '" + name + "'");
+    return parse_toml(text, name);
+}
+
+void validate(const Config& config) {
+    check_rules(config, Reporter(""));
+}
+
+}  // namespace countylink::config

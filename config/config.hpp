@@ -1,0 +1,104 @@
+// The typed configuration of countylinkd: every setting, its default, and how it is loaded.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace countylink::config {
+
+// The township label of a calling AE title that no township lists (when such callers are let in).
+inline constexpr std::string_view unregistered_township = "unregistered";
+
+// A township and the calling AE titles of its equipment; `name` labels metrics and the index.
+struct Township {
+    std::string name;
+    std::vector<std::string> ae_titles;
+
+    bool operator==(const Township&) const = default;
+};
+
+struct DicomSettings {
+    uint16_t port = 11112;
+    std::string ae_title = "COUNTYLINK";
+    std::string bind = "0.0.0.0";
+    uint32_t max_pdu_bytes = 262144;               // our receive limit, announced in A-ASSOCIATE-AC
+    uint64_t max_object_bytes = 8ull << 30;        // larger objects are refused with 0xA700
+    uint32_t artim_timeout_s = 30;                 // connect -> A-ASSOCIATE-RQ, release -> close
+    uint32_t idle_timeout_s = 300;                 // no PDU for this long -> A-ABORT
+    uint32_t max_associations = 4000;              // beyond: A-ASSOCIATE-RJ transient, local limit
+    bool accept_unregistered = true;               // unknown calling AE -> township "unregistered"
+
+    bool operator==(const DicomSettings&) const = default;
+};
+
+struct HttpSettings {
+    uint16_t port = 8080;
+    std::string bind = "0.0.0.0";
+
+    bool operator==(const HttpSettings&) const = default;
+};
+
+struct StorageSettings {
+    std::filesystem::path data_dir = "./var";
+    int zstd_level = 3;                            // 1..19
+
+    bool operator==(const StorageSettings&) const = default;
+};
+
+// Names of validation findings (see codecs/dicom/dataset_check.hpp) treated as fatal.
+struct ValidationSettings {
+    std::vector<std::string> fatal = {"unparseable",      "missing_uid", "malformed_uid",
+                                      "uid_mismatch",     "pixel_data_short"};
+
+    bool operator==(const ValidationSettings&) const = default;
+};
+
+struct ServerSettings {
+    uint32_t workers = 4;                          // threads for parsing, compression, fsync
+    std::string log_level = "info";               // debug, info, warn, error
+
+    bool operator==(const ServerSettings&) const = default;
+};
+
+struct Config {
+    DicomSettings dicom;
+    HttpSettings http;
+    StorageSettings storage;
+    ValidationSettings validation;
+    ServerSettings server;
+    std::vector<Township> townships;
+
+    // The township of a calling AE title: its configured name, "unregistered" when unknown and
+    // accepted, nullopt when unknown and refused.
+    std::optional<std::string> township_of(const std::string& calling_ae) const;
+
+    bool operator==(const Config&) const = default;
+};
+
+// Thrown for any problem in a config file; what() names the key and what is allowed.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The embedded default: what countylinkd runs with when no file is given.
+Config embedded_default();
+
+// Parses TOML text into a Config starting from embedded_default(); throws ConfigError naming
+// the key (e.g. "dicom.port: expected an integer 1-65535, got string") for unknown keys,
+// wrong types or values out of range. `origin` is used in messages (a file name).
+Config parse_toml(const std::string& text, const std::string& origin = "config");
+
+// Reads and parses a file; throws ConfigError (also when the file cannot be read).
+Config load_file(const std::filesystem::path& path);
+
+// Checks cross-field rules (e.g. an AE title in two townships, AE title length <= 16);
+// throws ConfigError. parse_toml calls it; callers that edit a Config call it again.
+void validate(const Config& config);
+
+}  // namespace countylink::config

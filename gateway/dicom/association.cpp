@@ -1,0 +1,395 @@
+#include "gateway/dicom/association.hpp"
+
+#include <array>
+#include <limits>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "codecs/dicom/part10.hpp"
+#include "gateway/server/run_on.hpp"
+
+namespace countylink::dicom {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kMaxAssociateRq = 1 << 20;  // generous: 128 contexts need ~16 KiB
+constexpr std::size_t kMaxCommandSet = 64 * 1024;
+
+// Error Comment is VR LO: 64 characters, no backslash or control characters.
+std::string error_comment(std::string text) {
+    for (char& c : text) {
+        if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    if (text.size() > 64) text.resize(64);
+    return text;
+}
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Thrown inside the association to end it with an A-ABORT.
+struct AbortAssociation {
+    AbortReason reason;
+    std::string why;
+};
+
+}  // namespace
+
+Association::Association(asio::ip::tcp::socket socket, server::Context& context)
+    : socket_(std::move(socket)), ctx_(context), timer_(socket_.get_executor()) {
+    error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    ++ctx_.open_associations;
+    ctx_.metrics.associations_active.inc();
+}
+
+Association::~Association() {
+    --ctx_.open_associations;
+    ctx_.metrics.associations_active.dec();
+}
+
+void Association::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+}
+
+awaitable<void> Association::watchdog() {
+    while (socket_.is_open()) {
+        timer_.expires_at(deadline_);
+        error_code ec;
+        co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (!socket_.is_open()) co_return;
+        if (Clock::now() >= deadline_) {
+            timed_out_ = true;
+            socket_.cancel(ec);  // the pending read or write fails; run() answers with A-ABORT
+            co_return;
+        }
+    }
+}
+
+awaitable<void> Association::run() {
+    try {
+        if (co_await negotiate()) co_await serve();
+    } catch (const AbortAssociation& a) {
+        abort_now(a.reason, a.why);
+    } catch (const PduError& e) {
+        abort_now(e.reason, e.what());
+    } catch (const DimseError& e) {
+        abort_now(AbortReason::invalid_pdu_parameter_value, e.what());
+    } catch (const boost::system::system_error& e) {
+        if (timed_out_) {
+            abort_now(AbortReason::not_specified, "timeout: no complete PDU in time");
+        } else {
+            finish(e.code() == asio::error::eof ? "connection_closed" : "connection_error");
+        }
+    } catch (const std::exception& e) {
+        ctx_.log.error("association ", peer_, " failed: ", e.what());
+        abort_now(AbortReason::not_specified, "internal error");
+    }
+    timer_.cancel();
+}
+
+// Waits for the A-ASSOCIATE-RQ under the ARTIM timer and answers it with AC or RJ.
+awaitable<bool> Association::negotiate() {
+    const auto header = co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.artim_timeout_s));
+    if (header.type != PduType::associate_rq) {
+        throw AbortAssociation{AbortReason::unexpected_pdu, "expected A-ASSOCIATE-RQ"};
+    }
+    const AssociateRq rq = decode_associate_rq(body_);
+    calling_ae_ = rq.calling_ae;
+
+    auto decision = dicom::negotiate(rq, ctx_.config);
+    if (auto* rejected = std::get_if<Rejected>(&decision)) {
+        co_await send(encode(rejected->rj));
+        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_, "' rejected: ",
+                      rejected->why);
+        ctx_.metrics.refusals_total.with({"association_rejected"}).inc();
+        finish("rejected");
+        co_return false;
+    }
+    if (ctx_.open_associations > ctx_.config.dicom.max_associations) {
+        co_await send(encode(reject::local_limit_exceeded));
+        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_,
+                      "' rejected: association limit reached");
+        ctx_.metrics.refusals_total.with({"association_limit"}).inc();
+        finish("rejected");
+        co_return false;
+    }
+    auto& accepted = std::get<Accepted>(decision);
+    township_ = accepted.township;
+    contexts_ = std::move(accepted.contexts);
+    peer_max_pdu_ = accepted.peer_max_pdu;
+    co_await send(encode(accepted.ac));
+    ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_,
+                  ") accepted, ", contexts_.size(), "/", rq.contexts.size(), " contexts");
+    co_return true;
+}
+
+// The established association: P-DATA until release or abort.
+awaitable<void> Association::serve() {
+    for (;;) {
+        const auto header =
+            co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.idle_timeout_s));
+        switch (header.type) {
+            case PduType::p_data:
+                co_await on_p_data();
+                break;
+            case PduType::release_rq:
+                if (message_) {
+                    throw AbortAssociation{AbortReason::unexpected_pdu,
+                                           "A-RELEASE-RQ in the middle of a message"};
+                }
+                co_await send(encode_release_rp());
+                finish("released");
+                co_return;
+            case PduType::abort:
+                finish("aborted_by_peer");
+                co_return;
+            default:
+                throw AbortAssociation{AbortReason::unexpected_pdu,
+                                       "unexpected PDU type " +
+                                           std::to_string(static_cast<int>(header.type))};
+        }
+    }
+}
+
+// Reads one whole PDU into body_, refusing lengths beyond what its type may have.
+awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    std::array<std::byte, kPduHeaderSize> raw{};
+    co_await asio::async_read(socket_, asio::buffer(raw), use_awaitable);
+    const PduHeader header = decode_header(raw);
+
+    std::size_t limit = 0;
+    switch (header.type) {
+        case PduType::associate_rq:
+        case PduType::associate_ac:
+            limit = kMaxAssociateRq;
+            break;
+        case PduType::p_data:
+            limit = ctx_.config.dicom.max_pdu_bytes + 16;
+            break;
+        default:
+            limit = 4;
+            if (header.length != 4) {
+                throw PduError(AbortReason::invalid_pdu_parameter_value,
+                               "PDU length " + std::to_string(header.length) + " where 4 is fixed");
+            }
+    }
+    if (header.length > limit) {
+        throw PduError(AbortReason::invalid_pdu_parameter_value,
+                       "PDU length " + std::to_string(header.length) + " exceeds the limit of " +
+                           std::to_string(limit));
+    }
+    body_.resize(header.length);
+    co_await asio::async_read(socket_, asio::buffer(body_), use_awaitable);
+    deadline_ = Clock::time_point::max();
+    co_return header;
+}
+
+awaitable<void> Association::on_p_data() {
+    for (const Pdv& pdv : decode_p_data(body_)) {
+        if (!contexts_.contains(pdv.context_id)) {
+            throw AbortAssociation{AbortReason::invalid_pdu_parameter_value,
+                                   "PDV for presentation context " +
+                                       std::to_string(pdv.context_id) + " which was not accepted"};
+        }
+        if (!message_) message_.emplace().context_id = pdv.context_id;
+        Message& m = *message_;
+        if (pdv.context_id != m.context_id) {
+            throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
+                                   "PDV switches presentation context inside a message"};
+        }
+        if (pdv.is_command) {
+            if (m.command) {
+                throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
+                                       "command fragment after the command was complete"};
+            }
+            if (m.command_bytes.size() + pdv.data.size() > kMaxCommandSet) {
+                throw AbortAssociation{AbortReason::invalid_pdu_parameter_value,
+                                       "command set larger than 64 KiB"};
+            }
+            m.command_bytes.insert(m.command_bytes.end(), pdv.data.begin(), pdv.data.end());
+            if (pdv.is_last) co_await on_command(m);
+        } else {
+            if (!m.command || !m.command->has_data_set()) {
+                throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
+                                       "dataset fragment without a command announcing one"};
+            }
+            append_dataset(m, pdv.data);
+            if (pdv.is_last) co_await on_dataset_complete(m);  // answers and ends `m`
+        }
+    }
+}
+
+awaitable<void> Association::on_command(Message& m) {
+    m.command = decode_command(m.command_bytes);
+    m.command_bytes = {};
+    m.command_done = Clock::now();
+    const Command& cmd = *m.command;
+    const auto field = static_cast<CommandField>(cmd.command_field);
+
+    if (field == CommandField::c_store_rq && cmd.has_data_set()) {
+        start_dataset(m);
+        co_return;
+    }
+    if (cmd.has_data_set()) {
+        m.refusal = "operation not supported";  // drain its dataset, then answer 0x0211
+        co_return;
+    }
+    const uint8_t context_id = m.context_id;
+    Command rsp = field == CommandField::c_echo_rq
+                      ? make_response(cmd, status::success)
+                      : make_response(cmd, status::unrecognized_operation,
+                                      "only C-ECHO and C-STORE are supported");
+    message_.reset();
+    co_await send_command(context_id, rsp);
+}
+
+// Opens the spool file and writes the Part-10 header: SOP class and instance from the command,
+// the transfer syntax negotiated for this presentation context.
+void Association::start_dataset(Message& m) {
+    try {
+        m.spool.emplace(ctx_.spool_dir);
+        const auto header = codecs::dicom::encode_part10_header(
+            {m.command->affected_sop_class_uid, m.command->affected_sop_instance_uid,
+             contexts_.at(m.context_id).transfer_syntax});
+        m.spool->append(header);
+    } catch (const std::system_error& e) {
+        m.spool.reset();
+        m.refusal = e.code() == std::errc::no_space_on_device ? "gateway disk full, retry later"
+                                                              : "cannot spool object, retry later";
+        ctx_.log.error("spool failed: ", e.what());
+    }
+}
+
+void Association::append_dataset(Message& m, std::span<const std::byte> data) {
+    m.dataset_bytes += data.size();
+    if (!m.spool) return;  // refused already: drain
+    if (m.dataset_bytes > ctx_.config.dicom.max_object_bytes) {
+        m.spool.reset();
+        m.refusal = "object larger than the gateway's limit of " +
+                    std::to_string(ctx_.config.dicom.max_object_bytes >> 20) + " MiB";
+        return;
+    }
+    try {
+        m.spool->append(data);
+    } catch (const std::system_error& e) {
+        m.spool.reset();  // frees the space it took
+        const bool full = e.code() == std::errc::no_space_on_device;
+        m.refusal = full ? "gateway disk full, retry later" : "cannot spool object, retry later";
+        if (full) ctx_.health.storage_failed("data directory full");
+        ctx_.log.error("spool failed: ", e.what());
+    }
+}
+
+awaitable<void> Association::on_dataset_complete(Message& m) {
+    ctx_.metrics.stage_latency.with({"receive"}).observe(
+        std::chrono::duration<double>(Clock::now() - m.command_done).count());
+    const Command cmd = *m.command;
+    const uint8_t context_id = m.context_id;
+    Command rsp;
+    if (!m.refusal.empty() || !m.spool) {
+        const bool unsupported = static_cast<CommandField>(cmd.command_field) !=
+                                 CommandField::c_store_rq;
+        const uint16_t code = unsupported ? status::unrecognized_operation : status::out_of_resources;
+        rsp = make_response(cmd, code, error_comment(m.refusal));
+        ctx_.log.warn("object from ", calling_ae_, " refused: ", m.refusal);
+        ctx_.metrics.objects_total.with({"refused", township_, "none"}).inc();
+    } else {
+        m.spool->close();
+        ingest::SpoolFile spool = std::move(*m.spool);
+        ingest::IngestRequest request{spool.path(), calling_ae_, township_,
+                                      {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
+                                      now_ms()};
+        auto& pipeline = ctx_.pipeline;
+        const ingest::IngestOutcome outcome = co_await server::run_on(
+            ctx_.workers, [&pipeline, &request] { return pipeline.ingest(request); });
+        rsp = make_response(cmd, outcome.status, error_comment(outcome.comment));
+        ++objects_;
+    }
+    message_.reset();
+    co_await send_command(context_id, rsp);
+}
+
+awaitable<void> Association::send_command(uint8_t context_id, const Command& command) {
+    const std::vector<std::byte> bytes = encode_command(command);
+    // Fragment to the peer's maximum PDU length (its PDV list: PDV header of 6 bytes each).
+    const std::size_t max_value =
+        peer_max_pdu_ > 6 ? peer_max_pdu_ - 6 : std::numeric_limits<std::size_t>::max();
+    std::span<const std::byte> rest(bytes);
+    do {
+        const std::size_t n = std::min(rest.size(), max_value);
+        co_await send(encode_p_data(context_id, true, n == rest.size(), rest.first(n)));
+        rest = rest.subspan(n);
+    } while (!rest.empty());
+}
+
+awaitable<void> Association::send(std::vector<std::byte> pdu) {
+    deadline_ = Clock::now() + std::chrono::seconds(ctx_.config.dicom.idle_timeout_s);
+    co_await asio::async_write(socket_, asio::buffer(pdu), use_awaitable);
+    deadline_ = Clock::time_point::max();
+}
+
+// Best effort: the peer may not be reading, so the A-ABORT is written without waiting.
+void Association::abort_now(AbortReason reason, const std::string& why) {
+    if (finished_) return;
+    const auto pdu = encode(Abort{2, static_cast<uint8_t>(reason)});
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    asio::write(socket_, asio::buffer(pdu), ec);
+    ctx_.log.warn("association from ", peer_, " AE '", calling_ae_, "' aborted: ", why);
+    ctx_.metrics.refusals_total.with({timed_out_ ? "timeout" : "protocol_error"}).inc();
+    finish("aborted");
+}
+
+void Association::finish(const std::string& outcome) {
+    if (finished_) return;
+    finished_ = true;
+    ctx_.metrics.associations_total.with({outcome}).inc();
+    if (outcome == "released") {
+        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' released after ",
+                      objects_, " objects");
+    } else if (outcome != "aborted" && outcome != "rejected") {
+        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' ended: ", outcome,
+                      " after ", objects_, " objects");
+    }
+    error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+}
+
+awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::Context& context) {
+    for (;;) {
+        error_code ec;
+        auto socket = co_await acceptor.async_accept(
+            asio::make_strand(acceptor.get_executor()), asio::redirect_error(use_awaitable, ec));
+        if (ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            context.log.warn("accept failed: ", ec.message());
+            continue;
+        }
+        std::make_shared<Association>(std::move(socket), context)->start();
+    }
+}
+
+}  // namespace countylink::dicom

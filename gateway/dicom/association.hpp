@@ -1,0 +1,85 @@
+// One DICOM association as the SCP: a coroutine that reads PDUs, negotiates, receives
+// C-ECHO and C-STORE, streams datasets to a spool file, hands complete objects to the ingest
+// pipeline and answers with its status. Read top to bottom:
+//   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
+// A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "gateway/dicom/dimse.hpp"
+#include "gateway/dicom/negotiation.hpp"
+#include "gateway/dicom/pdu.hpp"
+#include "gateway/ingest/spool_file.hpp"
+#include "gateway/server/context.hpp"
+
+namespace countylink::dicom {
+
+class Association : public std::enable_shared_from_this<Association> {
+public:
+    Association(boost::asio::ip::tcp::socket socket, server::Context& context);
+    ~Association();
+
+    // Spawns the association's coroutines on its socket's strand.
+    void start();
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    // A DIMSE message being received: its command, then (maybe) its dataset in the spool.
+    struct Message {
+        uint8_t context_id = 0;
+        std::vector<std::byte> command_bytes;
+        std::optional<Command> command;
+        std::optional<ingest::SpoolFile> spool;
+        uint64_t dataset_bytes = 0;
+        std::string refusal;  // set when the dataset is drained but not kept (too large, disk)
+        Clock::time_point command_done;
+    };
+
+    boost::asio::awaitable<void> run();
+    boost::asio::awaitable<void> watchdog();
+    boost::asio::awaitable<bool> negotiate();
+    boost::asio::awaitable<void> serve();
+    boost::asio::awaitable<PduHeader> read_pdu(std::chrono::seconds timeout);
+    boost::asio::awaitable<void> on_p_data();
+    boost::asio::awaitable<void> on_command(Message& message);
+    void start_dataset(Message& message);
+    void append_dataset(Message& message, std::span<const std::byte> data);
+    boost::asio::awaitable<void> on_dataset_complete(Message& message);
+    boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
+    boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
+    void abort_now(AbortReason reason, const std::string& why);
+    void finish(const std::string& outcome);
+
+    boost::asio::ip::tcp::socket socket_;
+    server::Context& ctx_;
+    boost::asio::steady_timer timer_;
+    Clock::time_point deadline_ = Clock::time_point::max();
+    bool timed_out_ = false;
+    std::string peer_;
+    std::string calling_ae_ = "?";
+    std::string township_;
+    std::map<uint8_t, AcceptedContext> contexts_;
+    uint32_t peer_max_pdu_ = 0;
+    std::vector<std::byte> body_;  // the current PDU body; at most max_pdu_bytes
+    std::optional<Message> message_;
+    uint64_t objects_ = 0;
+    bool finished_ = false;
+};
+
+// Accepts TCP connections on the DICOM port and starts an Association for each.
+boost::asio::awaitable<void> accept_associations(boost::asio::ip::tcp::acceptor& acceptor,
+                                                 server::Context& context);
+
+}  // namespace countylink::dicom

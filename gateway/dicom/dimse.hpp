@@ -1,0 +1,66 @@
+// DIMSE command sets (PS3.7 section 9.3 and E.1): group 0000 elements, always Implicit VR
+// Little Endian, small enough to hold in memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace countylink::dicom {
+
+enum class CommandField : uint16_t {
+    c_store_rq = 0x0001,
+    c_store_rsp = 0x8001,
+    c_echo_rq = 0x0030,
+    c_echo_rsp = 0x8030,
+};
+
+inline constexpr uint16_t kNoDataSet = 0x0101;
+
+// DIMSE statuses the gateway answers with (PS3.4 B.2.3 and PS3.7 C).
+namespace status {
+inline constexpr uint16_t success = 0x0000;
+inline constexpr uint16_t warning_not_conformant = 0xB007;   // stored, but flawed
+inline constexpr uint16_t out_of_resources = 0xA700;         // disk full, object too large
+inline constexpr uint16_t dataset_mismatch = 0xA900;         // dataset vs command disagree
+inline constexpr uint16_t cannot_understand = 0xC000;        // + 0..4 for the finding
+inline constexpr uint16_t sop_class_not_supported = 0x0122;
+inline constexpr uint16_t unrecognized_operation = 0x0211;
+}  // namespace status
+
+// A malformed command set.
+class DimseError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Command {
+    uint16_t command_field = 0;
+    std::string affected_sop_class_uid;
+    std::string affected_sop_instance_uid;
+    std::optional<uint16_t> message_id;
+    std::optional<uint16_t> message_id_responded_to;
+    std::optional<uint16_t> priority;
+    uint16_t data_set_type = kNoDataSet;
+    std::optional<uint16_t> status;
+    std::string error_comment;  // at most 64 characters are sent
+    std::string move_originator_ae;
+    std::optional<uint16_t> move_originator_message_id;
+
+    bool has_data_set() const { return data_set_type != kNoDataSet; }
+};
+
+// Parses a complete command set; throws DimseError on bad lengths or a missing Command Field.
+Command decode_command(std::span<const std::byte> bytes);
+
+// Encodes the command set with its group length; only fields that are set are written.
+std::vector<std::byte> encode_command(const Command& command);
+
+// The response to a request: C-ECHO-RSP or C-STORE-RSP with the given status.
+Command make_response(const Command& request, uint16_t status, std::string error_comment = {});
+
+}  // namespace countylink::dicom

@@ -1,0 +1,64 @@
+#include "gateway/dicom/negotiation.hpp"
+
+#include <algorithm>
+
+#include "codecs/dicom/part10.hpp"
+#include "codecs/dicom/sop_classes.hpp"
+
+namespace countylink::dicom {
+
+namespace cd = countylink::codecs::dicom;
+
+std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config) {
+    if ((rq.protocol_version & 0x0001) == 0) {
+        return Rejected{reject::protocol_version_not_supported, "protocol version not supported"};
+    }
+    if (rq.application_context != cd::kApplicationContext) {
+        return Rejected{reject::application_context_not_supported,
+                        "application context " + rq.application_context + " not supported"};
+    }
+    if (rq.called_ae != config.dicom.ae_title) {
+        return Rejected{reject::called_ae_not_recognized,
+                        "called AE '" + rq.called_ae + "' is not ours ('" +
+                            config.dicom.ae_title + "')"};
+    }
+    auto township = config.township_of(rq.calling_ae);
+    if (!township) {
+        return Rejected{reject::calling_ae_not_recognized,
+                        "calling AE '" + rq.calling_ae + "' is not a registered township device"};
+    }
+
+    Accepted out;
+    out.township = *township;
+    out.peer_max_pdu = rq.user.max_pdu_length;
+    out.ac.protocol_version = 1;
+    out.ac.called_ae = rq.called_ae;
+    out.ac.calling_ae = rq.calling_ae;
+    out.ac.application_context = std::string(cd::kApplicationContext);
+    out.ac.user.max_pdu_length = config.dicom.max_pdu_bytes;
+    out.ac.user.implementation_class_uid = std::string(cd::kImplementationClassUid);
+    out.ac.user.implementation_version_name = std::string(cd::kImplementationVersionName);
+
+    for (const auto& pc : rq.contexts) {
+        PresentationContextAc reply{pc.id, ContextResult::acceptance,
+                                    std::string(cd::kImplicitVrLittleEndian)};
+        if (!cd::is_accepted_sop_class(pc.abstract_syntax)) {
+            reply.result = ContextResult::abstract_syntax_not_supported;
+        } else {
+            auto ts = std::find_if(pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
+                                   [](const std::string& t) {
+                                       return cd::is_accepted_transfer_syntax(t);
+                                   });
+            if (ts == pc.transfer_syntaxes.end()) {
+                reply.result = ContextResult::transfer_syntaxes_not_supported;
+            } else {
+                reply.transfer_syntax = *ts;
+                out.contexts[pc.id] = AcceptedContext{pc.abstract_syntax, *ts};
+            }
+        }
+        out.ac.contexts.push_back(std::move(reply));
+    }
+    return out;
+}
+
+}  // namespace countylink::dicom

@@ -1,0 +1,217 @@
+#include "gateway/http/http_server.hpp"
+
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "gateway/server/run_on.hpp"
+
+namespace countylink::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+using Request = bhttp::request<bhttp::string_body>;
+constexpr auto kRequestTimeout = std::chrono::seconds(60);
+constexpr std::size_t kChunk = 1 << 20;
+
+bhttp::response<bhttp::string_body> text_response(const Request& req, bhttp::status status,
+                                                  std::string body,
+                                                  std::string content_type = "text/plain") {
+    bhttp::response<bhttp::string_body> res{status, req.version()};
+    res.set(bhttp::field::server, "countylinkd");
+    res.set(bhttp::field::content_type, content_type);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+bhttp::response<bhttp::string_body> json_response(const Request& req, bhttp::status status,
+                                                  const json::value& v) {
+    return text_response(req, status, json::serialize(v) + "\n", "application/json");
+}
+
+bhttp::response<bhttp::string_body> json_error(const Request& req, bhttp::status status,
+                                               std::string message) {
+    return json_response(req, status, json::object{{"error", std::move(message)}});
+}
+
+json::value quarantine_json(const std::vector<store::QuarantineRow>& rows) {
+    json::array items;
+    for (const auto& row : rows) {
+        const auto& q = row.record;
+        char status[8];
+        std::snprintf(status, sizeof status, "0x%04X", q.status);
+        items.push_back(json::object{{"id", row.id},
+                                     {"file", q.file},
+                                     {"sop_instance_uid", q.sop_instance_uid},
+                                     {"sop_class_uid", q.sop_class_uid},
+                                     {"township", q.township},
+                                     {"calling_ae", q.calling_ae},
+                                     {"received_at_ms", q.received_at_ms},
+                                     {"status", status},
+                                     {"finding", q.finding},
+                                     {"reason", q.reason},
+                                     {"size", q.size}});
+    }
+    return json::object{{"items", std::move(items)}};
+}
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(asio::ip::tcp::socket socket, server::Context& ctx)
+        : stream_(std::move(socket)), ctx_(ctx) {}
+
+    asio::any_io_executor executor() { return stream_.get_executor(); }
+
+    awaitable<void> run() {
+        beast::flat_buffer buffer;
+        for (;;) {
+            Request req;
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.body_limit(1 << 20);
+            stream_.expires_after(kRequestTimeout);
+            beast::error_code ec;
+            co_await bhttp::async_read(stream_, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec) break;  // closed, timed out or malformed: nothing more to say
+            req = parser.release();
+            const bool keep_alive = req.keep_alive();
+            co_await route(req);
+            if (!keep_alive) break;
+        }
+        beast::error_code ec;
+        stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    }
+
+private:
+    awaitable<void> write(bhttp::response<bhttp::string_body> res) {
+        stream_.expires_after(kRequestTimeout);
+        co_await bhttp::async_write(stream_, res, use_awaitable);
+    }
+
+    awaitable<void> route(const Request& req) {
+        const std::string_view target(req.target().data(), req.target().size());
+        const std::string_view path = target.substr(0, target.find('?'));
+        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+            co_return co_await write(
+                json_error(req, bhttp::status::method_not_allowed, "only GET is served here"));
+        }
+        if (path == "/healthz") {
+            co_return co_await write(text_response(req, bhttp::status::ok, "ok\n"));
+        }
+        if (path == "/readyz") {
+            if (ctx_.health.ready()) {
+                co_return co_await write(text_response(req, bhttp::status::ok, "ready\n"));
+            }
+            co_return co_await write(text_response(req, bhttp::status::service_unavailable,
+                                                   "not ready: " + ctx_.health.reason() + "\n"));
+        }
+        if (path == "/metrics") {
+            co_return co_await write(text_response(req, bhttp::status::ok,
+                                                   ctx_.registry.expose(),
+                                                   "text/plain; version=0.0.4; charset=utf-8"));
+        }
+        if (path == "/api/v1/quarantine") {
+            auto& index = ctx_.index;
+            auto rows = co_await server::run_on(ctx_.workers, [&index] {
+                return index.quarantine(1000);
+            });
+            co_return co_await write(json_response(req, bhttp::status::ok, quarantine_json(rows)));
+        }
+        constexpr std::string_view kInstances = "/api/v1/instances/";
+        if (path.starts_with(kInstances) && path.size() > kInstances.size()) {
+            co_return co_await send_instance(req, std::string(path.substr(kInstances.size())));
+        }
+        co_await write(json_error(req, bhttp::status::not_found, "no such resource"));
+    }
+
+    // Streams the stored object, decompressing chunk by chunk on the worker pool.
+    awaitable<void> send_instance(const Request& req, std::string uid) {
+        auto& index = ctx_.index;
+        auto row = co_await server::run_on(ctx_.workers,
+                                           [&index, &uid] { return index.latest_instance(uid); });
+        if (!row) {
+            co_return co_await write(
+                json_error(req, bhttp::status::not_found, "no instance with this SOP Instance UID"));
+        }
+        store::BlobReader reader = ctx_.blobs.open(row->record.sha256);
+
+        bhttp::response<bhttp::buffer_body> res{bhttp::status::ok, req.version()};
+        res.set(bhttp::field::server, "countylinkd");
+        res.set(bhttp::field::content_type, "application/dicom");
+        res.set(bhttp::field::content_disposition,
+                "attachment; filename=\"" + uid + ".dcm\"");
+        res.keep_alive(req.keep_alive());
+        res.content_length(row->record.raw_size);
+        res.body().data = nullptr;
+        res.body().more = true;
+        bhttp::response_serializer<bhttp::buffer_body> serializer{res};
+        stream_.expires_after(kRequestTimeout);
+        co_await bhttp::async_write_header(stream_, serializer, use_awaitable);
+        if (req.method() == bhttp::verb::head) co_return;
+
+        std::vector<std::byte> chunk(kChunk);
+        uint64_t sent = 0;
+        for (;;) {
+            const std::size_t n = co_await server::run_on(
+                ctx_.workers, [&reader, &chunk] { return reader.read(chunk); });
+            sent += n;
+            if (n == 0 && sent != row->record.raw_size) {
+                throw std::runtime_error("blob shorter than its index entry");
+            }
+            res.body().data = n ? chunk.data() : nullptr;
+            res.body().size = n;
+            res.body().more = n != 0;
+            beast::error_code ec;
+            stream_.expires_after(kRequestTimeout);
+            co_await bhttp::async_write(stream_, serializer,
+                                        asio::redirect_error(use_awaitable, ec));
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec) throw beast::system_error(ec);
+            if (n == 0) break;
+        }
+    }
+
+    beast::tcp_stream stream_;
+    server::Context& ctx_;
+};
+
+}  // namespace
+
+awaitable<void> accept_http(asio::ip::tcp::acceptor& acceptor, server::Context& context) {
+    for (;;) {
+        beast::error_code ec;
+        auto socket = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()),
+                                                     asio::redirect_error(use_awaitable, ec));
+        if (ec == asio::error::operation_aborted) co_return;
+        if (ec) continue;
+        auto session = std::make_shared<HttpSession>(std::move(socket), context);
+        asio::co_spawn(
+            session->executor(), [session]() { return session->run(); },
+            [&context](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    context.log.warn("http connection ended: ", ex.what());
+                }
+            });
+    }
+}
+
+}  // namespace countylink::http

@@ -1,0 +1,16 @@
+// The HTTP front end (Boost.Beast): health, metrics and the instance/quarantine API.
+// One coroutine per connection, keep-alive, bounded request size, per-request timeouts.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "gateway/server/context.hpp"
+
+namespace countylink::http {
+
+// Accepts connections on `acceptor` and serves each until it closes.
+boost::asio::awaitable<void> accept_http(boost::asio::ip::tcp::acceptor& acceptor,
+                                         server::Context& context);
+
+}  // namespace countylink::http

@@ -1,0 +1,186 @@
+#include "gateway/ingest/pipeline.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+
+#include "gateway/dicom/dimse.hpp"
+
+namespace countylink::ingest {
+namespace fs = std::filesystem;
+namespace cd = codecs::dicom;
+namespace status = dicom::status;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string label_or_none(const std::string& v) { return v.empty() ? "none" : v; }
+
+}  // namespace
+
+uint16_t status_for_finding(const std::string& code) {
+    if (code == "uid_mismatch") return status::dataset_mismatch;
+    if (code == "unparseable") return status::cannot_understand;
+    if (code == "missing_uid") return status::cannot_understand + 1;
+    if (code == "malformed_uid") return status::cannot_understand + 2;
+    if (code == "pixel_data_short") return status::cannot_understand + 3;
+    return status::cannot_understand + 4;
+}
+
+Pipeline::Pipeline(const config::Config& config, StorageStage storage,
+                   metrics::GatewayMetrics& metrics, server::Health& health, server::Log& log)
+    : config_(config),
+      fatal_codes_(config.validation.fatal.begin(), config.validation.fatal.end()),
+      storage_(std::move(storage)),
+      metrics_(metrics),
+      health_(health),
+      log_(log) {}
+
+IngestOutcome Pipeline::ingest(const IngestRequest& request) {
+    const auto validate_start = Clock::now();
+    const cd::CheckReport report = cd::check_part10_file(request.file, request.expected,
+                                                         fatal_codes_);
+    metrics_.stage_latency.with({"validate"}).observe(seconds_since(validate_start));
+    for (const auto& f : report.findings) metrics_.findings_total.with({f.code}).inc();
+
+    if (report.fatal) {
+        for (const auto& f : report.findings) {
+            if (fatal_codes_.contains(f.code) || cd::always_fatal_codes().contains(f.code)) {
+                return refuse(request, report, f);
+            }
+        }
+    }
+    try {
+        return store(request, report);
+    } catch (const std::system_error& e) {
+        const bool full = e.code() == std::errc::no_space_on_device;
+        const std::string why = full ? "gateway disk full, retry later" : "storage error, retry later";
+        if (full) health_.storage_failed("data directory full");
+        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ",
+                   e.what());
+        metrics_.objects_total.with({"failed", request.township, label_or_none(report.ids.modality)})
+            .inc();
+        return {IngestOutcome::Result::refused, status::out_of_resources, why,
+                report.ids.sop_instance_uid, report.ids.modality};
+    } catch (const std::exception& e) {
+        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ",
+                   e.what());
+        metrics_.objects_total.with({"failed", request.township, label_or_none(report.ids.modality)})
+            .inc();
+        return {IngestOutcome::Result::refused, status::out_of_resources,
+                "storage error, retry later", report.ids.sop_instance_uid, report.ids.modality};
+    }
+}
+
+IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckReport& report) {
+    const auto start = Clock::now();
+    const store::BlobRef blob = storage_.blobs.put(request.file);
+
+    store::InstanceRecord record;
+    const auto& ids = report.ids;
+    record.sop_instance_uid = ids.sop_instance_uid;
+    record.sop_class_uid = ids.sop_class_uid;
+    record.study_instance_uid = ids.study_instance_uid;
+    record.series_instance_uid = ids.series_instance_uid;
+    record.patient_id = ids.patient_id;
+    record.patient_name = ids.patient_name;
+    record.modality = ids.modality;
+    record.study_date = ids.study_date;
+    record.accession_number = ids.accession_number;
+    record.transfer_syntax_uid = ids.transfer_syntax_uid;
+    record.township = request.township;
+    record.calling_ae = request.calling_ae;
+    record.received_at_ms = request.received_at_ms;
+    record.stored_at_ms = now_ms();
+    record.raw_size = blob.raw_size;
+    record.stored_size = blob.stored_size;
+    record.sha256 = blob.sha256;
+    std::string comment;
+    for (const auto& f : report.findings) {
+        record.flags += (record.flags.empty() ? "" : ",") + f.code;
+        comment += (comment.empty() ? "" : "; ") + f.reason;
+    }
+
+    const store::RecordOutcome outcome = storage_.commits.commit(record, blob.directory);
+    metrics_.stage_latency.with({"store"}).observe(seconds_since(start));
+    health_.storage_ok();
+
+    IngestOutcome out;
+    out.sop_instance_uid = ids.sop_instance_uid;
+    out.modality = ids.modality;
+    out.raw_bytes = blob.raw_size;
+    out.stored_bytes = blob.stored_size;
+    out.status = report.findings.empty() ? status::success : status::warning_not_conformant;
+    out.comment = comment;
+    std::string label;
+    switch (outcome) {
+        case store::RecordOutcome::stored:
+            out.result = IngestOutcome::Result::stored;
+            label = report.findings.empty() ? "stored" : "stored_with_warning";
+            break;
+        case store::RecordOutcome::duplicate:
+            out.result = IngestOutcome::Result::duplicate;
+            label = "duplicate";
+            break;
+        case store::RecordOutcome::new_version:
+            out.result = IngestOutcome::Result::new_version;
+            label = "new_version";
+            break;
+    }
+    metrics_.objects_total.with({label, request.township, label_or_none(ids.modality)}).inc();
+    if (outcome != store::RecordOutcome::duplicate) {
+        metrics_.bytes_raw_total.with({request.township}).inc(blob.raw_size);
+        metrics_.bytes_stored_total.with({request.township}).inc(blob.stored_size);
+    }
+    return out;
+}
+
+IngestOutcome Pipeline::refuse(const IngestRequest& request, const cd::CheckReport& report,
+                               const cd::Finding& finding) {
+    IngestOutcome out;
+    out.result = IngestOutcome::Result::refused;
+    out.status = status_for_finding(finding.code);
+    out.comment = finding.reason;
+    out.sop_instance_uid = report.ids.sop_instance_uid;
+    out.modality = report.ids.modality;
+
+    store::QuarantineRecord q;
+    q.sop_instance_uid = report.ids.sop_instance_uid.empty() ? request.expected.sop_instance_uid
+                                                             : report.ids.sop_instance_uid;
+    q.sop_class_uid = report.ids.sop_class_uid.empty() ? request.expected.sop_class_uid
+                                                       : report.ids.sop_class_uid;
+    q.township = request.township;
+    q.calling_ae = request.calling_ae;
+    q.received_at_ms = request.received_at_ms;
+    q.status = out.status;
+    q.finding = finding.code;
+    q.reason = finding.reason;
+    try {
+        q.size = fs::file_size(request.file);
+        q.file = request.file.filename().replace_extension(".dcm").string();
+        fs::rename(request.file, storage_.quarantine_dir / q.file);
+        io::sync_directory(storage_.quarantine_dir);
+        storage_.index.record_quarantine(q);
+    } catch (const std::exception& e) {
+        // The refusal stands; the sender still has the object and the reason.
+        log_.error("could not quarantine refused object: ", e.what());
+    }
+    log_.warn("refused object from ", request.calling_ae, " (", request.township, "): status 0x",
+              std::hex, out.status, std::dec, " ", finding.code, ": ", finding.reason);
+    metrics_.objects_total.with({"refused", request.township, label_or_none(report.ids.modality)})
+        .inc();
+    return out;
+}
+
+}  // namespace countylink::ingest

@@ -1,0 +1,163 @@
+// countylinkd: the CountyLink gateway. With no arguments it runs on the embedded default
+// (DICOM 11112, AE COUNTYLINK, HTTP 8080, data ./var).
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "gateway/dicom/association.hpp"
+#include "gateway/http/http_server.hpp"
+#include "gateway/ingest/pipeline.hpp"
+#include "gateway/metrics/gateway_metrics.hpp"
+#include "gateway/server/context.hpp"
+#include "gateway/server/log.hpp"
+#include "gateway/store/blob_store.hpp"
+#include "gateway/store/group_commit.hpp"
+#include "gateway/store/sqlite/sqlite_index.hpp"
+
+namespace asio = boost::asio;
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace countylink;
+
+namespace {
+
+struct Options {
+    config::Config config;
+    bool exit_now = false;
+    int exit_code = 0;
+};
+
+Options parse_options(int argc, char** argv) {
+    po::options_description desc("countylinkd options");
+    desc.add_options()("help,h", "show this help")(
+        "config", po::value<std::string>(), "read settings from this TOML file")(
+        "check-config", po::value<std::string>(), "validate a TOML config file and exit")(
+        "data-dir", po::value<std::string>(), "data directory (overrides the config)")(
+        "dicom-port", po::value<uint16_t>(), "DICOM port (overrides the config)")(
+        "http-port", po::value<uint16_t>(), "HTTP port (overrides the config)")(
+        "version", "print the version and exit");
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+
+    Options out;
+    if (vm.count("help")) {
+        std::cout << "Usage: countylinkd [options]\n" << desc;
+        out.exit_now = true;
+        return out;
+    }
+    if (vm.count("version")) {
+        std::cout << "countylinkd 0.1.0\n";
+        out.exit_now = true;
+        return out;
+    }
+    if (vm.count("check-config")) {
+        const auto file = vm["check-config"].as<std::string>();
+        config::load_file(file);  // throws ConfigError with the key at fault
+        std::cout << file << ": OK\n";
+        out.exit_now = true;
+        return out;
+    }
+    out.config = vm.count("config") ? config::load_file(vm["config"].as<std::string>())
+                                    : config::embedded_default();
+    if (vm.count("data-dir")) out.config.storage.data_dir = vm["data-dir"].as<std::string>();
+    if (vm.count("dicom-port")) out.config.dicom.port = vm["dicom-port"].as<uint16_t>();
+    if (vm.count("http-port")) out.config.http.port = vm["http-port"].as<uint16_t>();
+    config::validate(out.config);
+    return out;
+}
+
+asio::ip::tcp::acceptor listen(asio::io_context& io, const std::string& bind, uint16_t port) {
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(bind), port);
+    asio::ip::tcp::acceptor acceptor(io);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+}
+
+int run(const config::Config& config) {
+    server::Log log(server::Log::parse_level(config.server.log_level));
+    const fs::path data = config.storage.data_dir;
+    const fs::path spool = data / "spool";
+    const fs::path quarantine = data / "quarantine";
+    for (const auto& dir : {data, spool, quarantine, data / "blobs"}) fs::create_directories(dir);
+
+    // Start-up recovery: half-received objects were never acknowledged; drop them, and blobs
+    // whose index commit did not happen.
+    std::size_t stale = 0;
+    for (const auto& entry : fs::directory_iterator(spool)) {
+        fs::remove(entry.path());
+        ++stale;
+    }
+    store::SqliteIndex index(data / "index.sqlite");
+    store::BlobStore blobs(data / "blobs", config.storage.zstd_level);
+    stale += blobs.recover(index.referenced_blobs());
+    log.info("data directory ", fs::absolute(data).string(), ": ", index.instance_count(),
+             " instances indexed, ", stale, " unacknowledged leftovers removed");
+
+    metrics::Registry registry;
+    metrics::GatewayMetrics gateway_metrics(registry);
+    server::Health health;
+    store::GroupCommit commits(index);
+    ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, gateway_metrics,
+                              health, log);
+    asio::thread_pool workers(config.server.workers);
+    server::Context context{config,   workers,         pipeline, index, blobs, registry,
+                            gateway_metrics, health, log,      spool, {}};
+
+    asio::io_context io(1);
+    auto dicom_acceptor = listen(io, config.dicom.bind, config.dicom.port);
+    auto http_acceptor = listen(io, config.http.bind, config.http.port);
+    asio::co_spawn(io, dicom::accept_associations(dicom_acceptor, context), asio::detached);
+    asio::co_spawn(io, http::accept_http(http_acceptor, context), asio::detached);
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int signal) {
+        log.info("signal ", signal, ": stopping");
+        dicom_acceptor.close();
+        http_acceptor.close();
+        io.stop();
+    });
+    log.info("countylinkd listening: DICOM ", config.dicom.bind, ":",
+             dicom_acceptor.local_endpoint().port(), " AE ", config.dicom.ae_title, ", HTTP ",
+             config.http.bind, ":", http_acceptor.local_endpoint().port(), ", ",
+             config.server.workers, " workers");
+    io.run();
+    workers.join();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        Options options = parse_options(argc, argv);
+        if (options.exit_now) return options.exit_code;
+        return run(options.config);
+    } catch (const config::ConfigError& e) {
+        std::cerr << "countylinkd: configuration error: " << e.what() << "\n";
+        return 2;
+    } catch (const po::error& e) {
+        std::cerr << "countylinkd: " << e.what() << " (see --help)\n";
+        return 2;
+    } catch (const boost::system::system_error& e) {
+        std::cerr << "countylinkd: " << e.what()
+                  << " (is another process using the port? choose another with --dicom-port or "
+                     "--http-port)\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "countylinkd: " << e.what() << "\n";
+        return 1;
+    }
+}

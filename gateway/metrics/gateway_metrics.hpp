@@ -1,0 +1,42 @@
+// The gateway's metric families, registered once in main and handed to each stage.
+#pragma once
+
+#include "gateway/metrics/registry.hpp"
+
+namespace countylink::metrics {
+
+struct GatewayMetrics {
+    explicit GatewayMetrics(Registry& r)
+        : associations_active(r.gauge("countylink_associations_active",
+                                      "DICOM associations currently open", {})
+                                  .with({})),
+          associations_total(r.counter("countylink_associations_total",
+                                       "DICOM associations by how they ended",
+                                       {"outcome"})),
+          objects_total(r.counter("countylink_objects_total",
+                                  "Objects received, by outcome, township and modality",
+                                  {"outcome", "township", "modality"})),
+          findings_total(r.counter("countylink_validation_findings_total",
+                                   "Validation findings by code", {"code"})),
+          bytes_raw_total(r.counter("countylink_bytes_raw_total",
+                                    "Bytes of objects stored, as received", {"township"})),
+          bytes_stored_total(r.counter("countylink_bytes_stored_total",
+                                       "Bytes of objects stored, after compression",
+                                       {"township"})),
+          refusals_total(r.counter("countylink_protocol_refusals_total",
+                                   "Associations rejected or aborted, by reason", {"reason"})),
+          stage_latency(r.histogram("countylink_stage_latency_seconds",
+                                    "Time spent per pipeline stage", {"stage"},
+                                    latency_buckets())) {}
+
+    Gauge& associations_active;
+    Family<Counter>& associations_total;
+    Family<Counter>& objects_total;
+    Family<Counter>& findings_total;
+    Family<Counter>& bytes_raw_total;
+    Family<Counter>& bytes_stored_total;
+    Family<Counter>& refusals_total;
+    Family<Histogram>& stage_latency;
+};
+
+}  // namespace countylink::metrics

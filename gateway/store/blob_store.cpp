@@ -1,0 +1,125 @@
+#include "gateway/store/blob_store.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <unordered_set>
+#include <vector>
+
+namespace countylink::store {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kChunk = 1 << 20;
+constexpr const char* kTmpDir = "tmp";
+
+std::string hex(const unsigned char* data, unsigned len) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(len * 2);
+    for (unsigned i = 0; i < len; ++i) {
+        out += digits[data[i] >> 4];
+        out += digits[data[i] & 0xf];
+    }
+    return out;
+}
+
+std::string unique_suffix() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::to_string(rng());
+}
+
+}  // namespace
+
+BlobReader::BlobReader(io::UniqueFd fd) : fd_(std::move(fd)), zstd_(fd_.get()) {}
+
+BlobStore::BlobStore(fs::path root, int zstd_level) : root_(std::move(root)), level_(zstd_level) {
+    fs::create_directories(root_ / kTmpDir);
+}
+
+fs::path BlobStore::path_of(const std::string& sha256) const {
+    return root_ / sha256.substr(0, 2) / (sha256 + ".zst");
+}
+
+BlobRef BlobStore::put(const fs::path& source) {
+    io::UniqueFd in = io::open_file(source, O_RDONLY);
+    const fs::path tmp = root_ / kTmpDir / ("put-" + unique_suffix());
+    BlobRef ref;
+    {
+        io::UniqueFd out = io::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+        // The temporary is removed if anything below throws.
+        struct Cleanup {
+            const fs::path& p;
+            bool armed = true;
+            ~Cleanup() {
+                if (armed) {
+                    std::error_code ec;
+                    fs::remove(p, ec);
+                }
+            }
+        } cleanup{tmp};
+
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+        if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) {
+            throw std::runtime_error("openssl: cannot start SHA-256");
+        }
+        compress::ZstdWriter zstd(out.get(), level_);
+        std::vector<std::byte> buffer(kChunk);
+        for (;;) {
+            const std::size_t n = io::read_some(in.get(), buffer);
+            if (n == 0) break;
+            EVP_DigestUpdate(sha.get(), buffer.data(), n);
+            zstd.write({buffer.data(), n});
+            ref.raw_size += n;
+        }
+        ref.stored_size = zstd.finish();
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned digest_len = 0;
+        EVP_DigestFinal_ex(sha.get(), digest, &digest_len);
+        ref.sha256 = hex(digest, digest_len);
+        io::sync_fd(out.get());
+
+        const fs::path final_path = path_of(ref.sha256);
+        ref.directory = final_path.parent_path();
+        fs::create_directories(ref.directory);
+        if (fs::exists(final_path)) {
+            // Same bytes already stored: keep the durable copy, drop ours (cleanup does it).
+            return ref;
+        }
+        fs::rename(tmp, final_path);
+        cleanup.armed = false;
+    }
+    return ref;
+}
+
+BlobReader BlobStore::open(const std::string& sha256) const {
+    return BlobReader(io::open_file(path_of(sha256), O_RDONLY));
+}
+
+std::size_t BlobStore::recover(const std::vector<std::string>& referenced) {
+    std::size_t removed = 0;
+    for (const auto& entry : fs::directory_iterator(root_ / kTmpDir)) {
+        fs::remove(entry.path());
+        ++removed;
+    }
+    const std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
+    for (const auto& dir : fs::directory_iterator(root_)) {
+        if (!dir.is_directory() || dir.path().filename() == kTmpDir) continue;
+        for (const auto& blob : fs::directory_iterator(dir.path())) {
+            if (blob.path().extension() != ".zst" || !keep.contains(blob.path().stem().string())) {
+                fs::remove(blob.path());
+                ++removed;
+            }
+        }
+    }
+    return removed;
+}
+
+}  // namespace countylink::store

@@ -1,0 +1,61 @@
+// Content-addressed blobs: each stored object is one zstd frame named by the SHA-256 of its
+// raw (Part-10) bytes, at <root>/<2 hex>/<64 hex>.zst. Written to a temporary name, fsync'd,
+// then renamed, so a blob under its final name is always complete.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "codecs/compress/zstd_stream.hpp"
+#include "codecs/io/file.hpp"
+
+namespace countylink::store {
+
+struct BlobRef {
+    std::string sha256;
+    uint64_t raw_size = 0;
+    uint64_t stored_size = 0;
+    std::filesystem::path directory;  // to fsync before the index refers to the blob
+};
+
+// Streams a blob's original bytes.
+class BlobReader {
+public:
+    explicit BlobReader(io::UniqueFd fd);
+    // Up to out.size() raw bytes; 0 at the end. Throws on corruption (checksum mismatch).
+    std::size_t read(std::span<std::byte> out) { return zstd_.read(out); }
+
+private:
+    io::UniqueFd fd_;
+    compress::ZstdReader zstd_;
+};
+
+class BlobStore {
+public:
+    BlobStore(std::filesystem::path root, int zstd_level);
+
+    // Compresses the file `source` into a blob in one streaming pass (hash and compress
+    // together) and fsyncs it. The new name's directory entry is durable only after
+    // io::sync_directory(ref.directory). An existing identical blob is reused.
+    // Throws std::system_error (ENOSPC included) or std::runtime_error.
+    BlobRef put(const std::filesystem::path& source);
+
+    // Opens the blob named `sha256`; throws std::system_error if it does not exist.
+    BlobReader open(const std::string& sha256) const;
+
+    std::filesystem::path path_of(const std::string& sha256) const;
+
+    // Start-up clean-up: removes temporary files of interrupted puts, and blobs no index row
+    // refers to (an object whose index commit never happened was never acknowledged).
+    // Returns the number of files removed.
+    std::size_t recover(const std::vector<std::string>& referenced);
+
+private:
+    std::filesystem::path root_;
+    int level_;
+};
+
+}  // namespace countylink::store

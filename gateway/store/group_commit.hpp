@@ -1,0 +1,49 @@
+// Group commit: concurrent stores hand their index record here and wait; one committer
+// thread fsyncs the blob directories of everything waiting, then records it all in one index
+// transaction (one WAL fsync). N concurrent stores cost ~2 fsyncs instead of 2N.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "gateway/store/index.hpp"
+
+namespace countylink::store {
+
+class GroupCommit {
+public:
+    explicit GroupCommit(Index& index);
+    ~GroupCommit();  // commits what is queued, then stops
+    GroupCommit(const GroupCommit&) = delete;
+    GroupCommit& operator=(const GroupCommit&) = delete;
+
+    // Makes `blob_directory` durable and records `record`; returns once both are on disk.
+    // Throws whatever the fsync or the index threw (then the record is not in the index).
+    RecordOutcome commit(const InstanceRecord& record, const std::filesystem::path& blob_directory);
+
+    // Number of transactions so far (each covering one or more records).
+    uint64_t transactions() const { return transactions_.load(); }
+
+private:
+    struct Pending {
+        const InstanceRecord* record;
+        std::filesystem::path directory;
+        std::promise<RecordOutcome> done;
+    };
+    void run();
+
+    Index& index_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Pending*> queue_;
+    bool stopping_ = false;
+    std::atomic<uint64_t> transactions_{0};
+    std::thread committer_;
+};
+
+}  // namespace countylink::store

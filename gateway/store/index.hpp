@@ -1,0 +1,76 @@
+// The index: what is stored, where, and what was refused. One interface, implemented for
+// SQLite (store/sqlite/) and, later, PostgreSQL; the pipeline and HTTP talk only to this.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace countylink::store {
+
+struct InstanceRecord {
+    std::string sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid;
+    std::string patient_id, patient_name, modality, study_date, accession_number;
+    std::string transfer_syntax_uid;
+    std::string township, calling_ae;
+    int64_t received_at_ms = 0;  // Unix epoch milliseconds
+    int64_t stored_at_ms = 0;
+    uint64_t raw_size = 0, stored_size = 0;
+    std::string sha256;  // of the Part-10 bytes; names the blob
+    std::string flags;   // comma-separated non-fatal finding codes
+};
+
+enum class RecordOutcome {
+    stored,       // first copy of this SOP Instance UID
+    duplicate,    // same UID, same bytes: nothing new
+    new_version,  // same UID, different bytes: kept as a new version and flagged
+};
+
+struct InstanceRow {
+    InstanceRecord record;
+    int version = 1;
+};
+
+struct QuarantineRecord {
+    std::string file;  // path under <data>/quarantine, relative
+    std::string sop_instance_uid, sop_class_uid;
+    std::string township, calling_ae;
+    int64_t received_at_ms = 0;
+    uint16_t status = 0;
+    std::string finding;  // code of the finding that made it fatal
+    std::string reason;
+    uint64_t size = 0;
+};
+
+struct QuarantineRow {
+    int64_t id = 0;
+    QuarantineRecord record;
+};
+
+class Index {
+public:
+    virtual ~Index() = default;
+
+    // Records instances in one transaction (group commit calls this with a batch); returns one
+    // outcome per record, in order. Throws on database errors: then nothing was recorded.
+    virtual std::vector<RecordOutcome> record_instances(std::span<const InstanceRecord> batch) = 0;
+
+    // The latest version of an instance, if any.
+    virtual std::optional<InstanceRow> latest_instance(const std::string& sop_instance_uid) = 0;
+
+    // Records a refused object kept in quarantine; durable when it returns.
+    virtual void record_quarantine(const QuarantineRecord& record) = 0;
+
+    // Quarantined objects, newest first.
+    virtual std::vector<QuarantineRow> quarantine(std::size_t limit) = 0;
+
+    // Every blob name (sha256) the index refers to: recovery keeps these and removes the rest.
+    virtual std::vector<std::string> referenced_blobs() = 0;
+
+    // Number of instance rows (all versions).
+    virtual uint64_t instance_count() = 0;
+};
+
+}  // namespace countylink::store

@@ -1,0 +1,34 @@
+// The embedded index: SQLite in WAL mode, synchronous=FULL so a commit is on disk when it
+// returns. One connection writes, one reads; each is used under its own mutex.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "gateway/store/index.hpp"
+
+struct sqlite3;
+
+namespace countylink::store {
+
+class SqliteIndex final : public Index {
+public:
+    // Opens (creating if needed) the database file and its schema; throws std::runtime_error.
+    explicit SqliteIndex(const std::filesystem::path& file);
+    ~SqliteIndex() override;
+
+    std::vector<RecordOutcome> record_instances(std::span<const InstanceRecord> batch) override;
+    std::optional<InstanceRow> latest_instance(const std::string& sop_instance_uid) override;
+    void record_quarantine(const QuarantineRecord& record) override;
+    std::vector<QuarantineRow> quarantine(std::size_t limit) override;
+    std::vector<std::string> referenced_blobs() override;
+    uint64_t instance_count() override;
+
+private:
+    struct Connection;
+    std::unique_ptr<Connection> writer_;
+    std::unique_ptr<Connection> reader_;
+};
+
+}  // namespace countylink::store

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every build, run and test dependency of CountyLink from Debian packages.
+# Idempotent: packages already present are skipped, `apt-get update` runs at most once.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-program-options1.81-dev
+  libdcmtk-dev dcmtk
+  libzstd-dev zstd
+  libssl-dev
+  libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev
+  libtomlplusplus-dev
+  dicom3tools prometheus
+  curl procps python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${#missing[@]} missing packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: must run as root to install packages (or install them yourself: ${missing[*]})" >&2
+  exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
