@@ -28,7 +28,7 @@ struct IntRange {
     int64_t max;
 };
 
-constexpr IntRange port_range{1, 65535};
+constexpr IntRange port_range{0, 65535};  // 0: any free port, logged at start
 constexpr IntRange pdu_range{4096, 16 << 20};
 constexpr IntRange object_range{1, int64_t{1} << 40};  // 1 TiB: far beyond any real study
 constexpr IntRange artim_range{1, 3600};
@@ -459,7 +459,7 @@ void check_rules(const Config& config, const Reporter& reporter) {
     check_range(reporter, "http.port", config.http.port, port_range);
     if (config.http.bind.empty()) reporter.fail("http.bind", "expected an address, got ''");
     // Both listeners are TCP: one port on overlapping addresses would fail at start-up instead.
-    if (config.http.port == dicom.port &&
+    if (config.http.port == dicom.port && dicom.port != 0 &&
         (config.http.bind == dicom.bind || is_wildcard(config.http.bind) ||
          is_wildcard(dicom.bind))) {
         reporter.fail("http.port",

@@ -339,23 +339,44 @@ void check_pixel_data(DcmDataset& ds, std::vector<Finding>& findings) {
     }
 }
 
-// DCMTK accepts a file that ends inside an undefined-length sequence (or encapsulated pixel
-// data) with only a log warning, so a file cut at an item boundary would pass. If the last
-// top-level element has undefined length, the file must end with its Sequence Delimitation Item.
-bool ends_inside_sequence(DcmDataset& ds, const std::filesystem::path& path) {
-    const unsigned long count = ds.card();
+// DCMTK takes the end of the file for the end of the dataset when the file ends right after
+// a sequence or item header, and only warns when it ends inside an undefined-length sequence,
+// so a file cut there would pass. Only the last element can be cut: walk the chain of last
+// elements and last items. `open` is set when that chain holds an undefined-length container:
+// the file must then end with a delimitation item.
+bool cut_on_last_chain(DcmItem& item, bool& open) {
+    const unsigned long count = item.card();
     if (count == 0) return false;
-    DcmElement* last = ds.getElement(count - 1);
-    if (last == nullptr || last->getLengthField() != DCM_UndefinedLength) return false;
+    DcmElement* last = item.getElement(count - 1);
+    if (last == nullptr) return false;
+    const auto declared_but_empty = [](Uint32 length, unsigned long children) {
+        return children == 0 && length != 0 && length != DCM_UndefinedLength;
+    };
+    if (last->getLengthField() == DCM_UndefinedLength) open = true;
+    if (last->ident() != EVR_SQ) return false;
+    auto& seq = static_cast<DcmSequenceOfItems&>(*last);
+    if (seq.card() == 0) return declared_but_empty(seq.getLengthField(), 0);
+    DcmItem* tail = seq.getItem(seq.card() - 1);
+    if (tail == nullptr) return false;
+    if (tail->getLengthField() == DCM_UndefinedLength) open = true;
+    if (tail->card() == 0) return declared_but_empty(tail->getLengthField(), 0);
+    return cut_on_last_chain(*tail, open);
+}
+
+bool ends_with_delimiter(const std::filesystem::path& path) {
     std::array<unsigned char, 8> tail{};
     std::ifstream in(path, std::ios::binary);
     in.seekg(-static_cast<std::streamoff>(tail.size()), std::ios::end);
     in.read(reinterpret_cast<char*>(tail.data()), tail.size());
-    if (!in) return true;
-    // (FFFE,E0DD), length 0; little endian, or big endian for the retired Explicit VR BE.
-    constexpr std::array<unsigned char, 8> kLittle{0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0};
-    constexpr std::array<unsigned char, 8> kBig{0xff, 0xfe, 0xe0, 0xdd, 0, 0, 0, 0};
-    return tail != kLittle && tail != kBig;
+    if (!in) return false;
+    // (FFFE,E0DD) or (FFFE,E00D) with length 0, little or (retired Explicit VR) big endian.
+    const std::array<unsigned char, 4> zero{0, 0, 0, 0};
+    const bool zero_length = std::equal(zero.begin(), zero.end(), tail.begin() + 4);
+    const bool little = tail[0] == 0xfe && tail[1] == 0xff && tail[3] == 0xe0 &&
+                        (tail[2] == 0xdd || tail[2] == 0x0d);
+    const bool big = tail[0] == 0xff && tail[1] == 0xfe && tail[2] == 0xe0 &&
+                     (tail[3] == 0xdd || tail[3] == 0x0d);
+    return zero_length && (little || big);
 }
 
 struct WalkFindings {
@@ -473,8 +494,10 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
         return finish();
     }
     DcmDataset& ds = *file.getDataset();
+    bool open = false;
+    const bool cut = cut_on_last_chain(ds, open);
     // Behind zlib the raw tail says nothing; a cut deflate stream fails to parse anyway.
-    if (!stream.compressed() && ends_inside_sequence(ds, path)) {
+    if (cut || (open && !stream.compressed() && !ends_with_delimiter(path))) {
         findings.push_back({"unparseable", "truncated: file ends inside a sequence"});
         return finish();
     }

@@ -88,7 +88,7 @@ TEST(ConfigErrors, UnknownKeyNamesPathLineAndAllowedKeys) {
 
 TEST(ConfigErrors, WrongTypeNamesExpectedAndActual) {
     expect_contains(parse_error("[dicom]\nport = \"11112\"\n"),
-                    {"cfg.toml:2:", "dicom.port: expected an integer 1-65535, got string"});
+                    {"cfg.toml:2:", "dicom.port: expected an integer 0-65535, got string"});
     expect_contains(parse_error("[dicom]\naccept_unregistered = \"no\"\n"),
                     {"dicom.accept_unregistered: expected true or false, got string"});
     expect_contains(parse_error("dicom = 5\n"), {"dicom: expected a table, got integer"});
@@ -100,7 +100,7 @@ TEST(ConfigErrors, WrongTypeNamesExpectedAndActual) {
 
 TEST(ConfigErrors, OutOfRangeNamesLimitsAndValue) {
     expect_contains(parse_error("[dicom]\nport = 70000\n"),
-                    {"dicom.port: expected an integer 1-65535, got 70000"});
+                    {"dicom.port: expected an integer 0-65535, got 70000"});
     expect_contains(parse_error("[dicom]\nmax_pdu_bytes = 1024\n"),
                     {"dicom.max_pdu_bytes: expected an integer 4096-16777216, got 1024"});
     expect_contains(parse_error("[dicom]\nidle_timeout_s = 0\n"), {"dicom.idle_timeout_s"});

@@ -29,7 +29,7 @@ namespace {
 
 // A fresh, empty directory under the system temp dir, removed at scope exit.
 class ScratchDir {
-public:
+  public:
     explicit ScratchDir(const std::string& name)
         : path_(fs::temp_directory_path() /
                 ("synth_test_" + name + "_" + std::to_string(::getpid()))) {
@@ -44,7 +44,7 @@ public:
     ScratchDir& operator=(const ScratchDir&) = delete;
     const fs::path& path() const { return path_; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -116,10 +116,10 @@ TEST(SynthEcg, DerivedLeadsFollowEinthovenAndGoldberger) {
     for (std::uint32_t s = 0; s < trace.samples; ++s) {
         const int i = trace.at(s, 0);
         const int ii = trace.at(s, 1);
-        EXPECT_EQ(trace.at(s, 2), ii - i);                                    // III
-        EXPECT_NEAR(trace.at(s, 3), -(i + ii) / 2.0, 0.51);                  // aVR
-        EXPECT_NEAR(trace.at(s, 4), i - ii / 2.0, 0.51);                     // aVL
-        EXPECT_NEAR(trace.at(s, 5), ii - i / 2.0, 0.51);                     // aVF
+        EXPECT_EQ(trace.at(s, 2), ii - i);                   // III
+        EXPECT_NEAR(trace.at(s, 3), -(i + ii) / 2.0, 0.51);  // aVR
+        EXPECT_NEAR(trace.at(s, 4), i - ii / 2.0, 0.51);     // aVL
+        EXPECT_NEAR(trace.at(s, 5), ii - i / 2.0, 0.51);     // aVF
     }
 }
 
@@ -143,7 +143,7 @@ TEST(SynthEcg, HasAboutSeventyTwoBeatsPerMinuteWithMillivoltRWaves) {
     }
     EXPECT_GE(beats, 11);  // 72 bpm for 10 s is 12 beats, give or take one
     EXPECT_LE(beats, 13);
-    EXPECT_GT(peak * kEcgMicrovoltsPerCount, 900.0);   // R wave ~1.2 mV
+    EXPECT_GT(peak * kEcgMicrovoltsPerCount, 900.0);  // R wave ~1.2 mV
     EXPECT_LT(peak * kEcgMicrovoltsPerCount, 2000.0);
 }
 

@@ -16,18 +16,60 @@ constexpr std::string_view kInstitution = "Township Health Centre";
 constexpr std::string_view kInstitutionAddress = "1 Clinic Road, Township";
 constexpr std::string_view kSoftware = "countylink-synth 0.1";
 
-const KindProfile kCt{UID_CTImageStorage, "CT", "SynthCT 16", "TWP-CT01", "CT CHEST",
-                      "CHEST 5.0 STANDARD", "CHEST"};
-const KindProfile kDx{UID_DigitalXRayImageStorageForPresentation,
-                      "DX", "SynthDR 43", "TWP-DR01", "XR CHEST PA", "CHEST PA", "CHEST"};
-const KindProfile kCr{UID_ComputedRadiographyImageStorage,
-                      "CR", "SynthCR 35", "TWP-CR01", "XR CHEST PA", "CHEST PA", "CHEST"};
-const KindProfile kUs{UID_UltrasoundImageStorage, "US", "SynthUS C5", "TWP-US01", "US ABDOMEN",
-                      "ABDOMEN", "ABDOMEN"};
-const KindProfile kEcg{UID_TwelveLeadECGWaveformStorage,
-                       "ECG", "SynthECG 12", "TWP-ECG01", "RESTING ECG", "12-LEAD RESTING", ""};
-const KindProfile kMf{UID_MultiframeGrayscaleWordSecondaryCaptureImageStorage,
-                      "OT", "SynthCine", "TWP-WS01", "SYNTHETIC CINE", "CARDIAC CINE LOOP", "HEART"};
+constexpr KindProfile kCt{
+    .sop_class_uid = UID_CTImageStorage,
+    .modality = "CT",
+    .model = "SynthCT 16",
+    .station = "TWP-CT01",
+    .study_description = "CT CHEST",
+    .series_description = "CHEST 5.0 STANDARD",
+    .body_part = "CHEST",
+};
+constexpr KindProfile kDx{
+    .sop_class_uid = UID_DigitalXRayImageStorageForPresentation,
+    .modality = "DX",
+    .model = "SynthDR 43",
+    .station = "TWP-DR01",
+    .study_description = "XR CHEST PA",
+    .series_description = "CHEST PA",
+    .body_part = "CHEST",
+};
+constexpr KindProfile kCr{
+    .sop_class_uid = UID_ComputedRadiographyImageStorage,
+    .modality = "CR",
+    .model = "SynthCR 35",
+    .station = "TWP-CR01",
+    .study_description = "XR CHEST PA",
+    .series_description = "CHEST PA",
+    .body_part = "CHEST",
+};
+constexpr KindProfile kUs{
+    .sop_class_uid = UID_UltrasoundImageStorage,
+    .modality = "US",
+    .model = "SynthUS C5",
+    .station = "TWP-US01",
+    .study_description = "US ABDOMEN",
+    .series_description = "ABDOMEN",
+    .body_part = "ABDOMEN",
+};
+constexpr KindProfile kEcg{
+    .sop_class_uid = UID_TwelveLeadECGWaveformStorage,
+    .modality = "ECG",
+    .model = "SynthECG 12",
+    .station = "TWP-ECG01",
+    .study_description = "RESTING ECG",
+    .series_description = "12-LEAD RESTING",
+    .body_part = "",
+};
+constexpr KindProfile kMf{
+    .sop_class_uid = UID_MultiframeGrayscaleWordSecondaryCaptureImageStorage,
+    .modality = "OT",
+    .model = "SynthCine",
+    .station = "TWP-WS01",
+    .study_description = "SYNTHETIC CINE",
+    .series_description = "CARDIAC CINE LOOP",
+    .body_part = "HEART",
+};
 
 // Throws if `status` is bad, naming the attribute.
 void check(const OFCondition& status, const DcmTagKey& tag) {
@@ -80,7 +122,9 @@ void put_fd(DcmItem& item, const DcmTagKey& tag, Float64 value) {
     check(item.putAndInsertFloat64(tag, value), tag);
 }
 
-void put_empty(DcmItem& item, const DcmTagKey& tag) { check(item.insertEmptyElement(tag), tag); }
+void put_empty(DcmItem& item, const DcmTagKey& tag) {
+    check(item.insertEmptyElement(tag), tag);
+}
 
 DcmItem& append_item(DcmItem& item, const DcmTagKey& sequence) {
     DcmItem* created = nullptr;

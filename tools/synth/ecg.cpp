@@ -31,14 +31,14 @@ constexpr std::array<Wave, 5> kWaves{{
 
 // P, Q, R, S, T amplitudes (mV) of the modelled leads: I, II, V1..V6.
 constexpr std::array<std::array<double, 5>, 8> kAmplitudes{{
-    {0.08, -0.05, 0.70, -0.12, 0.20},   // I
-    {0.15, -0.08, 1.20, -0.25, 0.32},   // II
-    {0.06, 0.00, 0.25, -0.95, -0.05},   // V1
-    {0.08, 0.00, 0.45, -1.30, 0.45},    // V2
-    {0.09, -0.03, 0.85, -0.80, 0.50},   // V3
-    {0.10, -0.06, 1.45, -0.45, 0.45},   // V4
-    {0.10, -0.08, 1.30, -0.20, 0.35},   // V5
-    {0.09, -0.08, 1.00, -0.10, 0.28},   // V6
+    {0.08, -0.05, 0.70, -0.12, 0.20},  // I
+    {0.15, -0.08, 1.20, -0.25, 0.32},  // II
+    {0.06, 0.00, 0.25, -0.95, -0.05},  // V1
+    {0.08, 0.00, 0.45, -1.30, 0.45},   // V2
+    {0.09, -0.03, 0.85, -0.80, 0.50},  // V3
+    {0.10, -0.06, 1.45, -0.45, 0.45},  // V4
+    {0.10, -0.08, 1.30, -0.20, 0.35},  // V5
+    {0.09, -0.08, 1.00, -0.10, 0.28},  // V6
 }};
 
 struct LeadCode {
@@ -79,8 +79,8 @@ EcgTrace synthesize_ecg(std::uint32_t sample_rate, double seconds, double bpm, R
     const double mean_rr = 60.0 / bpm;
     for (double t = rng.uniform(0.2, 0.2 + mean_rr); t < seconds + 1.0;) {
         r_peaks.push_back(t);
-        t += mean_rr * (1.0 + 0.04 * std::sin(2.0 * std::numbers::pi * t / 4.0) +
-                        0.01 * rng.normal());
+        t += mean_rr *
+             (1.0 + 0.04 * std::sin(2.0 * std::numbers::pi * t / 4.0) + 0.01 * rng.normal());
     }
     const double t_shift = 0.04 * (std::sqrt(mean_rr / 0.833) - 1.0);  // Bazett-like QT
     std::array<double, 8> wander_phase{};
@@ -106,10 +106,10 @@ EcgTrace synthesize_ecg(std::uint32_t sample_rate, double seconds, double bpm, R
         }
         std::array<std::int16_t, 8> counts{};
         for (std::size_t lead = 0; lead < mv.size(); ++lead) {
-            const double wander = 0.04 * std::sin(2.0 * std::numbers::pi * 0.22 * t +
-                                                  wander_phase[lead]);
-            counts[lead] = to_count((mv[lead] + wander + 0.008 * rng.normal()) *
-                                    kCountsPerMillivolt);
+            const double wander =
+                0.04 * std::sin(2.0 * std::numbers::pi * 0.22 * t + wander_phase[lead]);
+            counts[lead] =
+                to_count((mv[lead] + wander + 0.008 * rng.normal()) * kCountsPerMillivolt);
         }
         const double lead_i = counts[0];
         const double lead_ii = counts[1];

@@ -13,8 +13,8 @@
 namespace countylink::synth {
 
 // Channel order of every trace: the standard 12 leads.
-inline constexpr std::array<std::string_view, 12> kEcgLeads{
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"};
+inline constexpr std::array<std::string_view, 12> kEcgLeads{"I",  "II", "III", "aVR", "aVL", "aVF",
+                                                            "V1", "V2", "V3",  "V4",  "V5",  "V6"};
 
 // Value of one sample count in microvolts (the Channel Sensitivity written to the file).
 inline constexpr double kEcgMicrovoltsPerCount = 2.5;

@@ -12,17 +12,17 @@ namespace countylink::synth {
 namespace {
 
 constexpr std::array<std::string_view, 20> kSurnames{
-    "WANG", "LI", "ZHANG", "LIU", "CHEN", "YANG", "ZHAO", "HUANG", "ZHOU", "WU",
-    "XU",   "SUN", "MA",   "ZHU", "HU",   "GUO",  "HE",   "LIN",   "GAO",  "LUO"};
-constexpr std::array<std::string_view, 10> kMaleGiven{"WEI", "QIANG", "JUN", "LEI", "YONG",
+    "WANG", "LI",  "ZHANG", "LIU", "CHEN", "YANG", "ZHAO", "HUANG", "ZHOU", "WU",
+    "XU",   "SUN", "MA",    "ZHU", "HU",   "GUO",  "HE",   "LIN",   "GAO",  "LUO"};
+constexpr std::array<std::string_view, 10> kMaleGiven{"WEI", "QIANG", "JUN",  "LEI",  "YONG",
                                                       "JIE", "TAO",   "MING", "CHAO", "HUA"};
 constexpr std::array<std::string_view, 10> kFemaleGiven{"FANG", "NA",  "XIUYING", "MIN", "JING",
                                                         "LI",   "YAN", "JUAN",    "XIA", "LING"};
-constexpr std::array<std::string_view, 4> kReferrers{"ZHOU^MIN^^DR", "SUN^LEI^^DR",
-                                                     "GAO^JING^^DR", "HE^QIANG^^DR"};
+constexpr std::array<std::string_view, 4> kReferrers{"ZHOU^MIN^^DR", "SUN^LEI^^DR", "GAO^JING^^DR",
+                                                     "HE^QIANG^^DR"};
 
 // Salt values keeping the hash streams of different attributes apart.
-enum class Salt : std::uint64_t { uid = 0x5549, patient = 0x5041, study = 0x5354 };
+enum class Salt : std::uint64_t { uid = 0x5549, study = 0x5354 };
 
 // Joins the parts into a new string. Used instead of "literal" + std::string and assignment
 // from literals, on which GCC 12 at -O3 gives false -Wrestrict warnings.
@@ -110,8 +110,8 @@ StudyIdentity make_study_identity(const Options& options, std::uint32_t study) {
     const sys_days birth_day = study_day - days{rng.between(18 * 365, 85 * 365)};
     id.study_date = dicom_date(study_day);
     id.birth_date = dicom_date(birth_day);
-    id.age = concat(
-        {digits_of(static_cast<std::uint64_t>(age_in_years(birth_day, study_day)), 3), "Y"});
+    id.age =
+        concat({digits_of(static_cast<std::uint64_t>(age_in_years(birth_day, study_day)), 3), "Y"});
     id.study_seconds = rng.between(8 * 3600, 16 * 3600);
 
     id.accession_number = concat({"A", digits_of(rng.next(), 10)});

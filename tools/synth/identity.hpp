@@ -32,12 +32,12 @@ ObjectSlot slot_for(std::uint32_t index, std::uint32_t count, std::uint32_t stud
 
 // Patient and study attributes shared by every object of one study.
 struct StudyIdentity {
-    std::string patient_name;  // PN, e.g. "WANG^FANG"
-    std::string patient_id;    // <prefix><8 digits>
-    std::string birth_date;    // YYYYMMDD
-    std::string sex;           // "M" or "F"
-    std::string age;           // e.g. "047Y"
-    std::string study_date;    // YYYYMMDD
+    std::string patient_name;         // PN, e.g. "WANG^FANG"
+    std::string patient_id;           // <prefix><8 digits>
+    std::string birth_date;           // YYYYMMDD
+    std::string sex;                  // "M" or "F"
+    std::string age;                  // e.g. "047Y"
+    std::string study_date;           // YYYYMMDD
     std::uint32_t study_seconds = 0;  // study time as seconds after midnight
     std::string accession_number;
     std::string study_id;

@@ -21,7 +21,7 @@ namespace {
 
 // A mistake in the command line; main() prints it with a pointer to --help and exits 2.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -126,10 +126,11 @@ synth::Options to_options(const po::variables_map& vm) {
 
     if (vm.count("patient-prefix") != 0) {
         options.patient_prefix = vm["patient-prefix"].as<std::string>();
-        const bool valid = !options.patient_prefix.empty() && options.patient_prefix.size() <= 32 &&
-                           options.patient_prefix.find_first_not_of(
-                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-                               std::string::npos;
+        const bool valid =
+            !options.patient_prefix.empty() && options.patient_prefix.size() <= 32 &&
+            options.patient_prefix.find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+                std::string::npos;
         if (!valid) {
             throw UsageError("--patient-prefix: '" + options.patient_prefix +
                              "' must be 1-32 letters, digits, '.', '_' or '-'");
@@ -152,6 +153,7 @@ synth::Options to_options(const po::variables_map& vm) {
 // Parses the command line, runs, prints the summary; exit 0 ok, 1 failure, 2 usage error.
 int main(int argc, char** argv) {
     po::options_description described{"Usage: countylink-synth --out DIR --kind KIND [options]"};
+    // clang-format off
     described.add_options()
         ("help,h", "show this help")
         ("out", po::value<std::string>()->value_name("DIR"), "output directory (created)")
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
         ("ts", po::value<std::string>()->value_name("SYNTAX"),
          "implicit|explicit VR little endian (default explicit)")
         ("sample-rate", po::value<std::string>()->value_name("HZ"), "ecg: 500|1000 (default 500)");
+    // clang-format on
 
     synth::Options options;
     try {

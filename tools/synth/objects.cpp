@@ -27,8 +27,8 @@ enum class Stream : std::uint64_t { object = 0x4f42, anatomy = 0x414e };
 
 // The random stream for pixel/waveform content of one object.
 Rng object_rng(const ObjectContext& context) {
-    return Rng{mix_keys(context.options.seed, Stream::object, context.options.kind,
-                        context.slot.index)};
+    return Rng{
+        mix_keys(context.options.seed, Stream::object, context.options.kind, context.slot.index)};
 }
 
 // Content time of an object: a couple of minutes into the study, one second per instance.
@@ -68,8 +68,8 @@ void put_grey_pixel_module(DcmDataset& dataset, std::uint16_t rows, std::uint16_
 void put_pixels(DcmDataset& dataset, const std::vector<std::uint16_t>& pixels) {
     const OFCondition status =
         dataset.putAndInsertUint16Array(DCM_PixelData, pixels.data(), pixels.size());
-    if (status.bad()) throw std::runtime_error(std::string{"cannot set PixelData: "} +
-                                               status.text());
+    if (status.bad())
+        throw std::runtime_error(std::string{"cannot set PixelData: "} + status.text());
 }
 
 // Fills a CT Image Storage object: one axial slice of the series' chest scan.
@@ -124,8 +124,8 @@ void build_ct(DcmDataset& dataset, const ObjectContext& context) {
     put(dataset, DCM_LossyImageCompression, "00");
 
     Rng rng = object_rng(context);
-    const std::uint64_t anatomy = mix_keys(options.seed, Stream::anatomy, options.kind,
-                                           context.slot.study);
+    const std::uint64_t anatomy =
+        mix_keys(options.seed, Stream::anatomy, options.kind, context.slot.study);
     put_pixels(dataset, ct_slice(rows, cols, pixel_mm, position, anatomy, rng));
 }
 
@@ -134,10 +134,10 @@ void build_radiograph(DcmDataset& dataset, const ObjectContext& context) {
     const Options& options = context.options;
     const bool is_dx = options.kind == Kind::dx;
     Rng rng = object_rng(context);
-    const std::uint16_t rows = options.rows.value_or(static_cast<std::uint16_t>(
-        rng.between(240, 496)));
-    const std::uint16_t cols = options.cols.value_or(static_cast<std::uint16_t>(
-        rng.between(240, 496)));
+    const std::uint16_t rows =
+        options.rows.value_or(static_cast<std::uint16_t>(rng.between(240, 496)));
+    const std::uint16_t cols =
+        options.cols.value_or(static_cast<std::uint16_t>(rng.between(240, 496)));
     const double spacing = 430.0 / std::max(rows, cols);  // 43 cm detector
 
     put_common_for(dataset, context);
@@ -235,10 +235,10 @@ void build_us(DcmDataset& dataset, const ObjectContext& context) {
 
     Rng rng = object_rng(context);
     const std::vector<std::uint8_t> rgb = ultrasound_rgb(rows, cols, rng);
-    const OFCondition status = dataset.putAndInsertUint8Array(DCM_PixelData, rgb.data(),
-                                                              rgb.size());
-    if (status.bad()) throw std::runtime_error(std::string{"cannot set PixelData: "} +
-                                               status.text());
+    const OFCondition status =
+        dataset.putAndInsertUint8Array(DCM_PixelData, rgb.data(), rgb.size());
+    if (status.bad())
+        throw std::runtime_error(std::string{"cannot set PixelData: "} + status.text());
 }
 
 // Fills a 12-Lead ECG Waveform object: 10 s of resting sinus rhythm.
@@ -261,10 +261,9 @@ void build_multiframe_header(DcmDataset& dataset, const ObjectContext& context) 
     put_grey_pixel_module(dataset, options.rows.value_or(512), options.cols.value_or(512),
                           "MONOCHROME2", 12);
     put(dataset, DCM_NumberOfFrames, std::to_string(options.frames));
-    const OFCondition status = dataset.putAndInsertTagKey(DCM_FrameIncrementPointer,
-                                                          DCM_FrameTime);
-    if (status.bad()) throw std::runtime_error(std::string{"cannot set FrameIncrementPointer: "} +
-                                               status.text());
+    const OFCondition status = dataset.putAndInsertTagKey(DCM_FrameIncrementPointer, DCM_FrameTime);
+    if (status.bad())
+        throw std::runtime_error(std::string{"cannot set FrameIncrementPointer: "} + status.text());
     put(dataset, DCM_FrameTime, "33.3");
     put(dataset, DCM_CineRate, "30");
     put(dataset, DCM_RescaleIntercept, "0");

@@ -1,6 +1,7 @@
 #include "phantoms.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -13,6 +14,7 @@ using std::numbers::pi;
 // Fraction in [0, 1] of a point inside an ellipse (centre cx, cy; semi-axes a, b), with a
 // linear soft edge `edge` wide (same units as the coordinates), approximately anti-aliased.
 double ellipse_cover(double x, double y, double cx, double cy, double a, double b, double edge) {
+    if (std::abs(x - cx) > a + edge || std::abs(y - cy) > b + edge) return 0.0;  // fast path
     const double dx = (x - cx) / a;
     const double dy = (y - cy) / b;
     const double r = std::sqrt(dx * dx + dy * dy);
@@ -31,7 +33,9 @@ double superellipse_cover(double x, double y, double cx, double cy, double a, do
 }
 
 // `base` moved towards `target` by fraction `cover`.
-double blend(double base, double target, double cover) { return base + (target - base) * cover; }
+double blend(double base, double target, double cover) {
+    return base + (target - base) * cover;
+}
 
 // Smooth 0..1 ramp between edge0 and edge1.
 double smoothstep(double edge0, double edge1, double x) {
@@ -44,36 +48,58 @@ std::uint16_t to_stored(double value, double lo, double hi) {
     return static_cast<std::uint16_t>(std::lround(std::clamp(value, lo, hi)));
 }
 
-// A small lung vessel in lung-relative coordinates (u, v in the unit disc) with radius in mm.
+// A small round cross-section (lung vessel, rib): centre (mm) and radius (mm).
 struct Vessel {
-    double u;
-    double v;
+    double x;
+    double y;
     double radius;
-    double phase;
 };
 
 }  // namespace
 
 std::vector<std::uint16_t> ct_slice(std::uint16_t rows, std::uint16_t cols, double pixel_mm,
                                     double position, std::uint64_t anatomy_seed, Rng& noise) {
+    const double lung_scale = 0.45 + 0.55 * std::sin(pi * (0.1 + 0.85 * position));
+    const double heart_scale =
+        smoothstep(0.25, 0.55, position) * (1.0 - smoothstep(0.9, 1.05, position));
+    const double lung_a = 52.0 * lung_scale;  // lung semi-axes (mm)
+    const double lung_b = 74.0 * lung_scale;
+
+    // The same vessel tree for every slice of a series, drifting slowly along the series.
     Rng anatomy{anatomy_seed};
-    std::vector<Vessel> vessels(45);
-    for (auto& vessel : vessels) {
-        const double angle = anatomy.uniform(0.0, 2.0 * pi);
-        const double radius = std::sqrt(anatomy.uniform()) * 0.85;
-        vessel = {radius * std::cos(angle), radius * std::sin(angle), anatomy.uniform(0.8, 2.6),
-                  anatomy.uniform(0.0, 2.0 * pi)};
+    std::array<std::vector<Vessel>, 2> vessels;  // [0] right lung (x < 0), [1] left lung
+    for (std::size_t side = 0; side < 2; ++side) {
+        const double sign = side == 0 ? -1.0 : 1.0;
+        for (int i = 0; i < 45; ++i) {
+            const double angle = anatomy.uniform(0.0, 2.0 * pi);
+            const double radius = std::sqrt(anatomy.uniform()) * 0.85;
+            const double vessel_radius = anatomy.uniform(0.8, 2.6);
+            const double shift = 0.06 * std::sin(position * 9.0 + anatomy.uniform(0.0, 2 * pi));
+            vessels[side].push_back(
+                {sign * 68.0 + (sign * radius * std::cos(angle) + shift) * lung_a,
+                 (radius * std::sin(angle) + shift) * lung_b, vessel_radius});
+        }
     }
 
-    const double lung_scale = 0.45 + 0.55 * std::sin(pi * (0.1 + 0.85 * position));
-    const double heart_scale = smoothstep(0.25, 0.55, position) * (1.0 - smoothstep(0.9, 1.05,
-                                                                                    position));
     const double fov_radius = pixel_mm * std::min(rows, cols) / 2.0;
     const double edge = pixel_mm;
+
+    std::array<Vessel, 14> ribs{};  // cross-sections around the chest wall, clear of the
+    for (std::size_t k = 0; k < ribs.size(); ++k) {  // sternum and the spine
+        const double side_angle = pi * (-0.40 + static_cast<double>(k % 7) * 0.13);
+        const double angle = k < 7 ? side_angle : pi - side_angle;
+        ribs[k] = {138.0 * std::cos(angle), 5.0 + 95.0 * std::sin(angle), 5.5};
+    }
+
+    std::vector<double> texture_x(cols);  // separable lung parenchyma texture
+    for (std::uint32_t c = 0; c < cols; ++c) {
+        texture_x[c] = std::sin((c + 0.5 - cols / 2.0) * pixel_mm * 0.21);
+    }
 
     std::vector<std::uint16_t> pixels(static_cast<std::size_t>(rows) * cols);
     for (std::uint32_t r = 0; r < rows; ++r) {
         const double y = (r + 0.5 - rows / 2.0) * pixel_mm;  // + is posterior
+        const double texture_y = std::cos(y * 0.17);
         for (std::uint32_t c = 0; c < cols; ++c) {
             const double x = (c + 0.5 - cols / 2.0) * pixel_mm;  // + is patient left
             auto& out = pixels[static_cast<std::size_t>(r) * cols + c];
@@ -82,38 +108,30 @@ std::vector<std::uint16_t> ct_slice(std::uint16_t rows, std::uint16_t cols, doub
                 continue;
             }
             double hu = -1000.0;
-            if (std::abs(x) < 170.0 && y > 132.0 && y < 142.0) hu = -250.0;  // table top
+            if (std::abs(x) < 170.0 && y > 132.0 && y < 142.0) hu = -250.0;     // table top
             hu = blend(hu, -100.0, ellipse_cover(x, y, 0, 5, 162, 118, edge));  // subcut. fat
             hu = blend(hu, 45.0, ellipse_cover(x, y, 0, 5, 150, 106, edge));    // muscle
-            for (int k = 0; k < 14; ++k) {  // ribs, skipping sternum and spine
-                const double side_angle = pi * (-0.40 + (k % 7) * 0.13);
-                const double angle = k < 7 ? side_angle : pi - side_angle;
+            for (const auto& rib : ribs) {
                 hu = blend(hu, 750.0,
-                           ellipse_cover(x, y, 138 * std::cos(angle), 5 + 95 * std::sin(angle),
-                                         6.0, 5.0, edge));
+                           ellipse_cover(x, y, rib.x, rib.y, rib.radius, rib.radius, edge));
             }
             double lung_cover = 0.0;
-            for (const double side : {-1.0, 1.0}) {
-                const double cx = side * 68.0;
-                const double a = 52.0 * lung_scale;
-                const double b = 74.0 * lung_scale;
-                const double cover = ellipse_cover(x, y, cx, 0.0, a, b, edge);
+            for (std::size_t side = 0; side < 2; ++side) {
+                const double cx = side == 0 ? -68.0 : 68.0;
+                const double cover = ellipse_cover(x, y, cx, 0.0, lung_a, lung_b, edge);
                 if (cover <= 0.0) continue;
-                double lung = -850.0 + 20.0 * std::sin(x * 0.21) * std::cos(y * 0.17);
-                for (const auto& vessel : vessels) {
-                    const double shift = 0.06 * std::sin(position * 9.0 + vessel.phase);
-                    const double vx = cx + (side * vessel.u + shift) * a;
-                    const double vy = (vessel.v + shift) * b;
-                    if (std::abs(x - vx) > 5.0 || std::abs(y - vy) > 5.0) continue;
-                    lung = blend(lung, 30.0, ellipse_cover(x, y, vx, vy, vessel.radius,
-                                                           vessel.radius, edge));
+                double lung = -850.0 + 20.0 * texture_x[c] * texture_y;
+                for (const auto& vessel : vessels[side]) {
+                    lung = blend(lung, 30.0,
+                                 ellipse_cover(x, y, vessel.x, vessel.y, vessel.radius,
+                                               vessel.radius, edge));
                 }
                 hu = blend(hu, lung, cover);
                 lung_cover = std::max(lung_cover, cover);
             }
             if (heart_scale > 0.05) {
-                hu = blend(hu, 40.0, ellipse_cover(x, y, 18, -12, 62 * heart_scale,
-                                                   50 * heart_scale, edge));
+                hu = blend(hu, 40.0,
+                           ellipse_cover(x, y, 18, -12, 62 * heart_scale, 50 * heart_scale, edge));
             }
             hu = blend(hu, 42.0, ellipse_cover(x, y, 24, 56, 12, 12, edge));   // aorta
             hu = blend(hu, 900.0, ellipse_cover(x, y, 0, 74, 21, 19, edge));   // vertebral body
@@ -122,7 +140,7 @@ std::vector<std::uint16_t> ct_slice(std::uint16_t rows, std::uint16_t cols, doub
             hu = blend(hu, 20.0, ellipse_cover(x, y, 0, 104, 8, 8, edge));     // spinal canal
             hu = blend(hu, 550.0, ellipse_cover(x, y, 0, -96, 14, 6, edge));   // sternum
             const double sigma = lung_cover > 0.5 ? 14.0 : 10.0;
-            out = to_stored(hu + 1024.0 + sigma * noise.normal(), 0.0, 4095.0);
+            out = to_stored(hu + 1024.0 + sigma * noise.rough_normal(), 0.0, 4095.0);
         }
     }
     return pixels;
@@ -207,16 +225,19 @@ std::vector<std::uint8_t> ultrasound_rgb(std::uint16_t rows, std::uint16_t cols,
             const double angle = std::atan2(dx, dy);
             if (radius < r_min || radius > r_max || std::abs(angle) > half_angle) continue;
             const double depth = (radius - r_min) / (r_max - r_min);  // 0..1
-            double echo = 0.45;                                        // liver
-            if (depth < 0.04) echo = 0.75;                             // skin
-            else if (depth < 0.08) echo = 0.25;                        // fat
-            else if (depth < 0.14) echo = 0.55 + 0.15 * std::sin(radius * 0.9);  // muscle
+            double echo = 0.45;                                       // liver
+            if (depth < 0.04)
+                echo = 0.75;  // skin
+            else if (depth < 0.08)
+                echo = 0.25;  // fat
+            else if (depth < 0.14)
+                echo = 0.55 + 0.15 * std::sin(radius * 0.9);  // muscle
             const double x = c;
             const double y = r;
-            const double gallbladder = ellipse_cover(x, y, apex_x + 60 * s, 230 * s, 62 * s,
-                                                     36 * s, 3.0);
-            const double vessel = ellipse_cover(x, y, apex_x - 70 * s, 290 * s, 17 * s, 14 * s,
-                                                2.0);
+            const double gallbladder =
+                ellipse_cover(x, y, apex_x + 60 * s, 230 * s, 62 * s, 36 * s, 3.0);
+            const double vessel =
+                ellipse_cover(x, y, apex_x - 70 * s, 290 * s, 17 * s, 14 * s, 2.0);
             const double behind = (x - apex_x - 60 * s) / (50 * s);  // posterior enhancement
             echo *= 1.0 + 0.35 * std::exp(-behind * behind * behind * behind) *
                               smoothstep(250 * s, 275 * s, y);
@@ -225,8 +246,8 @@ std::vector<std::uint8_t> ultrasound_rgb(std::uint16_t rows, std::uint16_t cols,
                                              2.0));  // diaphragm
             const double gain = 1.0 - 0.25 * depth;  // residual attenuation after TGC
             const double amplitude = echo * gain * speckle[static_cast<std::size_t>(r) * cols + c];
-            const auto grey = static_cast<std::uint8_t>(std::clamp(
-                255.0 * std::pow(amplitude / 1.6, 0.8), 0.0, 255.0));
+            const auto grey = static_cast<std::uint8_t>(
+                std::clamp(255.0 * std::pow(amplitude / 1.6, 0.8), 0.0, 255.0));
             std::uint8_t* px = &rgb[(static_cast<std::size_t>(r) * cols + c) * 3U];
             px[0] = px[1] = px[2] = grey;
         }

@@ -40,14 +40,14 @@ std::vector<std::uint8_t> ultrasound_rgb(std::uint16_t rows, std::uint16_t cols,
 // Synthetic 12-bit cine loop (a disc circling over a smooth background, with noise), produced
 // a band of rows at a time so frames never need to be held whole.
 class CineFrames {
-public:
+  public:
     CineFrames(std::uint16_t rows, std::uint16_t cols);
 
     // Fills `out` (a whole number of rows, starting at `first_row`) with frame `frame`.
     void fill(std::uint32_t frame, std::uint32_t first_row, std::span<std::uint16_t> out,
               Rng& rng) const;
 
-private:
+  private:
     std::uint16_t rows_;
     std::uint16_t cols_;
     std::vector<float> column_profile_;

@@ -25,7 +25,7 @@ constexpr std::uint64_t mix_keys(std::uint64_t first, Keys... rest) {
 
 // xoshiro256** generator: fast and reproducible for a given seed; not cryptographic.
 class Rng {
-public:
+  public:
     explicit Rng(std::uint64_t seed) {
         for (auto& word : state_) {
             seed = splitmix64(seed);
@@ -81,7 +81,7 @@ public:
         return (sum - kMean) / kSd;
     }
 
-private:
+  private:
     static constexpr std::uint64_t rotl(std::uint64_t x, int k) {
         return (x << k) | (x >> (64 - k));
     }

@@ -20,7 +20,7 @@ namespace {
 
 // Throttled "synth: 120/500 objects, 61 MB" lines.
 class ProgressLine {
-public:
+  public:
     ProgressLine(std::ostream& out, std::uint32_t total) : out_(out), total_(total) {}
 
     // Reports `done` finished objects and `bytes` written so far, if a line is due.
@@ -30,14 +30,13 @@ public:
         const bool second_passed = now - last_ >= std::chrono::seconds{1};
         const bool step = tenth > last_tenth_ && now - start_ >= std::chrono::seconds{1};
         if (!second_passed && !step) return;
-        out_ << "synth: " << done << '/' << total_ << " objects, " << bytes / 1000000U
-             << " MB\n"
+        out_ << "synth: " << done << '/' << total_ << " objects, " << bytes / 1000000U << " MB\n"
              << std::flush;
         last_ = now;
         last_tenth_ = tenth;
     }
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
     std::ostream& out_;
     std::uint32_t total_;
@@ -51,8 +50,8 @@ void prepare_out_dir(const std::filesystem::path& dir) {
     std::error_code error;
     std::filesystem::create_directories(dir, error);
     if (error) {
-        throw std::runtime_error("--out: cannot create " + dir.string() + ": " +
-                                 error.message() + "; choose a writable directory");
+        throw std::runtime_error("--out: cannot create " + dir.string() + ": " + error.message() +
+                                 "; choose a writable directory");
     }
     if (!std::filesystem::is_directory(dir, error)) {
         throw std::runtime_error("--out: " + dir.string() +
@@ -87,9 +86,9 @@ RunResult run(const Options& options, std::ostream& progress) {
         partial += ".partial";
         const std::uint64_t before = result.bytes;
         try {
-            result.bytes += write_object(
-                partial, ObjectContext{options, *study, slot},
-                [&](std::uint64_t written) { line.update(index, before + written); });
+            result.bytes +=
+                write_object(partial, ObjectContext{options, *study, slot},
+                             [&](std::uint64_t written) { line.update(index, before + written); });
             std::filesystem::rename(partial, final_path);
         } catch (...) {
             std::error_code ignored;

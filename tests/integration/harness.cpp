@@ -1,0 +1,333 @@
+#include "tests/integration/harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "codecs/dicom/part10.hpp"
+
+namespace countylink::testing {
+
+fs::path shared_dir() {
+    const fs::path dir = fs::weakly_canonical(COUNTYLINK_SHARED_DIR);
+    if (!fs::exists(dir / "corpus" / "MANIFEST.md")) {
+        throw std::runtime_error("test corpus missing: expected " + dir.string() +
+                                 "/corpus/MANIFEST.md (clone the project next to shared/)");
+    }
+    return dir;
+}
+
+fs::path bin_dir() { return COUNTYLINK_BIN_DIR; }
+fs::path source_dir() { return COUNTYLINK_SOURCE_DIR; }
+
+TempDir::TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("countylink-it-" + std::to_string(rd()) +
+                                         std::to_string(::getpid()));
+    fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+CommandResult run(const std::string& command_line) {
+    // bash, not sh: tests use process substitution. Single quotes are escaped for -c '...'.
+    std::string quoted;
+    for (char c : "export TCP_NODELAY=1; " + command_line) {
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    const std::string full = "bash -c '" + quoted + "' 2>&1";
+    FILE* pipe = ::popen(full.c_str(), "r");
+    if (!pipe) throw std::runtime_error("popen failed for: " + command_line);
+    CommandResult result;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::vector<std::byte> read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> out(chars.size());
+    std::memcpy(out.data(), chars.data(), chars.size());
+    return out;
+}
+
+std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10) {
+    const auto offset = codecs::dicom::dataset_offset(part10);
+    if (!offset) throw std::runtime_error("not a Part-10 file with a meta group length");
+    return {part10.begin() + static_cast<std::ptrdiff_t>(*offset), part10.end()};
+}
+
+Gateway::Gateway(const fs::path& data_dir, const std::string& config_toml) : data_dir_(data_dir) {
+    fs::create_directories(data_dir_);
+    log_file_ = data_dir_.parent_path() / (data_dir_.filename().string() + ".log");
+    std::vector<std::string> args = {(bin_dir() / "countylinkd").string(), "--data-dir",
+                                     data_dir_.string(), "--dicom-port", "0", "--http-port", "0"};
+    if (!config_toml.empty()) {
+        const fs::path config = data_dir_.parent_path() / (data_dir_.filename().string() + ".toml");
+        std::ofstream(config) << config_toml;
+        args.push_back("--config");
+        args.push_back(config.string());
+    }
+    start(args);
+}
+
+void Gateway::start(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::dup2(fds[1], 2);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        std::perror("execv countylinkd");
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    // Copy the server's log to a file as it comes, and find the "listening" line in it.
+    struct Tap {
+        std::mutex mutex;
+        std::condition_variable ready;
+        bool done = false;
+        std::string seen;
+    };
+    auto tap = std::make_shared<Tap>();
+    std::thread([fd = fds[0], file = log_file_, tap] {
+        std::ofstream out(file);
+        char buffer[4096];
+        ssize_t n;
+        while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
+            out.write(buffer, n);
+            out.flush();
+            std::lock_guard lock(tap->mutex);
+            if (tap->done) continue;
+            tap->seen.append(buffer, static_cast<std::size_t>(n));
+            const auto at = tap->seen.find("listening");
+            if (at != std::string::npos && tap->seen.find('\n', at) != std::string::npos) {
+                tap->done = true;
+                tap->ready.notify_all();
+            }
+        }
+        ::close(fd);
+        std::lock_guard lock(tap->mutex);
+        tap->done = true;  // exited before listening: the caller reports the log
+        tap->ready.notify_all();
+    }).detach();
+    std::unique_lock lock(tap->mutex);
+    if (!tap->ready.wait_for(lock, std::chrono::seconds(30), [&] { return tap->done; })) {
+        throw std::runtime_error("countylinkd did not start within 30 s");
+    }
+    const std::string seen = tap->seen;
+    static const std::regex ports(R"(DICOM [^ ]*:(\d+) .*HTTP [^ ]*:(\d+))");
+    std::smatch m;
+    if (!std::regex_search(seen, m, ports)) {
+        throw std::runtime_error("countylinkd did not start; its log:\n" + seen);
+    }
+    dicom_port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    http_port_ = static_cast<uint16_t>(std::stoi(m[2]));
+}
+
+Gateway::~Gateway() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+}
+
+std::string Gateway::log() const {
+    std::ifstream in(log_file_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void Gateway::kill_hard() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+uint64_t Gateway::peak_rss_bytes() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    }
+    throw std::runtime_error("no VmHWM for countylinkd");
+}
+
+HttpResponse http_get(uint16_t port, const std::string& target) {
+    namespace asio = boost::asio;
+    namespace http = boost::beast::http;
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(socket, req);
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(4ull << 30);
+    http::read(socket, buffer, parser);
+    auto res = parser.release();
+    return {static_cast<int>(res.result_int()),
+            std::string(res[http::field::content_type]), std::move(res.body())};
+}
+
+Process::Process(const std::vector<std::string>& args, const fs::path& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        std::perror("execvp");
+        ::_exit(127);
+    }
+}
+
+Process::~Process() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+}
+
+uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+void wait_for_port(uint16_t port, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        ::close(fd);
+        if (ok) return;
+        // A peer we do not control (storescp) announces nothing: poll its port briefly.
+        ::poll(nullptr, 0, 20);
+    }
+    throw std::runtime_error("nothing listens on port " + std::to_string(port));
+}
+
+RawClient::RawClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        throw std::runtime_error("connect to port " + std::to_string(port) + " failed");
+    }
+}
+
+RawClient::~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void RawClient::send(const std::vector<std::byte>& bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) return;  // the server may already have closed: the test reads what it said
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void RawClient::send(const std::string& bytes) {
+    std::vector<std::byte> b(bytes.size());
+    std::memcpy(b.data(), bytes.data(), bytes.size());
+    send(b);
+}
+
+void RawClient::close_write() { ::shutdown(fd_, SHUT_WR); }
+
+std::vector<std::byte> RawClient::read_until_closed(std::chrono::seconds limit) {
+    std::vector<std::byte> out;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        std::byte buffer[4096];
+        const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        out.insert(out.end(), buffer, buffer + n);
+    }
+    return out;
+}
+
+}  // namespace countylink::testing
+
+namespace countylink::testing {
+
+std::vector<std::byte> storescp_received(const std::string& sender, const fs::path& file) {
+    TempDir dir;
+    const uint16_t port = free_port();
+    const fs::path out = dir.path() / "in";
+    fs::create_directories(out);
+    {
+        Process storescp({"storescp", "+xa", "+B", "-od", out.string(), std::to_string(port)},
+                         dir.path() / "storescp.log");
+        wait_for_port(port);
+        const auto r = run(sender + " -aec ANY-SCP 127.0.0.1 " + std::to_string(port) + " '" +
+                           file.string() + "'");
+        if (r.exit_code != 0) throw std::runtime_error("reference send failed:\n" + r.output);
+    }
+    for (const auto& e : fs::directory_iterator(out)) return dataset_bytes(read_file(e.path()));
+    throw std::runtime_error("storescp stored nothing for " + file.string());
+}
+
+}  // namespace countylink::testing

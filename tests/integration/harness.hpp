@@ -1,0 +1,125 @@
+// Test harness for integration tests: the real countylinkd as a child process, real DCMTK
+// tools run through the shell, and plain HTTP/TCP clients. Paths come from compile
+// definitions set in tests/CMakeLists.txt.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace countylink::testing {
+
+namespace fs = std::filesystem;
+
+// ../shared, checked to exist (a missing corpus fails the test with a clear message).
+fs::path shared_dir();
+fs::path bin_dir();
+fs::path source_dir();
+
+// A fresh directory under /tmp, removed on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line; TCP_NODELAY=1 is exported so DCMTK tools do not wait on Nagle.
+CommandResult run(const std::string& command_line);
+
+// Reads the whole file.
+std::vector<std::byte> read_file(const fs::path& file);
+
+// The dataset bytes of a Part-10 file (what follows the file meta group).
+std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10);
+
+// A running countylinkd on ephemeral ports with its own data directory. The constructor
+// returns once the server logged that it listens; the destructor stops it (SIGTERM).
+class Gateway {
+public:
+    // `config_toml` (optional) is written to a file and passed with --config.
+    explicit Gateway(const fs::path& data_dir, const std::string& config_toml = {});
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    uint16_t dicom_port() const { return dicom_port_; }
+    uint16_t http_port() const { return http_port_; }
+    pid_t pid() const { return pid_; }
+    // Everything the server logged so far.
+    std::string log() const;
+    // SIGKILL, and wait for it to be gone.
+    void kill_hard();
+    // Peak resident memory (VmHWM) in bytes, from /proc.
+    uint64_t peak_rss_bytes() const;
+
+private:
+    void start(const std::vector<std::string>& args);
+    fs::path data_dir_, log_file_;
+    pid_t pid_ = -1;
+    uint16_t dicom_port_ = 0, http_port_ = 0;
+};
+
+struct HttpResponse {
+    int status = 0;
+    std::string content_type;
+    std::string body;
+};
+
+// GET http://127.0.0.1:port/target (Beast, synchronous).
+HttpResponse http_get(uint16_t port, const std::string& target);
+
+// A peer program (e.g. storescp) running in the background, output to `log`; killed with
+// SIGTERM on destruction.
+class Process {
+public:
+    Process(const std::vector<std::string>& args, const fs::path& log);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+private:
+    pid_t pid_ = -1;
+};
+
+// The dataset bytes DCMTK storescp (+xa, bit-preserving) receives when `sender` (a command
+// line prefix such as "storescu -R", to which "-aec X 127.0.0.1 PORT FILE" is appended)
+// sends `file`: the reference for what a sender really puts on the wire.
+std::vector<std::byte> storescp_received(const std::string& sender, const fs::path& file);
+
+// A free TCP port on loopback (bound and released).
+uint16_t free_port();
+
+// Blocks until something accepts TCP connections on 127.0.0.1:port, or throws after `limit`.
+void wait_for_port(uint16_t port, std::chrono::seconds limit = std::chrono::seconds(20));
+
+// A raw TCP client for protocol abuse tests.
+class RawClient {
+public:
+    explicit RawClient(uint16_t port);
+    ~RawClient();
+    void send(const std::vector<std::byte>& bytes);
+    void send(const std::string& bytes);
+    // Reads until the peer closes or `limit` passes; returns what arrived.
+    std::vector<std::byte> read_until_closed(std::chrono::seconds limit);
+    void close_write();
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace countylink::testing

@@ -1,0 +1,263 @@
+// Content-addressed blob store: what is put comes back byte for byte, is named by the SHA-256
+// of the raw bytes, is stored once however often it is sent, and damage is detected on read.
+#include "gateway/store/blob_store.hpp"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace countylink::store {
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::byte>;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+public:
+    TempDir() {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        std::random_device rd;
+        path_ = fs::temp_directory_path() /
+                ("countylink-blob-" + std::string(info->name()) + "-" +
+                 std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+void write_file(const fs::path& path, const Bytes& data) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+    ASSERT_TRUE(out.good()) << path;
+}
+
+Bytes read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Bytes out(chars.size());
+    std::memcpy(out.data(), chars.data(), chars.size());
+    return out;
+}
+
+Bytes text_bytes(std::string_view s) {
+    Bytes b(s.size());
+    std::memcpy(b.data(), s.data(), s.size());
+    return b;
+}
+
+// 3 MB of random bytes then 2 MB of a repeating pattern, like pixel data after a header.
+Bytes sample_object(uint32_t seed) {
+    std::mt19937 rng(seed);
+    Bytes data(3u << 20);
+    for (auto& b : data) b = std::byte(rng() & 0xff);
+    const std::string_view pattern = "CountyLink township CT slice 0001 ";
+    for (std::size_t i = 0; i < (2u << 20); ++i) data.push_back(std::byte(pattern[i % 34]));
+    return data;
+}
+
+// Everything a reader gives, in small uneven reads as a streaming consumer would do.
+Bytes read_all(BlobReader reader) {
+    Bytes out;
+    std::vector<std::byte> buffer(100'003);
+    for (;;) {
+        const std::size_t n = reader.read(buffer);
+        if (n == 0) break;
+        out.insert(out.end(), buffer.begin(), buffer.begin() + long(n));
+    }
+    return out;
+}
+
+// SHA-256 computed here with OpenSSL, independently of the store's streaming hash.
+std::string sha256_hex(const Bytes& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EXPECT_EQ(EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr), 1);
+    std::string out;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+// Blob files (*.zst) under the store root, temporaries excluded.
+std::vector<fs::path> blob_files(const fs::path& root) {
+    std::vector<fs::path> out;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".zst") {
+            out.push_back(entry.path());
+        }
+    }
+    return out;
+}
+
+std::size_t count_files(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) n += entry.is_regular_file() ? 1 : 0;
+    return n;
+}
+
+TEST(BlobStore, PutThenReadGivesIdenticalBytes) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    const Bytes object = sample_object(1);
+    write_file(dir.path() / "object.dcm", object);
+
+    const BlobRef ref = store.put(dir.path() / "object.dcm");
+    EXPECT_EQ(ref.sha256, sha256_hex(object));
+    EXPECT_EQ(ref.raw_size, object.size());
+    EXPECT_EQ(ref.directory, store.path_of(ref.sha256).parent_path());
+    // <root>/<first two hex>/<64 hex>.zst
+    EXPECT_EQ(store.path_of(ref.sha256),
+              dir.path() / "blobs" / ref.sha256.substr(0, 2) / (ref.sha256 + ".zst"));
+    ASSERT_TRUE(fs::exists(store.path_of(ref.sha256)));
+    EXPECT_EQ(fs::file_size(store.path_of(ref.sha256)), ref.stored_size);
+
+    EXPECT_EQ(read_all(store.open(ref.sha256)), object);
+}
+
+TEST(BlobStore, NameIsSha256OfRawBytes) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    write_file(dir.path() / "abc", text_bytes("abc"));
+    // FIPS 180-2 test vector.
+    const BlobRef ref = store.put(dir.path() / "abc");
+    EXPECT_EQ(ref.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(ref.raw_size, 3u);
+    EXPECT_EQ(read_all(store.open(ref.sha256)), text_bytes("abc"));
+}
+
+TEST(BlobStore, EmptyObjectRoundTrips) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    write_file(dir.path() / "empty", {});
+    const BlobRef ref = store.put(dir.path() / "empty");
+    EXPECT_EQ(ref.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(ref.raw_size, 0u);
+    EXPECT_TRUE(read_all(store.open(ref.sha256)).empty());
+}
+
+TEST(BlobStore, CompressibleInputIsStoredSmaller) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    const Bytes object = sample_object(2);
+    write_file(dir.path() / "object.dcm", object);
+    const BlobRef ref = store.put(dir.path() / "object.dcm");
+    // The 2 MB pattern compresses to almost nothing; random bytes cannot shrink.
+    EXPECT_LT(ref.stored_size, ref.raw_size);
+    EXPECT_LT(ref.stored_size, (3u << 20) + (256u << 10));
+}
+
+TEST(BlobStore, IdenticalContentStoredOnce) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    const Bytes object = sample_object(3);
+    write_file(dir.path() / "first.dcm", object);
+    write_file(dir.path() / "second.dcm", object);
+
+    const BlobRef a = store.put(dir.path() / "first.dcm");
+    const BlobRef b = store.put(dir.path() / "second.dcm");
+    EXPECT_EQ(a.sha256, b.sha256);
+    EXPECT_EQ(blob_files(dir.path() / "blobs").size(), 1u);
+    EXPECT_EQ(count_files(dir.path() / "blobs" / "tmp"), 0u) << "the second put left its temp";
+    EXPECT_EQ(read_all(store.open(b.sha256)), object);
+
+    write_file(dir.path() / "other.dcm", text_bytes("another object"));
+    store.put(dir.path() / "other.dcm");
+    EXPECT_EQ(blob_files(dir.path() / "blobs").size(), 2u);
+}
+
+TEST(BlobStore, CorruptedBlobMakesReadThrow) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    const Bytes object = sample_object(4);
+    write_file(dir.path() / "object.dcm", object);
+    const BlobRef ref = store.put(dir.path() / "object.dcm");
+
+    Bytes stored = read_file(store.path_of(ref.sha256));
+    ASSERT_EQ(stored.size(), ref.stored_size);
+    stored[stored.size() / 2] ^= std::byte{0x40};
+    write_file(store.path_of(ref.sha256), stored);
+
+    // Damage must never be served as if it were the object.
+    EXPECT_THROW(read_all(store.open(ref.sha256)), std::runtime_error);
+}
+
+TEST(BlobStore, TruncatedBlobMakesReadThrow) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    const Bytes object = sample_object(5);
+    write_file(dir.path() / "object.dcm", object);
+    const BlobRef ref = store.put(dir.path() / "object.dcm");
+
+    fs::resize_file(store.path_of(ref.sha256), ref.stored_size - 100);
+    EXPECT_THROW(read_all(store.open(ref.sha256)), std::runtime_error);
+}
+
+TEST(BlobStore, OpenMissingBlobThrowsSystemError) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    EXPECT_THROW(store.open(std::string(64, 'a')), std::system_error);
+}
+
+TEST(BlobStore, PutOfMissingSourceThrowsAndLeavesNoTemp) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    EXPECT_THROW(store.put(dir.path() / "does-not-exist"), std::system_error);
+    EXPECT_EQ(count_files(dir.path() / "blobs" / "tmp"), 0u);
+}
+
+TEST(BlobStore, RecoverRemovesTempsAndUnreferencedBlobs) {
+    TempDir dir;
+    const fs::path root = dir.path() / "blobs";
+    BlobStore store(root, 3);
+    write_file(dir.path() / "kept", text_bytes("referenced by the index"));
+    write_file(dir.path() / "orphan", text_bytes("index commit never happened"));
+    const BlobRef kept = store.put(dir.path() / "kept");
+    const BlobRef orphan = store.put(dir.path() / "orphan");
+    // An interrupted put: a partial temporary.
+    write_file(root / "tmp" / "put-123456", text_bytes("partial zstd frame"));
+
+    EXPECT_EQ(store.recover({kept.sha256}), 2u);
+
+    EXPECT_FALSE(fs::exists(root / "tmp" / "put-123456"));
+    EXPECT_FALSE(fs::exists(store.path_of(orphan.sha256)));
+    ASSERT_TRUE(fs::exists(store.path_of(kept.sha256)));
+    EXPECT_EQ(read_all(store.open(kept.sha256)), text_bytes("referenced by the index"));
+    EXPECT_EQ(blob_files(root).size(), 1u);
+
+    // Nothing left to clean: a second recovery removes nothing and still keeps the blob.
+    EXPECT_EQ(store.recover({kept.sha256}), 0u);
+    EXPECT_TRUE(fs::exists(store.path_of(kept.sha256)));
+
+    // The store is usable after recovery.
+    const BlobRef again = store.put(dir.path() / "orphan");
+    EXPECT_EQ(read_all(store.open(again.sha256)), text_bytes("index commit never happened"));
+}
+
+}  // namespace
+}  // namespace countylink::store
