@@ -1,6 +1,7 @@
 #include "gateway/metrics/registry.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -97,17 +98,32 @@ std::string label_text(const std::vector<std::string>& names,
     return out.empty() ? std::string() : "{" + out + "}";
 }
 
+// Shortest round-trip form ("0.0025", not "0.0025000000000000001"): Prometheus matches `le`
+// as a string, so rules written as le="0.1" must find exactly that.
 std::string number(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    std::ostringstream s;
-    s.precision(17);
-    s << v;
-    return s.str();
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+    return ec == std::errc() ? std::string(buffer, end) : std::string("NaN");
+}
+
+std::string escape_help(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
 }
 
 template <typename Metric>
 void header(std::ostringstream& out, const Family<Metric>& f, const char* type) {
-    out << "# HELP " << f.name() << ' ' << f.help() << '\n';
+    out << "# HELP " << f.name() << ' ' << escape_help(f.help()) << '\n';
     out << "# TYPE " << f.name() << ' ' << type << '\n';
 }
 

@@ -86,7 +86,8 @@ public:
     Family<Gauge>& gauge(std::string name, std::string help, std::vector<std::string> labels);
     Family<Histogram>& histogram(std::string name, std::string help,
                                  std::vector<std::string> labels, std::vector<double> bounds);
-    // The text exposition of all families, in registration order.
+    // The text exposition of all families: counters, then gauges, then histograms, each in
+    // registration order.
     std::string expose() const;
 
 private:

@@ -1,6 +1,6 @@
 #include "gateway/store/group_commit.hpp"
 
-#include <set>
+#include <map>
 #include <vector>
 
 #include "codecs/io/file.hpp"
@@ -39,20 +39,34 @@ void GroupCommit::run() {
             if (queue_.empty()) return;  // stopping and drained
             batch.swap(queue_);
         }
-        try {
-            std::set<std::filesystem::path> directories;
-            std::vector<InstanceRecord> records;
-            records.reserve(batch.size());
-            for (Pending* p : batch) {
-                directories.insert(p->directory);
-                records.push_back(*p->record);
+        // A directory that cannot be synced fails only the commits whose blobs live there.
+        std::map<std::filesystem::path, std::exception_ptr> synced;
+        std::vector<Pending*> ready;
+        for (Pending* p : batch) {
+            auto [it, fresh] = synced.try_emplace(p->directory);
+            if (fresh) {
+                try {
+                    io::sync_directory(p->directory);
+                } catch (...) {
+                    it->second = std::current_exception();
+                }
             }
-            for (const auto& dir : directories) io::sync_directory(dir);
+            if (it->second) {
+                p->done.set_exception(it->second);
+            } else {
+                ready.push_back(p);
+            }
+        }
+        if (ready.empty()) continue;
+        try {
+            std::vector<InstanceRecord> records;
+            records.reserve(ready.size());
+            for (Pending* p : ready) records.push_back(*p->record);
             const auto outcomes = index_.record_instances(records);
             transactions_.fetch_add(1);
-            for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(outcomes[i]);
+            for (std::size_t i = 0; i < ready.size(); ++i) ready[i]->done.set_value(outcomes[i]);
         } catch (...) {
-            for (Pending* p : batch) p->done.set_exception(std::current_exception());
+            for (Pending* p : ready) p->done.set_exception(std::current_exception());
         }
     }
 }
