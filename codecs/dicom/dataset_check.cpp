@@ -20,8 +20,10 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace countylink::codecs::dicom {
 
@@ -41,9 +43,9 @@ constexpr std::size_t kMaxQuotedChars = 64;
 // Reopens the file and inflates up to a deferred value. Only runs if someone loads a deferred
 // value of a Deflated object; the checker itself never does.
 class InflatedValueFactory final : public DcmInputStreamFactory {
-public:
-    InflatedValueFactory(OFFilename file, E_StreamCompression compression,
-                         offile_off_t raw_offset, offile_off_t inflated_offset)
+  public:
+    InflatedValueFactory(OFFilename file, E_StreamCompression compression, offile_off_t raw_offset,
+                         offile_off_t inflated_offset)
         : file_(std::move(file)),
           compression_(compression),
           raw_offset_(raw_offset),
@@ -61,7 +63,7 @@ public:
 
     DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
 
-private:
+  private:
     OFFilename file_;
     E_StreamCompression compression_;
     offile_off_t raw_offset_;
@@ -72,7 +74,7 @@ private:
 // syntax), so DCMTK would inflate every value into memory: a 1 MB deflated file can hold 1 GB of
 // zeros. This stream keeps deferring; skipping a value then inflates it into a small buffer.
 class DeferringFileStream final : public DcmInputFileStream {
-public:
+  public:
     explicit DeferringFileStream(const OFFilename& file) : DcmInputFileStream(file), file_(file) {}
 
     OFCondition installCompressionFilter(E_StreamCompression compression) override {
@@ -88,7 +90,7 @@ public:
 
     bool compressed() const { return compression_ != ESC_none; }
 
-private:
+  private:
     OFFilename file_;
     E_StreamCompression compression_ = ESC_none;
     offile_off_t raw_offset_ = 0;
@@ -97,8 +99,9 @@ private:
 // --- small string tools --------------------------------------------------------------------------
 
 std::string trim(std::string_view s) {
-    const auto is_pad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' ||
-                                            c == '\n'; };
+    const auto is_pad = [](char c) {
+        return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n';
+    };
     while (!s.empty() && is_pad(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_pad(s.back())) s.remove_suffix(1);
     return std::string(s);
@@ -124,7 +127,9 @@ void for_each_value(std::string_view multi, Fn&& fn) {
     }
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // PS3.5 9.1: digits and dots, no empty component, no leading zero in a multi-digit component.
 bool is_valid_uid(std::string_view uid) {
@@ -154,14 +159,21 @@ std::string tag_label(const DcmElement& elem) {
     return std::string(tag.getTagName()) + " " + tag.toString().c_str();
 }
 
+// `prefix` then `parts` (appending, not "literal" + string: GCC 12 -O3 warns on that).
+std::string join(std::string_view prefix, const std::vector<std::string>& parts,
+                 std::string_view separator) {
+    std::string out(prefix);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0) out += separator;
+        out += parts[i];
+    }
+    return out;
+}
+
 // "3 invalid text values: StudyDate (0008,0020), ..."
 std::string summarize(std::size_t count, std::string_view what,
                       const std::vector<std::string>& labels) {
-    std::string reason = std::to_string(count) + " " + std::string(what) + ": ";
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        if (i > 0) reason += ", ";
-        reason += labels[i];
-    }
+    std::string reason = join(std::to_string(count) + " " + std::string(what) + ": ", labels, ", ");
     if (count > labels.size()) reason += ", ...";
     return reason;
 }
@@ -250,31 +262,32 @@ void read_identifiers(DcmFileFormat& file, Identifiers& ids) {
 }
 
 void check_uids(DcmDataset& ds, std::vector<Finding>& findings) {
-    std::vector<std::string> missing;
+    std::vector<std::string> missing, missing_study;
     std::vector<std::string> malformed;
     for (const auto& uid : identity_uids()) {
         const TextValue v = read_text(ds, uid.key);
         if (!v.present || (!v.too_long && v.text.empty())) {
-            missing.emplace_back(uid.name);
-        } else if (v.too_long) {
-            malformed.push_back(std::string(uid.name) + " (over 1 KiB)");
-        } else if (!is_valid_uid(v.text)) {
-            malformed.push_back(std::string(uid.name) + " " + printable(v.text));
+            // Without SOP Class/Instance nothing can be indexed; without Study/Series the
+            // object is still retrievable, and storescp takes such files: warn, don't refuse.
+            const bool study_level =
+                uid.key == DCM_StudyInstanceUID || uid.key == DCM_SeriesInstanceUID;
+            (study_level ? missing_study : missing).emplace_back(uid.name);
+        } else if (v.too_long || !is_valid_uid(v.text)) {
+            // Quote only the first bad value: the reason must stay short.
+            std::string entry = uid.name;
+            if (malformed.empty()) {
+                entry += ' ';
+                entry += v.too_long ? std::string("(over 1 KiB)") : printable(v.text);
+            }
+            malformed.push_back(std::move(entry));
         }
     }
-    if (!missing.empty()) {
-        std::string reason = "missing ";
-        for (std::size_t i = 0; i < missing.size(); ++i) {
-            reason += (i == 0 ? "" : ", ") + missing[i];
-        }
-        findings.push_back({"missing_uid", reason});
+    if (!missing.empty()) findings.push_back({"missing_uid", join("missing ", missing, ", ")});
+    if (!missing_study.empty()) {
+        findings.push_back({"missing_study_uid", join("missing ", missing_study, ", ")});
     }
     if (!malformed.empty()) {
-        std::string reason = "malformed ";
-        for (std::size_t i = 0; i < malformed.size(); ++i) {
-            reason += (i == 0 ? "" : ", ") + malformed[i];
-        }
-        findings.push_back({"malformed_uid", reason});
+        findings.push_back({"malformed_uid", join("malformed ", malformed, ", ")});
     }
 }
 
@@ -284,14 +297,14 @@ void check_expected(const Identifiers& ids, const Expected& expected,
     const auto compare = [&](const char* name, const std::string& actual, const std::string& want) {
         const std::string w = trim(want);
         if (w.empty() || actual.empty() || actual == w) return;
-        diffs.push_back(std::string(name) + " " + printable(actual) + " (request " + printable(w) + ")");
+        diffs.push_back(std::string(name) + " " + printable(actual) + " (request " + printable(w) +
+                        ")");
     };
     compare("SOP Class UID", ids.sop_class_uid, expected.sop_class_uid);
     compare("SOP Instance UID", ids.sop_instance_uid, expected.sop_instance_uid);
-    if (diffs.empty()) return;
-    std::string reason = "dataset differs from request: ";
-    for (std::size_t i = 0; i < diffs.size(); ++i) reason += (i == 0 ? "" : "; ") + diffs[i];
-    findings.push_back({"uid_mismatch", reason});
+    if (!diffs.empty()) {
+        findings.push_back({"uid_mismatch", join("dataset differs from request: ", diffs, "; ")});
+    }
 }
 
 // Bytes native pixel data must hold; nullopt when the image attributes needed are absent.
@@ -339,44 +352,49 @@ void check_pixel_data(DcmDataset& ds, std::vector<Finding>& findings) {
     }
 }
 
-// DCMTK takes the end of the file for the end of the dataset when the file ends right after
-// a sequence or item header, and only warns when it ends inside an undefined-length sequence,
-// so a file cut there would pass. Only the last element can be cut: walk the chain of last
-// elements and last items. `open` is set when that chain holds an undefined-length container:
-// the file must then end with a delimitation item.
-bool cut_on_last_chain(DcmItem& item, bool& open) {
+// DCMTK takes the end of the file for the end of the dataset when the file ends right after a
+// sequence or item header, and only warns when it ends inside an undefined-length sequence, so
+// a file cut there would pass. Only the end of the last element can be cut: walk the chain of
+// last elements and last items. Returns true for a container declared non-empty but read empty.
+// Collects, outermost first, the delimitation items the file must end with: one per
+// undefined-length container on the chain (true: sequence, false: item).
+bool cut_on_last_chain(DcmItem& item, std::vector<bool>& delimiters) {
     const unsigned long count = item.card();
     if (count == 0) return false;
     DcmElement* last = item.getElement(count - 1);
     if (last == nullptr) return false;
-    const auto declared_but_empty = [](Uint32 length, unsigned long children) {
-        return children == 0 && length != 0 && length != DCM_UndefinedLength;
+    const auto declared_but_empty = [](Uint32 length) {
+        return length != 0 && length != DCM_UndefinedLength;
     };
-    if (last->getLengthField() == DCM_UndefinedLength) open = true;
-    if (last->ident() != EVR_SQ) return false;
+    if (last->getLengthField() == DCM_UndefinedLength) delimiters.push_back(true);
+    if (last->ident() != EVR_SQ) return false;  // includes encapsulated Pixel Data
     auto& seq = static_cast<DcmSequenceOfItems&>(*last);
-    if (seq.card() == 0) return declared_but_empty(seq.getLengthField(), 0);
+    if (seq.card() == 0) return declared_but_empty(seq.getLengthField());
     DcmItem* tail = seq.getItem(seq.card() - 1);
     if (tail == nullptr) return false;
-    if (tail->getLengthField() == DCM_UndefinedLength) open = true;
-    if (tail->card() == 0) return declared_but_empty(tail->getLengthField(), 0);
-    return cut_on_last_chain(*tail, open);
+    if (tail->getLengthField() == DCM_UndefinedLength) delimiters.push_back(false);
+    if (tail->card() == 0) return declared_but_empty(tail->getLengthField());
+    return cut_on_last_chain(*tail, delimiters);
 }
 
-bool ends_with_delimiter(const std::filesystem::path& path) {
-    std::array<unsigned char, 8> tail{};
+// True if the file ends with `delimiters` (outermost last), each (FFFE,E0DD) for a sequence or
+// (FFFE,E00D) for an item with length 0, in either byte order (big endian: retired Explicit BE).
+bool ends_with_delimiters(const std::filesystem::path& path, const std::vector<bool>& delimiters) {
+    if (delimiters.empty()) return true;
+    std::vector<unsigned char> tail(8 * delimiters.size());
     std::ifstream in(path, std::ios::binary);
     in.seekg(-static_cast<std::streamoff>(tail.size()), std::ios::end);
-    in.read(reinterpret_cast<char*>(tail.data()), tail.size());
+    in.read(reinterpret_cast<char*>(tail.data()), static_cast<std::streamsize>(tail.size()));
     if (!in) return false;
-    // (FFFE,E0DD) or (FFFE,E00D) with length 0, little or (retired Explicit VR) big endian.
-    const std::array<unsigned char, 4> zero{0, 0, 0, 0};
-    const bool zero_length = std::equal(zero.begin(), zero.end(), tail.begin() + 4);
-    const bool little = tail[0] == 0xfe && tail[1] == 0xff && tail[3] == 0xe0 &&
-                        (tail[2] == 0xdd || tail[2] == 0x0d);
-    const bool big = tail[0] == 0xff && tail[1] == 0xfe && tail[2] == 0xe0 &&
-                     (tail[3] == 0xdd || tail[3] == 0x0d);
-    return zero_length && (little || big);
+    for (std::size_t i = 0; i < delimiters.size(); ++i) {
+        const unsigned char* d = tail.data() + tail.size() - 8 * (i + 1);
+        const unsigned char element = delimiters[i] ? 0xdd : 0x0d;
+        const bool little = d[0] == 0xfe && d[1] == 0xff && d[2] == element && d[3] == 0xe0;
+        const bool big = d[0] == 0xff && d[1] == 0xfe && d[2] == 0xe0 && d[3] == element;
+        const bool zero_length = d[4] == 0 && d[5] == 0 && d[6] == 0 && d[7] == 0;
+        if (!(little || big) || !zero_length) return false;
+    }
+    return true;
 }
 
 struct WalkFindings {
@@ -401,9 +419,15 @@ bool has_bad_text(DcmElement& elem, DcmEVR vr) {
     bool bad = false;
     for_each_value(v.text, [&](const std::string& one) {
         switch (vr) {
-            case EVR_DA: bad = bad || !is_valid_da(one); break;
-            case EVR_CS: bad = bad || !is_valid_cs(one); break;
-            default: bad = bad || (!one.empty() && !is_valid_uid(one)); break;
+            case EVR_DA:
+                bad = bad || !is_valid_da(one);
+                break;
+            case EVR_CS:
+                bad = bad || !is_valid_cs(one);
+                break;
+            default:
+                bad = bad || (!one.empty() && !is_valid_uid(one));
+                break;
         }
     });
     return bad;
@@ -441,9 +465,9 @@ void walk(DcmItem& item, bool top_level, WalkFindings& out) {
 
 const std::set<std::string>& known_finding_codes() {
     static const std::set<std::string> codes{
-        "unparseable",       "missing_uid",      "malformed_uid",     "uid_mismatch",
-        "pixel_data_short",  "missing_patient_id", "missing_modality", "pixel_data_padded",
-        "bad_text_value",    "vr_un_known",
+        "unparseable",      "missing_uid",        "malformed_uid",    "uid_mismatch",
+        "pixel_data_short", "missing_patient_id", "missing_modality", "pixel_data_padded",
+        "bad_text_value",   "vr_un_known",        "missing_study_uid",
     };
     return codes;
 }
@@ -479,7 +503,7 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
     }
 
     DcmFileFormat file;
-    DeferringFileStream stream(OFFilename(path.c_str()));
+    DeferringFileStream stream{OFFilename(path.c_str())};
     if (stream.status().bad()) throw std::runtime_error("cannot open " + path.string());
     // Auto-detect rather than fileOnly: a transfer syntax newer than DCMTK 3.6.7 (HTJ2K,
     // Deflated Image Frame Compression) is then parsed from the bytes instead of refused.
@@ -494,10 +518,10 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
         return finish();
     }
     DcmDataset& ds = *file.getDataset();
-    bool open = false;
-    const bool cut = cut_on_last_chain(ds, open);
+    std::vector<bool> delimiters;
+    const bool cut = cut_on_last_chain(ds, delimiters);
     // Behind zlib the raw tail says nothing; a cut deflate stream fails to parse anyway.
-    if (cut || (open && !stream.compressed() && !ends_with_delimiter(path))) {
+    if (cut || (!stream.compressed() && !ends_with_delimiters(path, delimiters))) {
         findings.push_back({"unparseable", "truncated: file ends inside a sequence"});
         return finish();
     }
@@ -515,12 +539,13 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
     WalkFindings walked;
     walk(ds, true, walked);
     if (walked.bad_text_count > 0) {
-        findings.push_back({"bad_text_value", summarize(walked.bad_text_count,
-                                                        "invalid text values", walked.bad_text_tags)});
+        findings.push_back(
+            {"bad_text_value",
+             summarize(walked.bad_text_count, "invalid text values", walked.bad_text_tags)});
     }
     if (walked.un_count > 0) {
-        findings.push_back(
-            {"vr_un_known", summarize(walked.un_count, "known elements sent as UN", walked.un_tags)});
+        findings.push_back({"vr_un_known", summarize(walked.un_count, "known elements sent as UN",
+                                                     walked.un_tags)});
     }
     return finish();
 }

@@ -10,8 +10,10 @@
 namespace countylink::codecs::dicom {
 
 // One finding. `code` is a stable snake_case name used in config and metrics:
-//   fatal by default:  unparseable, missing_uid, malformed_uid, uid_mismatch, pixel_data_short
-//   warning by default: missing_patient_id, missing_modality, pixel_data_padded,
+//   fatal by default:  unparseable, missing_uid (SOP Class/Instance UID absent), malformed_uid,
+//                      uid_mismatch, pixel_data_short
+//   warning by default: missing_study_uid (Study or Series Instance UID absent),
+//                       missing_patient_id, missing_modality, pixel_data_padded,
 //                       bad_text_value, vr_un_known
 // `reason` is a readable sentence for the sender (DIMSE Error Comment, at most 64 chars matter).
 struct Finding {

@@ -24,8 +24,8 @@ struct InstanceRecord {
 
 enum class RecordOutcome {
     stored,       // first copy of this SOP Instance UID
-    duplicate,    // same UID, same bytes: nothing new
-    new_version,  // same UID, different bytes: kept as a new version and flagged
+    duplicate,    // same UID, same bytes as its latest version: nothing new
+    new_version,  // same UID, bytes other than the latest: a new version, flagged
 };
 
 struct InstanceRow {

@@ -129,12 +129,14 @@ TEST(SqliteIndex, StoredDuplicateAndNewVersion) {
     EXPECT_EQ(latest->record.sha256, sha('b'));
     EXPECT_TRUE(has_flag(latest->record.flags, "new_version")) << latest->record.flags;
 
-    // Re-sending the first version's bytes again is still a duplicate, not a third version.
-    EXPECT_EQ(record_one(index, record(uid, sha('a'))), RecordOutcome::duplicate);
-    EXPECT_EQ(index.latest_instance(uid)->version, 2);
+    // Re-sending the first version's bytes makes them the latest again (a third version that
+    // shares the first one's blob): retrieval returns what was sent last.
+    EXPECT_EQ(record_one(index, record(uid, sha('a'))), RecordOutcome::new_version);
+    EXPECT_EQ(index.latest_instance(uid)->version, 3);
+    EXPECT_EQ(index.latest_instance(uid)->record.sha256, sha('a'));
 
     EXPECT_EQ(record_one(index, record(uid, sha('c'))), RecordOutcome::new_version);
-    EXPECT_EQ(index.latest_instance(uid)->version, 3);
+    EXPECT_EQ(index.latest_instance(uid)->version, 4);
     EXPECT_EQ(index.latest_instance(uid)->record.sha256, sha('c'));
 }
 

@@ -172,7 +172,6 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
         Statement lookup(db,
                          "SELECT sha256, version FROM instances WHERE sop_instance_uid = ?1 "
                          "ORDER BY version DESC LIMIT 1");
-        Statement exact(db, "SELECT 1 FROM instances WHERE sop_instance_uid = ?1 AND sha256 = ?2");
         const std::string insert_sql = std::string("INSERT INTO instances (") + kInstanceColumns +
                                        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
                                        "?15,?16,?17,?18,?19)";
@@ -182,8 +181,9 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
             int version = 1;
             RecordOutcome outcome = RecordOutcome::stored;
             if (lookup.step()) {
-                exact.reset().bind(1, r.sop_instance_uid).bind(2, r.sha256);
-                if (exact.step()) {
+                // Same bytes as the latest version: nothing new. Same bytes as an older one:
+                // a new version (the blob is shared), so "latest" is what was sent last.
+                if (lookup.text(0) == r.sha256) {
                     outcomes.push_back(RecordOutcome::duplicate);
                     continue;
                 }
