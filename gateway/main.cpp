@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/program_options.hpp>
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/oflog/oflog.h>
 #include <filesystem>
 #include <iostream>
 
@@ -88,6 +90,8 @@ asio::ip::tcp::acceptor listen(asio::io_context& io, const std::string& bind, ui
 
 int run(const config::Config& config) {
     server::Log log(server::Log::parse_level(config.server.log_level));
+    // DCMTK's own parser chatter would duplicate our findings in the log; keep its fatal lines.
+    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
     const fs::path data = config.storage.data_dir;
     const fs::path spool = data / "spool";
     const fs::path quarantine = data / "quarantine";

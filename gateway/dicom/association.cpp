@@ -85,6 +85,12 @@ awaitable<void> Association::watchdog() {
     }
 }
 
+// The watchdog sleeps until the timer's expiry; a deadline earlier than that wakes it to re-arm.
+void Association::set_deadline(Clock::time_point deadline) {
+    deadline_ = deadline;
+    if (deadline < timer_.expiry()) timer_.cancel();
+}
+
 awaitable<void> Association::run() {
     try {
         if (co_await negotiate()) co_await serve();
@@ -173,7 +179,7 @@ awaitable<void> Association::serve() {
 
 // Reads one whole PDU into body_, refusing lengths beyond what its type may have.
 awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
-    deadline_ = Clock::now() + timeout;
+    set_deadline(Clock::now() + timeout);
     std::array<std::byte, kPduHeaderSize> raw{};
     co_await asio::async_read(socket_, asio::buffer(raw), use_awaitable);
     const PduHeader header = decode_header(raw);
@@ -344,7 +350,7 @@ awaitable<void> Association::send_command(uint8_t context_id, const Command& com
 }
 
 awaitable<void> Association::send(std::vector<std::byte> pdu) {
-    deadline_ = Clock::now() + std::chrono::seconds(ctx_.config.dicom.idle_timeout_s);
+    set_deadline(Clock::now() + std::chrono::seconds(ctx_.config.dicom.idle_timeout_s));
     co_await asio::async_write(socket_, asio::buffer(pdu), use_awaitable);
     deadline_ = Clock::time_point::max();
 }

@@ -59,6 +59,7 @@ private:
     boost::asio::awaitable<void> on_dataset_complete(Message& message);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
+    void set_deadline(Clock::time_point deadline);
     void abort_now(AbortReason reason, const std::string& why);
     void finish(const std::string& outcome);
 

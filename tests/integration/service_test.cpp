@@ -1,0 +1,119 @@
+// The service as ops meet it: configuration checks, metrics a real promtool accepts, health,
+// timeouts that reclaim idle associations.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "gateway/dicom/pdu.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace countylink::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string countylinkd() { return (bin_dir() / "countylinkd").string(); }
+
+TEST(Service, ExampleConfigsPassCheckConfig) {
+    for (const char* name : {"default.toml", "production.toml"}) {
+        const auto file = source_dir() / "config" / "examples" / name;
+        const auto r = run(countylinkd() + " --check-config '" + file.string() + "'");
+        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.output;
+        EXPECT_NE(r.output.find("OK"), std::string::npos) << r.output;
+    }
+}
+
+TEST(Service, WrongKeyIsNamedAndRefused) {
+    TempDir tmp;
+    const fs::path file = tmp.path() / "bad.toml";
+    std::ofstream(file) << "[dicom]\nprot = 104\n";
+    const auto r = run(countylinkd() + " --check-config '" + file.string() + "'");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("dicom.prot"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("port"), std::string::npos) << "allowed keys listed: " << r.output;
+    // The same file given to a starting server stops it before it listens.
+    const auto start = run(countylinkd() + " --config '" + file.string() + "'");
+    EXPECT_EQ(start.exit_code, 2) << start.output;
+}
+
+TEST(Service, MetricsAfterTrafficPassPromtoolAndCountWhatHappened) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const std::string args =
+        " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " ";
+    ASSERT_EQ(run("storescu" + args + "'" +
+                  (shared_dir() / "corpus" / "dicom" / "MR_small.dcm").string() + "'")
+                  .exit_code,
+              0);
+    run("dcmsend" + args + "'" +
+        (shared_dir() / "corpus" / "dicom-bad" / "GH1146.dcm").string() + "'");
+    const auto metrics = http_get(gw.http_port(), "/metrics");
+    ASSERT_EQ(metrics.status, 200);
+    const fs::path file = tmp.path() / "metrics.txt";
+    std::ofstream(file) << metrics.body;
+    const auto check = run("promtool check metrics < '" + file.string() + "'");
+    EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << metrics.body;
+    for (const char* expected :
+         {R"(countylink_objects_total{outcome="stored",township="unregistered",modality="MR"} 1)",
+          R"(countylink_objects_total{outcome="refused",township="unregistered")",
+          R"(countylink_associations_total{outcome="released"} 2)",
+          R"(countylink_stage_latency_seconds_count{stage="store"} 1)",
+          R"(countylink_stage_latency_seconds_count{stage="validate"} 2)",
+          R"(countylink_stage_latency_seconds_count{stage="receive"} 2)",
+          "countylink_bytes_stored_total{township=\"unregistered\"}"}) {
+        EXPECT_NE(metrics.body.find(expected), std::string::npos) << expected << "\n"
+                                                                  << metrics.body;
+    }
+}
+
+TEST(Service, HealthAndReadiness) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    EXPECT_EQ(http_get(gw.http_port(), "/healthz").status, 200);
+    EXPECT_EQ(http_get(gw.http_port(), "/readyz").status, 200);
+    EXPECT_EQ(http_get(gw.http_port(), "/no/such/thing").status, 404);
+    EXPECT_EQ(http_get(gw.http_port(), "/api/v1/instances/1.2.3.4").status, 404);
+}
+
+TEST(Service, IdleAssociationIsAbortedAfterIdleTimeout) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data", "[dicom]\nidle_timeout_s = 1\n");
+    dicom::AssociateRq rq;
+    rq.called_ae = "COUNTYLINK";
+    rq.calling_ae = "IDLER";
+    rq.application_context = "1.2.840.10008.3.1.1.1";
+    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
+    rq.user.implementation_class_uid = "1.2.3.4";
+    RawClient client(gw.dicom_port());
+    client.send(dicom::encode(rq));
+    const auto start = std::chrono::steady_clock::now();
+    const auto reply = client.read_until_closed(20s);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+    ASSERT_GE(reply.size(), 10u);
+    EXPECT_EQ(reply[0], std::byte{0x02}) << "A-ASSOCIATE-AC first";
+    const std::vector<std::byte> tail(reply.end() - 10, reply.end());
+    EXPECT_EQ(tail, dicom::encode(dicom::Abort{2, 0})) << "then A-ABORT when idle";
+    EXPECT_EQ(run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()))
+                  .exit_code,
+              0);
+}
+
+TEST(Service, AssociationLimitRejectsTransiently) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data", "[dicom]\nmax_associations = 1\n");
+    dicom::AssociateRq rq;
+    rq.called_ae = "COUNTYLINK";
+    rq.calling_ae = "HOLDER";
+    rq.application_context = "1.2.840.10008.3.1.1.1";
+    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
+    rq.user.implementation_class_uid = "1.2.3.4";
+    RawClient holder(gw.dicom_port());
+    holder.send(dicom::encode(rq));  // holds the only slot
+    const auto r = run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("Local Limit Exceeded"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace countylink::testing
