@@ -144,7 +144,7 @@ awaitable<bool> Association::negotiate() {
     contexts_ = std::move(accepted.contexts);
     peer_max_pdu_ = accepted.peer_max_pdu;
     co_await send(encode(accepted.ac));
-    ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_,
+    ctx_.log.debug("association from ", peer_, " AE '", calling_ae_, "' (", township_,
                   ") accepted, ", contexts_.size(), "/", rq.contexts.size(), " contexts");
     co_return true;
 }
@@ -292,8 +292,10 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
     if (!m.spool) return;  // refused already: drain
     if (m.dataset_bytes > ctx_.config.dicom.max_object_bytes) {
         m.spool.reset();
+        const uint64_t limit = ctx_.config.dicom.max_object_bytes;
         m.refusal = "object larger than the gateway's limit of " +
-                    std::to_string(ctx_.config.dicom.max_object_bytes >> 20) + " MiB";
+                    (limit >= (1u << 20) ? std::to_string(limit >> 20) + " MiB"
+                                         : std::to_string(limit) + " bytes");
         return;
     }
     try {
@@ -371,12 +373,12 @@ void Association::finish(const std::string& outcome) {
     if (finished_) return;
     finished_ = true;
     ctx_.metrics.associations_total.with({outcome}).inc();
-    if (outcome == "released") {
-        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' released after ",
-                      objects_, " objects");
-    } else if (outcome != "aborted" && outcome != "rejected") {
-        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' ended: ", outcome,
-                      " after ", objects_, " objects");
+    // One line per association: rejections and aborts were logged as warnings already.
+    if (outcome != "aborted" && outcome != "rejected") {
+        const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_, ") ",
+                      outcome == "released" ? "released" : "ended: " + outcome, " after ",
+                      objects_, " objects in ", seconds, " s");
     }
     error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

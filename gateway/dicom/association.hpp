@@ -66,6 +66,7 @@ private:
     boost::asio::ip::tcp::socket socket_;
     server::Context& ctx_;
     boost::asio::steady_timer timer_;
+    Clock::time_point started_ = Clock::now();
     Clock::time_point deadline_ = Clock::time_point::max();
     bool timed_out_ = false;
     std::string peer_;

@@ -212,3 +212,40 @@ TEST(BadInput, ProductionConfigRefusesUnknownCallingAe) {
 
 }  // namespace
 }  // namespace countylink::testing
+
+namespace countylink::testing {
+namespace {
+
+TEST(BadInput, PeerAbortEndsTheAssociationQuietly) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    {
+        RawClient client(gw.dicom_port());
+        client.send(associate_rq());
+        client.send(dicom::encode(dicom::Abort{0, 0}));
+        const auto reply = client.read_until_closed(10s);
+        ASSERT_FALSE(reply.empty());
+        EXPECT_EQ(reply[0], std::byte{0x02}) << "A-ASSOCIATE-AC, then nothing but the close";
+    }
+    expect_echo_works(gw);
+    EXPECT_NE(gw.log().find("ended: aborted_by_peer"), std::string::npos) << gw.log();
+}
+
+TEST(BadInput, ObjectOverTheSizeLimitIsRefusedWithOutOfResources) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data", "[dicom]\nmax_object_bytes = 100000\n");
+    const auto big = shared_dir() / "corpus" / "dicom" / "eCT_Supplemental.dcm";  // ~1 MB
+    const auto r = run("dcmsend -d" + gw_args(gw) + "'" + big.string() + "'");
+    EXPECT_NE(r.output.find("0xa700"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("larger than the gateway"), std::string::npos) << r.output;
+    // The association goes on: the next, smaller object in it is stored.
+    const auto small = shared_dir() / "corpus" / "dicom" / "MR_small.dcm";
+    const auto both = run("storescu -v -R -nh" + gw_args(gw) + "'" + big.string() + "' '" +
+                          small.string() + "'");
+    EXPECT_NE(both.output.find("Received Store Response (Success)"), std::string::npos)
+        << both.output;
+    EXPECT_NE(gw.log().find("released after 1 objects"), std::string::npos) << gw.log();
+}
+
+}  // namespace
+}  // namespace countylink::testing
