@@ -26,12 +26,12 @@ struct DicomSettings {
     uint16_t port = 11112;
     std::string ae_title = "COUNTYLINK";
     std::string bind = "0.0.0.0";
-    uint32_t max_pdu_bytes = 262144;               // our receive limit, announced in A-ASSOCIATE-AC
-    uint64_t max_object_bytes = 8ull << 30;        // larger objects are refused with 0xA700
-    uint32_t artim_timeout_s = 30;                 // connect -> A-ASSOCIATE-RQ, release -> close
-    uint32_t idle_timeout_s = 300;                 // no PDU for this long -> A-ABORT
-    uint32_t max_associations = 4000;              // beyond: A-ASSOCIATE-RJ transient, local limit
-    bool accept_unregistered = true;               // unknown calling AE -> township "unregistered"
+    uint32_t max_pdu_bytes = 262144;         // our receive limit, announced in A-ASSOCIATE-AC
+    uint64_t max_object_bytes = 8ull << 30;  // larger objects are refused with 0xA700
+    uint32_t artim_timeout_s = 30;           // connect -> A-ASSOCIATE-RQ, release -> close
+    uint32_t idle_timeout_s = 300;           // no PDU for this long -> A-ABORT
+    uint32_t max_associations = 4000;        // beyond: A-ASSOCIATE-RJ transient, local limit
+    bool accept_unregistered = true;         // unknown calling AE -> township "unregistered"
 
     bool operator==(const DicomSettings&) const = default;
 };
@@ -45,22 +45,22 @@ struct HttpSettings {
 
 struct StorageSettings {
     std::filesystem::path data_dir = "./var";
-    int zstd_level = 3;                            // 1..19
+    int zstd_level = 3;  // 1..19
 
     bool operator==(const StorageSettings&) const = default;
 };
 
 // Names of validation findings (see codecs/dicom/dataset_check.hpp) treated as fatal.
 struct ValidationSettings {
-    std::vector<std::string> fatal = {"unparseable",      "missing_uid", "malformed_uid",
-                                      "uid_mismatch",     "pixel_data_short"};
+    std::vector<std::string> fatal = {"unparseable", "missing_uid", "malformed_uid", "uid_mismatch",
+                                      "pixel_data_short"};
 
     bool operator==(const ValidationSettings&) const = default;
 };
 
 struct ServerSettings {
-    uint32_t workers = 4;                          // threads for parsing, compression, fsync
-    std::string log_level = "info";               // debug, info, warn, error
+    uint32_t workers = 4;            // threads for parsing, compression, fsync
+    std::string log_level = "info";  // debug, info, warn, error
 
     bool operator==(const ServerSettings&) const = default;
 };
@@ -82,7 +82,7 @@ struct Config {
 
 // Thrown for any problem in a config file; what() names the key and what is allowed.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

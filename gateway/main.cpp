@@ -2,6 +2,8 @@
 // (DICOM 11112, AE COUNTYLINK, HTTP 8080, data ./var).
 #include <utility>
 
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/oflog/oflog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/program_options.hpp>
-#include <dcmtk/config/osconfig.h>
-#include <dcmtk/oflog/oflog.h>
 #include <filesystem>
 #include <iostream>
 
@@ -40,8 +40,8 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
     po::options_description desc("countylinkd options");
-    desc.add_options()("help,h", "show this help")(
-        "config", po::value<std::string>(), "read settings from this TOML file")(
+    desc.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                   "read settings from this TOML file")(
         "check-config", po::value<std::string>(), "validate a TOML config file and exit")(
         "data-dir", po::value<std::string>(), "data directory (overrides the config)")(
         "dicom-port", po::value<uint16_t>(), "DICOM port (overrides the config)")(
@@ -114,11 +114,11 @@ int run(const config::Config& config) {
     metrics::GatewayMetrics gateway_metrics(registry);
     server::Health health;
     store::GroupCommit commits(index);
-    ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, gateway_metrics,
-                              health, log);
+    ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, gateway_metrics, health,
+                              log);
     asio::thread_pool workers(config.server.workers);
-    server::Context context{config,   workers,         pipeline, index, blobs, registry,
-                            gateway_metrics, health, log,      spool, {}};
+    server::Context context{config,          workers, pipeline, index, blobs, registry,
+                            gateway_metrics, health,  log,      spool, {}};
 
     asio::io_context io(1);
     auto dicom_acceptor = listen(io, config.dicom.bind, config.dicom.port);

@@ -11,7 +11,8 @@ namespace countylink::compress {
 namespace {
 
 void check(std::size_t rc, const char* what) {
-    if (ZSTD_isError(rc)) throw std::runtime_error(std::string(what) + ": " + ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc))
+        throw std::runtime_error(std::string(what) + ": " + ZSTD_getErrorName(rc));
 }
 
 }  // namespace
@@ -42,7 +43,9 @@ void ZstdWriter::drain(std::span<const std::byte> data, int mode) {
     }
 }
 
-void ZstdWriter::write(std::span<const std::byte> data) { drain(data, ZSTD_e_continue); }
+void ZstdWriter::write(std::span<const std::byte> data) {
+    drain(data, ZSTD_e_continue);
+}
 
 uint64_t ZstdWriter::finish() {
     drain({}, ZSTD_e_end);

@@ -14,7 +14,7 @@ namespace countylink::compress {
 // Compresses everything written into one checksummed zstd frame appended to `fd`.
 // finish() must be called once at the end; without it the frame is incomplete.
 class ZstdWriter {
-public:
+  public:
     ZstdWriter(int fd, int level);
     ~ZstdWriter();
     ZstdWriter(const ZstdWriter&) = delete;
@@ -25,7 +25,7 @@ public:
     // Ends the frame and writes the rest; returns the compressed size written in total.
     uint64_t finish();
 
-private:
+  private:
     void drain(std::span<const std::byte> in, int mode);
     int fd_;
     std::unique_ptr<ZSTD_CCtx_s, std::size_t (*)(ZSTD_CCtx_s*)> ctx_;
@@ -36,7 +36,7 @@ private:
 
 // Decompresses a zstd stream read from `fd`, verifying checksums.
 class ZstdReader {
-public:
+  public:
     explicit ZstdReader(int fd);
     ~ZstdReader();
     ZstdReader(ZstdReader&&) noexcept = default;
@@ -46,7 +46,7 @@ public:
     // Throws std::runtime_error on corrupt or truncated input.
     std::size_t read(std::span<std::byte> out);
 
-private:
+  private:
     int fd_;
     std::unique_ptr<ZSTD_DCtx_s, std::size_t (*)(ZSTD_DCtx_s*)> ctx_;
     std::unique_ptr<std::byte[]> in_;

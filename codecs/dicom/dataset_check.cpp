@@ -465,8 +465,8 @@ void walk(DcmItem& item, bool top_level, WalkFindings& out) {
 
 const std::set<std::string>& known_finding_codes() {
     static const std::set<std::string> codes{
-        "unparseable",      "missing_uid",        "malformed_uid",    "uid_mismatch",
-        "pixel_data_short", "missing_patient_id", "missing_modality", "pixel_data_padded",
+        "unparseable",      "missing_uid",        "malformed_uid",     "uid_mismatch",
+        "pixel_data_short", "missing_patient_id", "missing_modality",  "pixel_data_padded",
         "bad_text_value",   "vr_un_known",        "missing_study_uid",
     };
     return codes;

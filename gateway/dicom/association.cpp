@@ -67,8 +67,10 @@ Association::~Association() {
 
 void Association::start() {
     auto self = shared_from_this();
-    asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
-    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 }
 
 awaitable<void> Association::watchdog() {
@@ -125,8 +127,8 @@ awaitable<bool> Association::negotiate() {
     auto decision = dicom::negotiate(rq, ctx_.config);
     if (auto* rejected = std::get_if<Rejected>(&decision)) {
         co_await send(encode(rejected->rj));
-        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_, "' rejected: ",
-                      rejected->why);
+        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_,
+                      "' rejected: ", rejected->why);
         ctx_.metrics.refusals_total.with({"association_rejected"}).inc();
         finish("rejected");
         co_return false;
@@ -145,7 +147,7 @@ awaitable<bool> Association::negotiate() {
     peer_max_pdu_ = accepted.peer_max_pdu;
     co_await send(encode(accepted.ac));
     ctx_.log.debug("association from ", peer_, " AE '", calling_ae_, "' (", township_,
-                  ") accepted, ", contexts_.size(), "/", rq.contexts.size(), " contexts");
+                   ") accepted, ", contexts_.size(), "/", rq.contexts.size(), " contexts");
     co_return true;
 }
 
@@ -170,9 +172,9 @@ awaitable<void> Association::serve() {
                 finish("aborted_by_peer");
                 co_return;
             default:
-                throw AbortAssociation{AbortReason::unexpected_pdu,
-                                       "unexpected PDU type " +
-                                           std::to_string(static_cast<int>(header.type))};
+                throw AbortAssociation{
+                    AbortReason::unexpected_pdu,
+                    "unexpected PDU type " + std::to_string(static_cast<int>(header.type))};
         }
     }
 }
@@ -310,22 +312,25 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
 }
 
 awaitable<void> Association::on_dataset_complete(Message& m) {
-    ctx_.metrics.stage_latency.with({"receive"}).observe(
-        std::chrono::duration<double>(Clock::now() - m.command_done).count());
+    ctx_.metrics.stage_latency.with({"receive"})
+        .observe(std::chrono::duration<double>(Clock::now() - m.command_done).count());
     const Command cmd = *m.command;
     const uint8_t context_id = m.context_id;
     Command rsp;
     if (!m.refusal.empty() || !m.spool) {
-        const bool unsupported = static_cast<CommandField>(cmd.command_field) !=
-                                 CommandField::c_store_rq;
-        const uint16_t code = unsupported ? status::unrecognized_operation : status::out_of_resources;
+        const bool unsupported =
+            static_cast<CommandField>(cmd.command_field) != CommandField::c_store_rq;
+        const uint16_t code =
+            unsupported ? status::unrecognized_operation : status::out_of_resources;
         rsp = make_response(cmd, code, error_comment(m.refusal));
         ctx_.log.warn("object from ", calling_ae_, " refused: ", m.refusal);
         ctx_.metrics.objects_total.with({"refused", township_, "none"}).inc();
     } else {
         m.spool->close();
         ingest::SpoolFile spool = std::move(*m.spool);
-        ingest::IngestRequest request{spool.path(), calling_ae_, township_,
+        ingest::IngestRequest request{spool.path(),
+                                      calling_ae_,
+                                      township_,
                                       {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
                                       now_ms()};
         auto& pipeline = ctx_.pipeline;
@@ -377,8 +382,8 @@ void Association::finish(const std::string& outcome) {
     if (outcome != "aborted" && outcome != "rejected") {
         const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_, ") ",
-                      outcome == "released" ? "released" : "ended: " + outcome, " after ",
-                      objects_, " objects in ", seconds, " s");
+                      outcome == "released" ? "released" : "ended: " + outcome, " after ", objects_,
+                      " objects in ", seconds, " s");
     }
     error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -389,8 +394,8 @@ void Association::finish(const std::string& outcome) {
 awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::Context& context) {
     for (;;) {
         error_code ec;
-        auto socket = co_await acceptor.async_accept(
-            asio::make_strand(acceptor.get_executor()), asio::redirect_error(use_awaitable, ec));
+        auto socket = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()),
+                                                     asio::redirect_error(use_awaitable, ec));
         if (ec == asio::error::operation_aborted) co_return;
         if (ec) {
             context.log.warn("accept failed: ", ec.message());

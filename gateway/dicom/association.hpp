@@ -26,14 +26,14 @@
 namespace countylink::dicom {
 
 class Association : public std::enable_shared_from_this<Association> {
-public:
+  public:
     Association(boost::asio::ip::tcp::socket socket, server::Context& context);
     ~Association();
 
     // Spawns the association's coroutines on its socket's strand.
     void start();
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
 
     // A DIMSE message being received: its command, then (maybe) its dataset in the spool.

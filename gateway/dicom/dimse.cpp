@@ -5,8 +5,12 @@
 namespace countylink::dicom {
 namespace {
 
-uint16_t le16(const std::byte* p) { return static_cast<uint16_t>(uint16_t(p[0]) | uint16_t(p[1]) << 8); }
-uint32_t le32(const std::byte* p) { return le16(p) | uint32_t(le16(p + 2)) << 16; }
+uint16_t le16(const std::byte* p) {
+    return static_cast<uint16_t>(uint16_t(p[0]) | uint16_t(p[1]) << 8);
+}
+uint32_t le32(const std::byte* p) {
+    return le16(p) | uint32_t(le16(p + 2)) << 16;
+}
 
 std::string text_value(std::span<const std::byte> v) {
     std::string s(reinterpret_cast<const char*>(v.data()), v.size());
@@ -24,7 +28,7 @@ uint16_t us_value(std::span<const std::byte> v, uint16_t element) {
 }
 
 class Encoder {
-public:
+  public:
     void text(uint16_t element, std::string_view value, char pad) {
         if (value.empty()) return;
         header(element, static_cast<uint32_t>(value.size() + value.size() % 2));
@@ -49,7 +53,7 @@ public:
         return all;
     }
 
-private:
+  private:
     void header(uint16_t element, uint32_t length) {
         const uint16_t words[2] = {0x0000, element};
         for (uint16_t w : words) {
@@ -80,21 +84,42 @@ Command decode_command(std::span<const std::byte> bytes) {
         const auto value = bytes.subspan(pos, length);
         pos += length;
         switch (element) {
-            case 0x0002: cmd.affected_sop_class_uid = text_value(value); break;
+            case 0x0002:
+                cmd.affected_sop_class_uid = text_value(value);
+                break;
             case 0x0100:
                 cmd.command_field = us_value(value, element);
                 has_field = true;
                 break;
-            case 0x0110: cmd.message_id = us_value(value, element); break;
-            case 0x0120: cmd.message_id_responded_to = us_value(value, element); break;
-            case 0x0700: cmd.priority = us_value(value, element); break;
-            case 0x0800: cmd.data_set_type = us_value(value, element); break;
-            case 0x0900: cmd.status = us_value(value, element); break;
-            case 0x0902: cmd.error_comment = text_value(value); break;
-            case 0x1000: cmd.affected_sop_instance_uid = text_value(value); break;
-            case 0x1030: cmd.move_originator_ae = text_value(value); break;
-            case 0x1031: cmd.move_originator_message_id = us_value(value, element); break;
-            default: break;  // group length and elements we do not act on
+            case 0x0110:
+                cmd.message_id = us_value(value, element);
+                break;
+            case 0x0120:
+                cmd.message_id_responded_to = us_value(value, element);
+                break;
+            case 0x0700:
+                cmd.priority = us_value(value, element);
+                break;
+            case 0x0800:
+                cmd.data_set_type = us_value(value, element);
+                break;
+            case 0x0900:
+                cmd.status = us_value(value, element);
+                break;
+            case 0x0902:
+                cmd.error_comment = text_value(value);
+                break;
+            case 0x1000:
+                cmd.affected_sop_instance_uid = text_value(value);
+                break;
+            case 0x1030:
+                cmd.move_originator_ae = text_value(value);
+                break;
+            case 0x1031:
+                cmd.move_originator_message_id = us_value(value, element);
+                break;
+            default:
+                break;  // group length and elements we do not act on
         }
     }
     if (!has_field) throw DimseError("command set has no Command Field (0000,0100)");

@@ -24,17 +24,17 @@ inline constexpr uint16_t kNoDataSet = 0x0101;
 // DIMSE statuses the gateway answers with (PS3.4 B.2.3 and PS3.7 C).
 namespace status {
 inline constexpr uint16_t success = 0x0000;
-inline constexpr uint16_t warning_not_conformant = 0xB007;   // stored, but flawed
-inline constexpr uint16_t out_of_resources = 0xA700;         // disk full, object too large
-inline constexpr uint16_t dataset_mismatch = 0xA900;         // dataset vs command disagree
-inline constexpr uint16_t cannot_understand = 0xC000;        // + 0..4 for the finding
+inline constexpr uint16_t warning_not_conformant = 0xB007;  // stored, but flawed
+inline constexpr uint16_t out_of_resources = 0xA700;        // disk full, object too large
+inline constexpr uint16_t dataset_mismatch = 0xA900;        // dataset vs command disagree
+inline constexpr uint16_t cannot_understand = 0xC000;       // + 0..4 for the finding
 inline constexpr uint16_t sop_class_not_supported = 0x0122;
 inline constexpr uint16_t unrecognized_operation = 0x0211;
 }  // namespace status
 
 // A malformed command set.
 class DimseError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -18,9 +18,9 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
                         "application context " + rq.application_context + " not supported"};
     }
     if (rq.called_ae != config.dicom.ae_title) {
-        return Rejected{reject::called_ae_not_recognized,
-                        "called AE '" + rq.called_ae + "' is not ours ('" +
-                            config.dicom.ae_title + "')"};
+        return Rejected{
+            reject::called_ae_not_recognized,
+            "called AE '" + rq.called_ae + "' is not ours ('" + config.dicom.ae_title + "')"};
     }
     auto township = config.township_of(rq.calling_ae);
     if (!township) {
@@ -45,10 +45,9 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
         if (!cd::is_accepted_sop_class(pc.abstract_syntax)) {
             reply.result = ContextResult::abstract_syntax_not_supported;
         } else {
-            auto ts = std::find_if(pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
-                                   [](const std::string& t) {
-                                       return cd::is_accepted_transfer_syntax(t);
-                                   });
+            auto ts = std::find_if(
+                pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
+                [](const std::string& t) { return cd::is_accepted_transfer_syntax(t); });
             if (ts == pc.transfer_syntaxes.end()) {
                 reply.result = ContextResult::transfer_syntaxes_not_supported;
             } else {

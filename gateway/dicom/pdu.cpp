@@ -9,7 +9,7 @@ constexpr std::size_t kAeFieldsEnd = 68;  // version, reserved, called, calling,
 
 // Bounds-checked big-endian reader over a PDU body.
 class Reader {
-public:
+  public:
     explicit Reader(std::span<const std::byte> data) : data_(data) {}
     std::size_t remaining() const { return data_.size() - pos_; }
     bool empty() const { return remaining() == 0; }
@@ -33,14 +33,14 @@ public:
         return out;
     }
 
-private:
+  private:
     std::span<const std::byte> data_;
     std::size_t pos_ = 0;
 };
 
 // Builds one PDU: the 6-byte header is reserved up front and filled in by finish_pdu.
 class Writer {
-public:
+  public:
     Writer() : out_(kPduHeaderSize, std::byte{0}) {}
     void u8(uint8_t v) { out_.push_back(std::byte(v)); }
     void u16(uint16_t v) {
@@ -77,7 +77,9 @@ public:
         text(uid);
         end_item(at);
     }
-    void bytes(std::span<const std::byte> data) { out_.insert(out_.end(), data.begin(), data.end()); }
+    void bytes(std::span<const std::byte> data) {
+        out_.insert(out_.end(), data.begin(), data.end());
+    }
     std::vector<std::byte> finish_pdu(PduType type) {
         const auto length = static_cast<uint32_t>(out_.size() - kPduHeaderSize);
         out_[0] = std::byte(static_cast<uint8_t>(type));
@@ -85,7 +87,7 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     std::vector<std::byte> out_;
 };
 
@@ -159,8 +161,7 @@ void encode_fixed(Writer& w, const Pdu& pdu) {
 PduHeader decode_header(std::span<const std::byte, kPduHeaderSize> b) {
     const auto type = static_cast<uint8_t>(b[0]);
     if (type < 0x01 || type > 0x07) {
-        throw PduError(AbortReason::unrecognized_pdu,
-                       "unknown PDU type 0x" + std::to_string(type));
+        throw PduError(AbortReason::unrecognized_pdu, "unknown PDU type 0x" + std::to_string(type));
     }
     const uint32_t length =
         uint32_t(b[2]) << 24 | uint32_t(b[3]) << 16 | uint32_t(b[4]) << 8 | uint32_t(b[5]);

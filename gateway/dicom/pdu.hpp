@@ -36,7 +36,7 @@ enum class AbortReason : uint8_t {
 
 // A malformed PDU; `reason` goes into the A-ABORT we answer with.
 class PduError : public std::runtime_error {
-public:
+  public:
     PduError(AbortReason reason, const std::string& what)
         : std::runtime_error(what), reason(reason) {}
     AbortReason reason;

@@ -72,7 +72,7 @@ json::value quarantine_json(const std::vector<store::QuarantineRow>& rows) {
 }
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
-public:
+  public:
     HttpSession(asio::ip::tcp::socket socket, server::Context& ctx)
         : stream_(std::move(socket)), ctx_(ctx) {}
 
@@ -98,7 +98,7 @@ public:
         stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     }
 
-private:
+  private:
     awaitable<void> write(bhttp::response<bhttp::string_body> res) {
         stream_.expires_after(kRequestTimeout);
         co_await bhttp::async_write(stream_, res, use_awaitable);
@@ -122,15 +122,13 @@ private:
                                                    "not ready: " + ctx_.health.reason() + "\n"));
         }
         if (path == "/metrics") {
-            co_return co_await write(text_response(req, bhttp::status::ok,
-                                                   ctx_.registry.expose(),
+            co_return co_await write(text_response(req, bhttp::status::ok, ctx_.registry.expose(),
                                                    "text/plain; version=0.0.4; charset=utf-8"));
         }
         if (path == "/api/v1/quarantine") {
             auto& index = ctx_.index;
-            auto rows = co_await server::run_on(ctx_.workers, [&index] {
-                return index.quarantine(1000);
-            });
+            auto rows =
+                co_await server::run_on(ctx_.workers, [&index] { return index.quarantine(1000); });
             co_return co_await write(json_response(req, bhttp::status::ok, quarantine_json(rows)));
         }
         constexpr std::string_view kInstances = "/api/v1/instances/";
@@ -146,16 +144,15 @@ private:
         auto row = co_await server::run_on(ctx_.workers,
                                            [&index, &uid] { return index.latest_instance(uid); });
         if (!row) {
-            co_return co_await write(
-                json_error(req, bhttp::status::not_found, "no instance with this SOP Instance UID"));
+            co_return co_await write(json_error(req, bhttp::status::not_found,
+                                                "no instance with this SOP Instance UID"));
         }
         store::BlobReader reader = ctx_.blobs.open(row->record.sha256);
 
         bhttp::response<bhttp::buffer_body> res{bhttp::status::ok, req.version()};
         res.set(bhttp::field::server, "countylinkd");
         res.set(bhttp::field::content_type, "application/dicom");
-        res.set(bhttp::field::content_disposition,
-                "attachment; filename=\"" + uid + ".dcm\"");
+        res.set(bhttp::field::content_disposition, "attachment; filename=\"" + uid + ".dcm\"");
         res.keep_alive(req.keep_alive());
         res.content_length(row->record.raw_size);
         res.body().data = nullptr;

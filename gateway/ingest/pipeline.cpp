@@ -25,7 +25,9 @@ int64_t now_ms() {
         .count();
 }
 
-std::string label_or_none(const std::string& v) { return v.empty() ? "none" : v; }
+std::string label_or_none(const std::string& v) {
+    return v.empty() ? "none" : v;
+}
 
 }  // namespace
 
@@ -49,8 +51,8 @@ Pipeline::Pipeline(const config::Config& config, StorageStage storage,
 
 IngestOutcome Pipeline::ingest(const IngestRequest& request) {
     const auto validate_start = Clock::now();
-    const cd::CheckReport report = cd::check_part10_file(request.file, request.expected,
-                                                         fatal_codes_);
+    const cd::CheckReport report =
+        cd::check_part10_file(request.file, request.expected, fatal_codes_);
     metrics_.stage_latency.with({"validate"}).observe(seconds_since(validate_start));
     for (const auto& f : report.findings) metrics_.findings_total.with({f.code}).inc();
 
@@ -65,18 +67,19 @@ IngestOutcome Pipeline::ingest(const IngestRequest& request) {
         return store(request, report);
     } catch (const std::system_error& e) {
         const bool full = e.code() == std::errc::no_space_on_device;
-        const std::string why = full ? "gateway disk full, retry later" : "storage error, retry later";
+        const std::string why =
+            full ? "gateway disk full, retry later" : "storage error, retry later";
         if (full) health_.storage_failed("data directory full");
-        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ",
-                   e.what());
-        metrics_.objects_total.with({"failed", request.township, label_or_none(report.ids.modality)})
+        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", e.what());
+        metrics_.objects_total
+            .with({"failed", request.township, label_or_none(report.ids.modality)})
             .inc();
         return {IngestOutcome::Result::refused, status::out_of_resources, why,
                 report.ids.sop_instance_uid, report.ids.modality};
     } catch (const std::exception& e) {
-        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ",
-                   e.what());
-        metrics_.objects_total.with({"failed", request.township, label_or_none(report.ids.modality)})
+        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", e.what());
+        metrics_.objects_total
+            .with({"failed", request.township, label_or_none(report.ids.modality)})
             .inc();
         return {IngestOutcome::Result::refused, status::out_of_resources,
                 "storage error, retry later", report.ids.sop_instance_uid, report.ids.modality};

@@ -43,15 +43,15 @@ struct StorageStage {
 };
 
 class Pipeline {
-public:
-    Pipeline(const config::Config& config, StorageStage storage,
-             metrics::GatewayMetrics& metrics, server::Health& health, server::Log& log);
+  public:
+    Pipeline(const config::Config& config, StorageStage storage, metrics::GatewayMetrics& metrics,
+             server::Health& health, server::Log& log);
 
     // Validates and stores (or quarantines) the object; blocking, so call it on a worker.
     // Success or warning is returned only once the object and its index row are durable.
     IngestOutcome ingest(const IngestRequest& request);
 
-private:
+  private:
     IngestOutcome refuse(const IngestRequest& request, const codecs::dicom::CheckReport& report,
                          const codecs::dicom::Finding& finding);
     IngestOutcome store(const IngestRequest& request, const codecs::dicom::CheckReport& report);

@@ -27,6 +27,8 @@ void SpoolFile::append(std::span<const std::byte> data) {
     size_ += data.size();
 }
 
-void SpoolFile::close() { fd_ = io::UniqueFd(); }
+void SpoolFile::close() {
+    fd_ = io::UniqueFd();
+}
 
 }  // namespace countylink::ingest

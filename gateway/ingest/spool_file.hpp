@@ -13,7 +13,7 @@
 namespace countylink::ingest {
 
 class SpoolFile {
-public:
+  public:
     // Creates a new empty file with a unique name in `directory`; throws std::system_error.
     explicit SpoolFile(const std::filesystem::path& directory);
     ~SpoolFile();
@@ -29,7 +29,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     uint64_t size() const { return size_; }
 
-private:
+  private:
     std::filesystem::path path_;
     io::UniqueFd fd_;
     uint64_t size_ = 0;

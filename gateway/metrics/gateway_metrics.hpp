@@ -7,12 +7,11 @@ namespace countylink::metrics {
 
 struct GatewayMetrics {
     explicit GatewayMetrics(Registry& r)
-        : associations_active(r.gauge("countylink_associations_active",
-                                      "DICOM associations currently open", {})
-                                  .with({})),
+        : associations_active(
+              r.gauge("countylink_associations_active", "DICOM associations currently open", {})
+                  .with({})),
           associations_total(r.counter("countylink_associations_total",
-                                       "DICOM associations by how they ended",
-                                       {"outcome"})),
+                                       "DICOM associations by how they ended", {"outcome"})),
           objects_total(r.counter("countylink_objects_total",
                                   "Objects received, by outcome, township and modality",
                                   {"outcome", "township", "modality"})),
@@ -21,8 +20,7 @@ struct GatewayMetrics {
           bytes_raw_total(r.counter("countylink_bytes_raw_total",
                                     "Bytes of objects stored, as received", {"township"})),
           bytes_stored_total(r.counter("countylink_bytes_stored_total",
-                                       "Bytes of objects stored, after compression",
-                                       {"township"})),
+                                       "Bytes of objects stored, after compression", {"township"})),
           refusals_total(r.counter("countylink_protocol_refusals_total",
                                    "Associations rejected or aborted, by reason", {"reason"})),
           stage_latency(r.histogram("countylink_stage_latency_seconds",

@@ -14,27 +14,27 @@
 namespace countylink::metrics {
 
 class Counter {
-public:
+  public:
     void inc(uint64_t by = 1) { value_.fetch_add(by, std::memory_order_relaxed); }
     uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<uint64_t> value_{0};
 };
 
 class Gauge {
-public:
+  public:
     void inc(int64_t by = 1) { value_.fetch_add(by, std::memory_order_relaxed); }
     void dec(int64_t by = 1) { value_.fetch_sub(by, std::memory_order_relaxed); }
     void set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
     int64_t value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<int64_t> value_{0};
 };
 
 class Histogram {
-public:
+  public:
     explicit Histogram(std::vector<double> bounds);
     void observe(double value);
     const std::vector<double>& bounds() const { return bounds_; }
@@ -42,7 +42,7 @@ public:
     std::vector<uint64_t> cumulative_counts() const;
     double sum() const { return sum_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::vector<double> bounds_;
     std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // one per bound, plus +Inf
     std::atomic<double> sum_{0};
@@ -51,7 +51,7 @@ private:
 // A metric name with label names; children are created on first use of a label-value tuple.
 template <typename Metric>
 class Family {
-public:
+  public:
     Family(std::string name, std::string help, std::vector<std::string> label_names,
            std::vector<double> bounds = {})
         : name_(std::move(name)),
@@ -71,7 +71,7 @@ public:
         for (const auto& [labels, metric] : children_) fn(labels, *metric);
     }
 
-private:
+  private:
     std::string name_, help_;
     std::vector<std::string> label_names_;
     std::vector<double> bounds_;
@@ -81,7 +81,7 @@ private:
 
 // Every metric of the process; owned by main and passed to the stages that count.
 class Registry {
-public:
+  public:
     Family<Counter>& counter(std::string name, std::string help, std::vector<std::string> labels);
     Family<Gauge>& gauge(std::string name, std::string help, std::vector<std::string> labels);
     Family<Histogram>& histogram(std::string name, std::string help,
@@ -90,7 +90,7 @@ public:
     // registration order.
     std::string expose() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<Family<Counter>>> counters_;
     std::vector<std::unique_ptr<Family<Gauge>>> gauges_;

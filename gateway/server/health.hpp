@@ -8,7 +8,7 @@
 namespace countylink::server {
 
 class Health {
-public:
+  public:
     // Records that storage failed (e.g. disk full) or works again.
     void storage_failed(const std::string& why) {
         std::lock_guard lock(mutex_);
@@ -27,7 +27,7 @@ public:
         return storage_error_;
     }
 
-private:
+  private:
     std::atomic<bool> ready_{true};
     mutable std::mutex mutex_;
     std::string storage_error_;

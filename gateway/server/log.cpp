@@ -17,16 +17,17 @@ void Log::emit(LogLevel level, const std::string& text) {
     static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        now.time_since_epoch()).count() % 1000;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     char millis[8];
     std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms));
-    std::string line = std::string(stamp) + millis + " " + kNames[static_cast<int>(level)] + " " +
-                       text + "\n";
+    std::string line =
+        std::string(stamp) + millis + " " + kNames[static_cast<int>(level)] + " " + text + "\n";
     std::lock_guard lock(mutex_);
     std::cerr << line << std::flush;
 }

@@ -12,21 +12,29 @@ namespace countylink::server {
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
 class Log {
-public:
+  public:
     explicit Log(LogLevel threshold = LogLevel::info) : threshold_(threshold) {}
     // "debug", "info", "warn" or "error"; anything else means info.
     static LogLevel parse_level(std::string_view name);
 
     template <typename... Parts>
-    void debug(const Parts&... parts) { write(LogLevel::debug, parts...); }
+    void debug(const Parts&... parts) {
+        write(LogLevel::debug, parts...);
+    }
     template <typename... Parts>
-    void info(const Parts&... parts) { write(LogLevel::info, parts...); }
+    void info(const Parts&... parts) {
+        write(LogLevel::info, parts...);
+    }
     template <typename... Parts>
-    void warn(const Parts&... parts) { write(LogLevel::warn, parts...); }
+    void warn(const Parts&... parts) {
+        write(LogLevel::warn, parts...);
+    }
     template <typename... Parts>
-    void error(const Parts&... parts) { write(LogLevel::error, parts...); }
+    void error(const Parts&... parts) {
+        write(LogLevel::error, parts...);
+    }
 
-private:
+  private:
     template <typename... Parts>
     void write(LogLevel level, const Parts&... parts) {
         if (level < threshold_) return;

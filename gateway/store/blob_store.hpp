@@ -23,18 +23,18 @@ struct BlobRef {
 
 // Streams a blob's original bytes.
 class BlobReader {
-public:
+  public:
     explicit BlobReader(io::UniqueFd fd);
     // Up to out.size() raw bytes; 0 at the end. Throws on corruption (checksum mismatch).
     std::size_t read(std::span<std::byte> out) { return zstd_.read(out); }
 
-private:
+  private:
     io::UniqueFd fd_;
     compress::ZstdReader zstd_;
 };
 
 class BlobStore {
-public:
+  public:
     BlobStore(std::filesystem::path root, int zstd_level);
 
     // Compresses the file `source` into a blob in one streaming pass (hash and compress
@@ -53,7 +53,7 @@ public:
     // Returns the number of files removed.
     std::size_t recover(const std::vector<std::string>& referenced);
 
-private:
+  private:
     std::filesystem::path root_;
     int level_;
 };

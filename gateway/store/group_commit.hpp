@@ -16,7 +16,7 @@
 namespace countylink::store {
 
 class GroupCommit {
-public:
+  public:
     explicit GroupCommit(Index& index);
     ~GroupCommit();  // commits what is queued, then stops
     GroupCommit(const GroupCommit&) = delete;
@@ -29,7 +29,7 @@ public:
     // Number of transactions so far (each covering one or more records).
     uint64_t transactions() const { return transactions_.load(); }
 
-private:
+  private:
     struct Pending {
         const InstanceRecord* record;
         std::filesystem::path directory;

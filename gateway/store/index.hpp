@@ -50,7 +50,7 @@ struct QuarantineRow {
 };
 
 class Index {
-public:
+  public:
     virtual ~Index() = default;
 
     // Records instances in one transaction (group commit calls this with a batch); returns one

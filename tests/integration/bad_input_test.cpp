@@ -28,15 +28,8 @@ std::vector<std::byte> abort_pdu(uint8_t reason) {
     return dicom::encode(dicom::Abort{2, reason});
 }
 
-std::vector<std::byte> associate_rq(const std::string& called = "COUNTYLINK") {
-    dicom::AssociateRq rq;
-    rq.called_ae = called;
-    rq.calling_ae = "RAWTEST";
-    rq.application_context = "1.2.840.10008.3.1.1.1";
-    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
-    rq.user.max_pdu_length = 16384;
-    rq.user.implementation_class_uid = "1.2.3.4";
-    return dicom::encode(rq);
+std::vector<std::byte> associate_rq() {
+    return dicom::encode(verification_rq("RAWTEST"));
 }
 
 struct Sent {
@@ -76,7 +69,8 @@ TEST(BadInput, EveryBadCorpusFileGetsAStatusAndRefusalsAreQuarantined) {
         if (!success && !warning) ++refused;
         if (!success) {
             EXPECT_NE(s.output.find("ErrorComment"), std::string::npos)
-                << file << ": status " << s.status << " without a reason:\n" << s.output;
+                << file << ": status " << s.status << " without a reason:\n"
+                << s.output;
         }
     }
     EXPECT_GE(sent, 10);
@@ -205,8 +199,10 @@ TEST(BadInput, ProductionConfigRefusesUnknownCallingAe) {
     const auto known = run("storescu -aet DONGSHAN_CT" + gw_args(gw) + "'" + file.string() + "'");
     EXPECT_EQ(known.exit_code, 0) << known.output;
     const auto metrics = http_get(gw.http_port(), "/metrics");
-    EXPECT_NE(metrics.body.find(R"(countylink_objects_total{outcome="stored",township="Dongshan",modality="CT"} 1)"),
-              std::string::npos)
+    EXPECT_NE(
+        metrics.body.find(
+            R"(countylink_objects_total{outcome="stored",township="Dongshan",modality="CT"} 1)"),
+        std::string::npos)
         << metrics.body;
 }
 
@@ -240,8 +236,8 @@ TEST(BadInput, ObjectOverTheSizeLimitIsRefusedWithOutOfResources) {
     EXPECT_NE(r.output.find("larger than the gateway"), std::string::npos) << r.output;
     // The association goes on: the next, smaller object in it is stored.
     const auto small = shared_dir() / "corpus" / "dicom" / "MR_small.dcm";
-    const auto both = run("storescu -v -R -nh" + gw_args(gw) + "'" + big.string() + "' '" +
-                          small.string() + "'");
+    const auto both =
+        run("storescu -v -R -nh" + gw_args(gw) + "'" + big.string() + "' '" + small.string() + "'");
     EXPECT_NE(both.output.find("Received Store Response (Success)"), std::string::npos)
         << both.output;
     EXPECT_NE(gw.log().find("released after 1 objects"), std::string::npos) << gw.log();

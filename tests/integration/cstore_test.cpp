@@ -82,8 +82,9 @@ TEST(CStore, CorpusRoundTripMatchesStorescp) {
 
         const auto r = run("dcmsend -dn" + gw_args(gw) + "'" + file.string() + "'");
         const auto back = retrieve(gw, uid);
-        ASSERT_FALSE(back.empty()) << file << " was not stored; dcmsend said:\n" << r.output
-                                   << "\nserver log:\n" << gw.log();
+        ASSERT_FALSE(back.empty()) << file << " was not stored; dcmsend said:\n"
+                                   << r.output << "\nserver log:\n"
+                                   << gw.log();
         // Several corpus files share a SOP Instance UID: we must return the latest one sent.
         EXPECT_TRUE(dataset_bytes(back) == expected) << file << ": dataset bytes differ";
         ++compared;
@@ -164,9 +165,8 @@ TEST(CStore, EightAssociationsAtOnce) {
     for (int s = 0; s < 8; ++s) {
         std::string args;
         for (std::size_t i = s; i < files.size(); i += 8) args += " '" + files[i].string() + "'";
-        senders.push_back(std::async(std::launch::async, [&gw, args] {
-            return run("storescu" + gw_args(gw) + args);
-        }));
+        senders.push_back(std::async(std::launch::async,
+                                     [&gw, args] { return run("storescu" + gw_args(gw) + args); }));
     }
     for (auto& s : senders) {
         const auto r = s.get();
@@ -184,13 +184,11 @@ TEST(CStore, SmallPdusReassemble) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
     const auto file = shared_dir() / "corpus" / "dicom" / "eCT_Supplemental.dcm";
-    const auto r = run("storescu -R --max-send-pdu 4096" + gw_args(gw) + "'" + file.string() +
-                       "'");
+    const auto r = run("storescu -R --max-send-pdu 4096" + gw_args(gw) + "'" + file.string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto back = retrieve(gw, dcm_value(file, "0008,0018"));
     ASSERT_FALSE(back.empty());
-    EXPECT_TRUE(dataset_bytes(back) ==
-                storescp_received("storescu -R --max-send-pdu 4096", file));
+    EXPECT_TRUE(dataset_bytes(back) == storescp_received("storescu -R --max-send-pdu 4096", file));
 }
 
 }  // namespace

@@ -79,9 +79,8 @@ TEST(Memory, GigabyteObjectWithBoundedMemory) {
     RecordProperty("peak_rss_mib", std::to_string(peak >> 20));
 
     const fs::path out = tmp.path() / "exported.dcm";
-    const auto exported = run((bin_dir() / "countylinkctl").string() + " export " +
-                              sop_uid(file) + " --data-dir '" + data.string() + "' -o '" +
-                              out.string() + "'");
+    const auto exported = run((bin_dir() / "countylinkctl").string() + " export " + sop_uid(file) +
+                              " --data-dir '" + data.string() + "' -o '" + out.string() + "'");
     ASSERT_EQ(exported.exit_code, 0) << exported.output;
     // Compare the datasets without loading 1 GiB: skip each file's meta header and cmp.
     auto offset = [](const fs::path& f) {
@@ -91,9 +90,9 @@ TEST(Memory, GigabyteObjectWithBoundedMemory) {
         std::fclose(in);
         return *codecs::dicom::dataset_offset(head);
     };
-    const auto cmp = run("cmp <(tail -c +" + std::to_string(offset(file) + 1) + " '" +
-                         file.string() + "') <(tail -c +" + std::to_string(offset(out) + 1) +
-                         " '" + out.string() + "')");
+    const auto cmp =
+        run("cmp <(tail -c +" + std::to_string(offset(file) + 1) + " '" + file.string() +
+            "') <(tail -c +" + std::to_string(offset(out) + 1) + " '" + out.string() + "')");
     EXPECT_EQ(cmp.exit_code, 0) << cmp.output;
 }
 

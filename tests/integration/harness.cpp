@@ -14,10 +14,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
-#include <cstring>
-#include <memory>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <regex>
@@ -38,19 +38,22 @@ fs::path shared_dir() {
     return dir;
 }
 
-fs::path bin_dir() { return COUNTYLINK_BIN_DIR; }
-fs::path source_dir() { return COUNTYLINK_SOURCE_DIR; }
-
-TempDir::TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("countylink-it-" + std::to_string(rd()) +
-                                         std::to_string(::getpid()));
-    fs::create_directories(path_);
+fs::path bin_dir() {
+    return COUNTYLINK_BIN_DIR;
+}
+fs::path source_dir() {
+    return COUNTYLINK_SOURCE_DIR;
 }
 
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
+dicom::AssociateRq verification_rq(const std::string& calling_ae, const std::string& called_ae) {
+    dicom::AssociateRq rq;
+    rq.called_ae = called_ae;
+    rq.calling_ae = calling_ae;
+    rq.application_context = "1.2.840.10008.3.1.1.1";
+    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
+    rq.user.max_pdu_length = 16384;
+    rq.user.implementation_class_uid = "1.2.3.4";
+    return rq;
 }
 
 CommandResult run(const std::string& command_line) {
@@ -89,8 +92,13 @@ std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10) {
 Gateway::Gateway(const fs::path& data_dir, const std::string& config_toml) : data_dir_(data_dir) {
     fs::create_directories(data_dir_);
     log_file_ = data_dir_.parent_path() / (data_dir_.filename().string() + ".log");
-    std::vector<std::string> args = {(bin_dir() / "countylinkd").string(), "--data-dir",
-                                     data_dir_.string(), "--dicom-port", "0", "--http-port", "0"};
+    std::vector<std::string> args = {(bin_dir() / "countylinkd").string(),
+                                     "--data-dir",
+                                     data_dir_.string(),
+                                     "--dicom-port",
+                                     "0",
+                                     "--http-port",
+                                     "0"};
     if (!config_toml.empty()) {
         const fs::path config = data_dir_.parent_path() / (data_dir_.filename().string() + ".toml");
         std::ofstream(config) << config_toml;
@@ -204,8 +212,8 @@ HttpResponse http_get(uint16_t port, const std::string& target) {
     parser.body_limit(4ull << 30);
     http::read(socket, buffer, parser);
     auto res = parser.release();
-    return {static_cast<int>(res.result_int()),
-            std::string(res[http::field::content_type]), std::move(res.body())};
+    return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
+            std::move(res.body())};
 }
 
 Process::Process(const std::vector<std::string>& args, const fs::path& log) {
@@ -290,7 +298,9 @@ void RawClient::send(const std::string& bytes) {
     send(b);
 }
 
-void RawClient::close_write() { ::shutdown(fd_, SHUT_WR); }
+void RawClient::close_write() {
+    ::shutdown(fd_, SHUT_WR);
+}
 
 std::vector<std::byte> RawClient::read_until_closed(std::chrono::seconds limit) {
     std::vector<std::byte> out;

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "gateway/dicom/pdu.hpp"
+#include "tests/support/temp_dir.hpp"
+
 namespace countylink::testing {
 
 namespace fs = std::filesystem;
@@ -19,19 +22,6 @@ namespace fs = std::filesystem;
 fs::path shared_dir();
 fs::path bin_dir();
 fs::path source_dir();
-
-// A fresh directory under /tmp, removed on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 struct CommandResult {
     int exit_code = -1;
@@ -50,7 +40,7 @@ std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10);
 // A running countylinkd on ephemeral ports with its own data directory. The constructor
 // returns once the server logged that it listens; the destructor stops it (SIGTERM).
 class Gateway {
-public:
+  public:
     // `config_toml` (optional) is written to a file and passed with --config.
     explicit Gateway(const fs::path& data_dir, const std::string& config_toml = {});
     ~Gateway();
@@ -67,7 +57,7 @@ public:
     // Peak resident memory (VmHWM) in bytes, from /proc.
     uint64_t peak_rss_bytes() const;
 
-private:
+  private:
     void start(const std::vector<std::string>& args);
     fs::path data_dir_, log_file_;
     pid_t pid_ = -1;
@@ -83,16 +73,20 @@ struct HttpResponse {
 // GET http://127.0.0.1:port/target (Beast, synchronous).
 HttpResponse http_get(uint16_t port, const std::string& target);
 
+// An A-ASSOCIATE-RQ for Verification, for raw protocol tests.
+dicom::AssociateRq verification_rq(const std::string& calling_ae,
+                                   const std::string& called_ae = "COUNTYLINK");
+
 // A peer program (e.g. storescp) running in the background, output to `log`; killed with
 // SIGTERM on destruction.
 class Process {
-public:
+  public:
     Process(const std::vector<std::string>& args, const fs::path& log);
     ~Process();
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
 
-private:
+  private:
     pid_t pid_ = -1;
 };
 
@@ -109,7 +103,7 @@ void wait_for_port(uint16_t port, std::chrono::seconds limit = std::chrono::seco
 
 // A raw TCP client for protocol abuse tests.
 class RawClient {
-public:
+  public:
     explicit RawClient(uint16_t port);
     ~RawClient();
     void send(const std::vector<std::byte>& bytes);
@@ -118,7 +112,7 @@ public:
     std::vector<std::byte> read_until_closed(std::chrono::seconds limit);
     void close_write();
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -13,7 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string countylinkd() { return (bin_dir() / "countylinkd").string(); }
+std::string countylinkd() {
+    return (bin_dir() / "countylinkd").string();
+}
 
 TEST(Service, ExampleConfigsPassCheckConfig) {
     for (const char* name : {"default.toml", "production.toml"}) {
@@ -40,14 +42,13 @@ TEST(Service, WrongKeyIsNamedAndRefused) {
 TEST(Service, MetricsAfterTrafficPassPromtoolAndCountWhatHappened) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
-    const std::string args =
-        " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " ";
+    const std::string args = " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " ";
     ASSERT_EQ(run("storescu" + args + "'" +
                   (shared_dir() / "corpus" / "dicom" / "MR_small.dcm").string() + "'")
                   .exit_code,
               0);
-    run("dcmsend" + args + "'" +
-        (shared_dir() / "corpus" / "dicom-bad" / "GH1146.dcm").string() + "'");
+    run("dcmsend" + args + "'" + (shared_dir() / "corpus" / "dicom-bad" / "GH1146.dcm").string() +
+        "'");
     const auto metrics = http_get(gw.http_port(), "/metrics");
     ASSERT_EQ(metrics.status, 200);
     const fs::path file = tmp.path() / "metrics.txt";
@@ -79,14 +80,8 @@ TEST(Service, HealthAndReadiness) {
 TEST(Service, IdleAssociationIsAbortedAfterIdleTimeout) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data", "[dicom]\nidle_timeout_s = 1\n");
-    dicom::AssociateRq rq;
-    rq.called_ae = "COUNTYLINK";
-    rq.calling_ae = "IDLER";
-    rq.application_context = "1.2.840.10008.3.1.1.1";
-    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
-    rq.user.implementation_class_uid = "1.2.3.4";
     RawClient client(gw.dicom_port());
-    client.send(dicom::encode(rq));
+    client.send(dicom::encode(verification_rq("IDLER")));
     const auto start = std::chrono::steady_clock::now();
     const auto reply = client.read_until_closed(20s);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
@@ -94,22 +89,15 @@ TEST(Service, IdleAssociationIsAbortedAfterIdleTimeout) {
     EXPECT_EQ(reply[0], std::byte{0x02}) << "A-ASSOCIATE-AC first";
     const std::vector<std::byte> tail(reply.end() - 10, reply.end());
     EXPECT_EQ(tail, dicom::encode(dicom::Abort{2, 0})) << "then A-ABORT when idle";
-    EXPECT_EQ(run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()))
-                  .exit_code,
+    EXPECT_EQ(run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port())).exit_code,
               0);
 }
 
 TEST(Service, AssociationLimitRejectsTransiently) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data", "[dicom]\nmax_associations = 1\n");
-    dicom::AssociateRq rq;
-    rq.called_ae = "COUNTYLINK";
-    rq.calling_ae = "HOLDER";
-    rq.application_context = "1.2.840.10008.3.1.1.1";
-    rq.contexts.push_back({1, "1.2.840.10008.1.1", {"1.2.840.10008.1.2"}});
-    rq.user.implementation_class_uid = "1.2.3.4";
     RawClient holder(gw.dicom_port());
-    holder.send(dicom::encode(rq));  // holds the only slot
+    holder.send(dicom::encode(verification_rq("HOLDER")));  // holds the only slot
     const auto r = run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()));
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.output.find("Local Limit Exceeded"), std::string::npos) << r.output;

@@ -1,6 +1,7 @@
 // Content-addressed blob store: what is put comes back byte for byte, is named by the SHA-256
 // of the raw bytes, is stored once however often it is sent, and damage is detected on read.
 #include "gateway/store/blob_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -25,28 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::byte>;
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        std::random_device rd;
-        path_ = fs::temp_directory_path() /
-                ("countylink-blob-" + std::string(info->name()) + "-" +
-                 std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using countylink::testing::TempDir;
 
 void write_file(const fs::path& path, const Bytes& data) {
     std::ofstream out(path, std::ios::binary);

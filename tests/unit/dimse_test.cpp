@@ -18,7 +18,7 @@ namespace {
 using Bytes = std::vector<std::byte>;
 
 constexpr std::string_view kCtImageStorage = "1.2.840.10008.5.1.4.1.1.2";  // 25, odd
-constexpr std::string_view kVerification = "1.2.840.10008.1.1";           // 17, odd
+constexpr std::string_view kVerification = "1.2.840.10008.1.1";            // 17, odd
 
 // Little-endian element writing and reading, independent of the code under test.
 void put16(Bytes& out, uint16_t v) {
@@ -72,7 +72,7 @@ Command c_store_rq() {
     c.affected_sop_class_uid = std::string(kCtImageStorage);
     c.affected_sop_instance_uid = "1.2.826.0.1.3680043.2.1125.1";  // 28, even
     c.message_id = 7;
-    c.priority = 0x0001;   // HIGH
+    c.priority = 0x0001;       // HIGH
     c.data_set_type = 0x0000;  // a data set follows
     c.move_originator_ae = "COUNTYPACS";
     c.move_originator_message_id = 12;
@@ -200,8 +200,9 @@ TEST(DimseCommand, MissingCommandFieldIsRefused) {
 
 TEST(DimseCommand, MalformedElementsAreRefused) {
     Bytes wrong_size;
-    put_element(wrong_size, 0x0100, Bytes{std::byte{0x30}, std::byte{0}, std::byte{0},
-                                          std::byte{0}});  // US must be 2 bytes
+    put_element(
+        wrong_size, 0x0100,
+        Bytes{std::byte{0x30}, std::byte{0}, std::byte{0}, std::byte{0}});  // US must be 2 bytes
     EXPECT_THROW(decode_command(wrong_size), DimseError);
 
     Bytes other_group;

@@ -57,18 +57,20 @@ void expect_block(const std::string& text, const std::vector<std::string>& expec
 
 TEST(MetricsExposition, CounterWithLabels) {
     Registry registry;
-    auto& received = registry.counter("countylink_objects_received_total",
-                                      "Objects received, by protocol and township.",
-                                      {"protocol", "township"});
+    auto& received =
+        registry.counter("countylink_objects_received_total",
+                         "Objects received, by protocol and township.", {"protocol", "township"});
     received.with({"dimse", "Dongxiang"}).inc(3);
     received.with({"stow", "Xiying"}).inc();
     received.with({"dimse", "Dongxiang"}).inc(2);
 
     const std::string text = registry.expose();
-    expect_block(text, {
-        "# HELP countylink_objects_received_total Objects received, by protocol and township.",
-        "# TYPE countylink_objects_received_total counter",
-    });
+    expect_block(
+        text,
+        {
+            "# HELP countylink_objects_received_total Objects received, by protocol and township.",
+            "# TYPE countylink_objects_received_total counter",
+        });
     EXPECT_TRUE(contains_line(
         text, R"(countylink_objects_received_total{protocol="dimse",township="Dongxiang"} 5)"))
         << text;
@@ -83,18 +85,18 @@ TEST(MetricsExposition, GaugeWithAndWithoutLabels) {
     registry.gauge("countylink_associations_active", "Open DICOM associations.", {})
         .with({})
         .set(7);
-    auto& depth = registry.gauge("countylink_queue_depth", "Items waiting per reading queue.",
-                                 {"queue"});
+    auto& depth =
+        registry.gauge("countylink_queue_depth", "Items waiting per reading queue.", {"queue"});
     depth.with({"ct"}).inc(4);
     depth.with({"ct"}).dec();
     depth.with({"ecg"}).set(-1);
 
     const std::string text = registry.expose();
     expect_block(text, {
-        "# HELP countylink_associations_active Open DICOM associations.",
-        "# TYPE countylink_associations_active gauge",
-        "countylink_associations_active 7",
-    });
+                           "# HELP countylink_associations_active Open DICOM associations.",
+                           "# TYPE countylink_associations_active gauge",
+                           "countylink_associations_active 7",
+                       });
     EXPECT_TRUE(contains_line(text, R"(countylink_queue_depth{queue="ct"} 3)")) << text;
     EXPECT_TRUE(contains_line(text, R"(countylink_queue_depth{queue="ecg"} -1)")) << text;
 }
@@ -110,26 +112,26 @@ TEST(MetricsExposition, HistogramBucketsSumAndCount) {
 
     const std::string text = registry.expose();
     expect_block(text, {
-        "# HELP countylink_store_seconds Time to store an object.",
-        "# TYPE countylink_store_seconds histogram",
-        R"(countylink_store_seconds_bucket{township="Dongxiang",le="0.5"} 2)",
-        R"(countylink_store_seconds_bucket{township="Dongxiang",le="1"} 3)",
-        R"(countylink_store_seconds_bucket{township="Dongxiang",le="2.5"} 3)",
-        R"(countylink_store_seconds_bucket{township="Dongxiang",le="+Inf"} 4)",
-        R"(countylink_store_seconds_sum{township="Dongxiang"} 4.5)",
-        R"(countylink_store_seconds_count{township="Dongxiang"} 4)",
-    });
+                           "# HELP countylink_store_seconds Time to store an object.",
+                           "# TYPE countylink_store_seconds histogram",
+                           R"(countylink_store_seconds_bucket{township="Dongxiang",le="0.5"} 2)",
+                           R"(countylink_store_seconds_bucket{township="Dongxiang",le="1"} 3)",
+                           R"(countylink_store_seconds_bucket{township="Dongxiang",le="2.5"} 3)",
+                           R"(countylink_store_seconds_bucket{township="Dongxiang",le="+Inf"} 4)",
+                           R"(countylink_store_seconds_sum{township="Dongxiang"} 4.5)",
+                           R"(countylink_store_seconds_count{township="Dongxiang"} 4)",
+                       });
 
     // Without labels, only le.
     auto& plain = registry.histogram("countylink_fsync_seconds", "fsync time.", {}, {0.5, 1});
     plain.with({}).observe(2);
     expect_block(registry.expose(), {
-        R"(countylink_fsync_seconds_bucket{le="0.5"} 0)",
-        R"(countylink_fsync_seconds_bucket{le="1"} 0)",
-        R"(countylink_fsync_seconds_bucket{le="+Inf"} 1)",
-        "countylink_fsync_seconds_sum 2",
-        "countylink_fsync_seconds_count 1",
-    });
+                                        R"(countylink_fsync_seconds_bucket{le="0.5"} 0)",
+                                        R"(countylink_fsync_seconds_bucket{le="1"} 0)",
+                                        R"(countylink_fsync_seconds_bucket{le="+Inf"} 1)",
+                                        "countylink_fsync_seconds_sum 2",
+                                        "countylink_fsync_seconds_count 1",
+                                    });
 }
 
 // Alert rules and dashboards select buckets by their le label text (le="0.1"); Prometheus 2.x
@@ -150,7 +152,8 @@ TEST(MetricsExposition, BucketBoundsWrittenInShortestForm) {
         }
     }
     EXPECT_TRUE(missing.empty()) << "no bucket written as le=\"X\" for X in: " << missing
-                                 << "\nexposition:\n" << text;
+                                 << "\nexposition:\n"
+                                 << text;
 }
 
 // Label values: backslash, double quote and line feed are escaped as \\, \" and \n.
@@ -199,9 +202,9 @@ struct RunResult {
 // Runs `promtool check metrics` on `exposition` (given on stdin from a file), capturing output.
 RunResult promtool_check(const std::string& promtool, const std::string& exposition) {
     std::random_device rd;
-    const fs::path file = fs::temp_directory_path() /
-                          ("countylink-metrics-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(rd()) + ".txt");
+    const fs::path file =
+        fs::temp_directory_path() /
+        ("countylink-metrics-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + ".txt");
     {
         std::ofstream out(file, std::ios::binary);
         out << exposition;
@@ -223,9 +226,9 @@ RunResult promtool_check(const std::string& promtool, const std::string& exposit
 
 // A registry like the gateway's: every metric type, labels needing escapes, latency buckets.
 Registry& populated(Registry& registry) {
-    auto& received = registry.counter("countylink_objects_received_total",
-                                      "Objects received, by protocol and township.",
-                                      {"protocol", "township"});
+    auto& received =
+        registry.counter("countylink_objects_received_total",
+                         "Objects received, by protocol and township.", {"protocol", "township"});
     received.with({"dimse", "Dongxiang"}).inc(12);
     received.with({"stow", "Xi\"ying\\\nnorth"}).inc();
     registry.counter("countylink_restarts_total", "Process starts.", {}).with({}).inc();

@@ -87,14 +87,14 @@ TEST(Negotiation, CtImageStorageTakesProposersFirstAcceptableSyntax) {
     EXPECT_EQ(ok.contexts.at(1).transfer_syntax, kJpegLossless);
 
     // The proposer's order decides, not a preference of ours.
-    const Accepted reversed = expect_accepted(negotiate(
-        request({context(1, kCtImageStorage, {kExplicitLe, kJpegLossless})}), config));
+    const Accepted reversed = expect_accepted(
+        negotiate(request({context(1, kCtImageStorage, {kExplicitLe, kJpegLossless})}), config));
     ASSERT_EQ(reversed.ac.contexts.size(), 1u);
     EXPECT_EQ(reversed.ac.contexts[0].transfer_syntax, kExplicitLe);
 
     // An unknown syntax first is skipped, not fatal.
-    const Accepted skipped = expect_accepted(negotiate(
-        request({context(1, kCtImageStorage, {"1.2.3.4.5.6", kImplicitLe})}), config));
+    const Accepted skipped = expect_accepted(
+        negotiate(request({context(1, kCtImageStorage, {"1.2.3.4.5.6", kImplicitLe})}), config));
     ASSERT_EQ(skipped.ac.contexts.size(), 1u);
     EXPECT_EQ(skipped.ac.contexts[0].result, ContextResult::acceptance);
     EXPECT_EQ(skipped.ac.contexts[0].transfer_syntax, kImplicitLe);
@@ -102,8 +102,8 @@ TEST(Negotiation, CtImageStorageTakesProposersFirstAcceptableSyntax) {
 
 TEST(Negotiation, AcceptCarriesOurIdentityAndLimits) {
     const auto config = county_config();
-    const Accepted ok = expect_accepted(
-        negotiate(request({context(1, kVerification, {kImplicitLe})}), config));
+    const Accepted ok =
+        expect_accepted(negotiate(request({context(1, kVerification, {kImplicitLe})}), config));
     EXPECT_EQ(ok.ac.protocol_version, 1);
     EXPECT_EQ(ok.ac.called_ae, "COUNTYLINK");
     EXPECT_EQ(ok.ac.calling_ae, "CT_TOWN01");
@@ -114,10 +114,10 @@ TEST(Negotiation, AcceptCarriesOurIdentityAndLimits) {
 }
 
 TEST(Negotiation, UnknownAbstractSyntaxRefusedPerContext) {
-    const Accepted ok = expect_accepted(negotiate(
-        request({context(1, "1.2.3.4.5.6.7.8", {kImplicitLe}),
-                 context(3, kCtImageStorage, {kExplicitLe})}),
-        county_config()));
+    const Accepted ok =
+        expect_accepted(negotiate(request({context(1, "1.2.3.4.5.6.7.8", {kImplicitLe}),
+                                           context(3, kCtImageStorage, {kExplicitLe})}),
+                                  county_config()));
     ASSERT_EQ(ok.ac.contexts.size(), 2u);
     EXPECT_EQ(ok.ac.contexts[0].id, 1);
     EXPECT_EQ(ok.ac.contexts[0].result, ContextResult::abstract_syntax_not_supported);
@@ -187,9 +187,8 @@ TEST(Negotiation, UnsupportedProtocolVersionRejected) {
 }
 
 TEST(Negotiation, TwelveLeadEcgWaveformAccepted) {
-    const Accepted ok = expect_accepted(
-        negotiate(request({context(1, kTwelveLeadEcg, {kExplicitLe, kImplicitLe})}),
-                  county_config()));
+    const Accepted ok = expect_accepted(negotiate(
+        request({context(1, kTwelveLeadEcg, {kExplicitLe, kImplicitLe})}), county_config()));
     ASSERT_EQ(ok.ac.contexts.size(), 1u);
     EXPECT_EQ(ok.ac.contexts[0].result, ContextResult::acceptance);
     EXPECT_EQ(ok.ac.contexts[0].transfer_syntax, kExplicitLe);

@@ -53,7 +53,9 @@ struct ByteBuilder {
     }
 };
 
-Bytes text_bytes(std::string_view s) { return ByteBuilder{}.text(s).out; }
+Bytes text_bytes(std::string_view s) {
+    return ByteBuilder{}.text(s).out;
+}
 
 Bytes of(std::initializer_list<int> values) {
     Bytes b;
@@ -91,9 +93,10 @@ AssociateRq sample_rq() {
     rq.called_ae = "COUNTYLINK";
     rq.calling_ae = "CT_TOWN01";
     rq.application_context = std::string(kAppContext);
-    rq.contexts.push_back({1, std::string(kCtImageStorage),
-                           {std::string(kJpegLossless), std::string(kExplicitLe),
-                            std::string(kImplicitLe)}});
+    rq.contexts.push_back(
+        {1,
+         std::string(kCtImageStorage),
+         {std::string(kJpegLossless), std::string(kExplicitLe), std::string(kImplicitLe)}});
     rq.contexts.push_back({3, std::string(kVerification), {std::string(kImplicitLe)}});
     rq.user.max_pdu_length = 16384;
     rq.user.implementation_class_uid = "1.2.276.0.7230010.3.0.3.6.7";
@@ -109,10 +112,8 @@ TEST(PduAssociateRq, EncodeDecodeRoundTrip) {
     EXPECT_EQ(header.type, PduType::associate_rq);
     EXPECT_EQ(header.length, pdu.size() - kPduHeaderSize);
     // AE titles occupy 16 bytes each, space padded (PS3.8 table 9-11, bytes 11-26 and 27-42).
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(pdu.data() + 10), 16),
-              "COUNTYLINK      ");
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(pdu.data() + 26), 16),
-              "CT_TOWN01       ");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(pdu.data() + 10), 16), "COUNTYLINK      ");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(pdu.data() + 26), 16), "CT_TOWN01       ");
 
     const AssociateRq back = decode_associate_rq(body_of(pdu));
     EXPECT_EQ(back.protocol_version, 1);
@@ -140,8 +141,8 @@ TEST(PduAssociateRq, DecodesHandBuiltStandardLayout) {
     const Bytes ct_uid_padded = ByteBuilder{}.text(kCtImageStorage).u8(0).out;  // 25 + NUL
 
     const Bytes pc_value = ByteBuilder{}
-                               .u8(0x07)   // presentation context ID
-                               .zeros(3)   // reserved
+                               .u8(0x07)  // presentation context ID
+                               .zeros(3)  // reserved
                                .item(0x30, ct_uid_padded)
                                .item(0x40, text_bytes(kExplicitLe))
                                .out;
@@ -163,8 +164,8 @@ TEST(PduAssociateRq, DecodesHandBuiltStandardLayout) {
                            .bytes(variable)
                            .out;
     const Bytes pdu = ByteBuilder{}.u8(0x01).u8(0).u32(uint32_t(body.size())).bytes(body).out;
-    ASSERT_EQ(body.size(), 68u + 4 + kAppContext.size() + 4 + pc_value.size() + 4 +
-                               user_value.size());
+    ASSERT_EQ(body.size(),
+              68u + 4 + kAppContext.size() + 4 + pc_value.size() + 4 + user_value.size());
 
     const PduHeader header = header_of(pdu);
     EXPECT_EQ(header.type, PduType::associate_rq);
@@ -409,30 +410,28 @@ TEST(PduErrors, PdvShorterThanTwoBytes) {
 
 TEST(PduErrors, PdvLengthRunningPastThePdu) {
     // Second PDV claims 4 GB; the first is well formed.
-    const Bytes body = ByteBuilder{}
-                           .u32(3)
-                           .u8(1)
-                           .u8(0x02)
-                           .u8(0x55)
-                           .u32(0xFFFFFFFF)
-                           .u8(1)
-                           .u8(0x00)
-                           .out;
+    const Bytes body =
+        ByteBuilder{}.u32(3).u8(1).u8(0x02).u8(0x55).u32(0xFFFFFFFF).u8(1).u8(0x00).out;
     EXPECT_EQ(abort_reason_of([&] { decode_p_data(body); }),
               AbortReason::invalid_pdu_parameter_value);
 }
 
 TEST(PduErrors, PDataWithoutPdvOrCutInsideLengthField) {
-    EXPECT_EQ(abort_reason_of([] { decode_p_data({}); }),
-              AbortReason::invalid_pdu_parameter_value);
-    EXPECT_EQ(abort_reason_of([] { decode_p_data(of({0x00, 0x00})); }),
+    EXPECT_EQ(abort_reason_of([] { decode_p_data({}); }), AbortReason::invalid_pdu_parameter_value);
+    EXPECT_EQ(abort_reason_of([] {
+                  decode_p_data(of({0x00, 0x00}));
+              }),
               AbortReason::invalid_pdu_parameter_value);
 }
 
 TEST(PduErrors, ShortRjAndAbortBodies) {
-    EXPECT_EQ(abort_reason_of([] { decode_associate_rj(of({0x00, 0x01})); }),
+    EXPECT_EQ(abort_reason_of([] {
+                  decode_associate_rj(of({0x00, 0x01}));
+              }),
               AbortReason::invalid_pdu_parameter_value);
-    EXPECT_EQ(abort_reason_of([] { decode_abort(of({0x00, 0x00, 0x02})); }),
+    EXPECT_EQ(abort_reason_of([] {
+                  decode_abort(of({0x00, 0x00, 0x02}));
+              }),
               AbortReason::invalid_pdu_parameter_value);
 }
 

@@ -2,6 +2,7 @@
 // re-sends are idempotent, changed re-sends become flagged new versions, everything survives a
 // restart, and concurrent commits share transactions.
 #include "gateway/store/sqlite/sqlite_index.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <unistd.h>
 
@@ -27,28 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        std::random_device rd;
-        path_ = fs::temp_directory_path() /
-                ("countylink-index-" + std::string(info->name()) + "-" +
-                 std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using countylink::testing::TempDir;
 
 InstanceRecord record(const std::string& uid, const std::string& sha256) {
     InstanceRecord r;
@@ -72,7 +52,9 @@ InstanceRecord record(const std::string& uid, const std::string& sha256) {
     return r;
 }
 
-std::string sha(char c) { return std::string(64, c); }
+std::string sha(char c) {
+    return std::string(64, c);
+}
 
 void expect_same_record(const InstanceRecord& got, const InstanceRecord& want) {
     EXPECT_EQ(got.sop_instance_uid, want.sop_instance_uid);

@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
         desc.add_options()("help,h", "show help")(
             "data-dir", po::value<std::string>()->default_value("./var"), "data directory")(
             "output,o", po::value<std::string>()->default_value(""), "output file (export)")(
-            "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(), "");
+            "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
+                                                     "");
         po::positional_options_description pos;
         pos.add("command", 1).add("args", -1);
         po::variables_map vm;

@@ -59,7 +59,7 @@ constexpr const char* kInstanceColumns =
 
 // A prepared statement, reset and finalized by RAII.
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, const char* sql) : db_(db) {
         if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, sql);
     }
@@ -94,7 +94,7 @@ public:
     }
     int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
 };
@@ -137,8 +137,8 @@ InstanceRow read_instance(const Statement& s) {
 
 struct SqliteIndex::Connection {
     explicit Connection(const std::filesystem::path& file) {
-        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                  SQLITE_OPEN_FULLMUTEX,
+        if (sqlite3_open_v2(file.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             nullptr) != SQLITE_OK) {
             std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
             sqlite3_close(db);

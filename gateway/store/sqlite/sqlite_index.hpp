@@ -13,7 +13,7 @@ struct sqlite3;
 namespace countylink::store {
 
 class SqliteIndex final : public Index {
-public:
+  public:
     // Opens (creating if needed) the database file and its schema; throws std::runtime_error.
     explicit SqliteIndex(const std::filesystem::path& file);
     ~SqliteIndex() override;
@@ -25,7 +25,7 @@ public:
     std::vector<std::string> referenced_blobs() override;
     uint64_t instance_count() override;
 
-private:
+  private:
     struct Connection;
     std::unique_ptr<Connection> writer_;
     std::unique_ptr<Connection> reader_;
