@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev
   libtomlplusplus-dev
   dicom3tools prometheus
-  curl procps python3
+  clang-format curl procps python3
 )
 
 missing=()

@@ -105,3 +105,40 @@ TEST(Service, AssociationLimitRejectsTransiently) {
 
 }  // namespace
 }  // namespace countylink::testing
+
+namespace countylink::testing {
+namespace {
+
+// dciodvfy (dicom3tools) is the oracle for our synthetic data: every kind must be a valid IOD,
+// and what the gateway stores must still be one when it comes back.
+TEST(Service, SyntheticObjectsAreValidIodsAndStayValidThroughTheGateway) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    for (const std::string kind : {"ct", "dx", "us", "ecg"}) {
+        const fs::path dir = tmp.path() / kind;
+        const auto synth = run((bin_dir() / "countylink-synth").string() + " --out '" +
+                               dir.string() + "' --kind " + kind + " --count 1 --seed 5");
+        ASSERT_EQ(synth.exit_code, 0) << synth.output;
+        fs::path file;
+        for (const auto& e : fs::directory_iterator(dir)) file = e.path();
+        const auto verdict = run("dciodvfy -new '" + file.string() + "'");
+        EXPECT_EQ(verdict.output.find("Error"), std::string::npos) << kind << "\n"
+                                                                   << verdict.output;
+        ASSERT_EQ(run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) +
+                      " '" + file.string() + "'")
+                      .exit_code,
+                  0);
+        const auto uid_line = run("dcmdump -q -Un +P 0008,0018 '" + file.string() + "'").output;
+        const auto uid =
+            uid_line.substr(uid_line.find('[') + 1, uid_line.find(']') - uid_line.find('[') - 1);
+        const auto back = http_get(gw.http_port(), "/api/v1/instances/" + uid);
+        ASSERT_EQ(back.status, 200) << kind;
+        const fs::path stored = tmp.path() / (kind + "-back.dcm");
+        std::ofstream(stored, std::ios::binary) << back.body;
+        const auto again = run("dciodvfy -new '" + stored.string() + "'");
+        EXPECT_EQ(again.output.find("Error"), std::string::npos) << kind << "\n" << again.output;
+    }
+}
+
+}  // namespace
+}  // namespace countylink::testing
