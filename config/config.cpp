@@ -36,16 +36,40 @@ constexpr IntRange idle_range{1, 86400};
 constexpr IntRange associations_range{1, 1'000'000};
 constexpr IntRange zstd_range{1, 19};
 constexpr IntRange workers_range{1, 256};
+constexpr IntRange stable_after_range{0, 86400};
+constexpr IntRange lease_range{10, 86400};
+constexpr IntRange turnaround_range{60, 30 * 86400};  // one minute to 30 days
 
 constexpr std::size_t max_ae_length = 16;
 constexpr std::array<std::string_view, 4> log_levels{"debug", "info", "warn", "error"};
+constexpr std::array<Priority, 3> priorities{Priority::stat, Priority::urgent, Priority::routine};
+constexpr std::array<std::string_view, 3> priority_names{"stat", "urgent", "routine"};
+
+constexpr std::size_t max_modality_length = 16;
+constexpr std::size_t max_uid_length = 64;
+constexpr std::size_t max_queue_length = 32;
+constexpr std::size_t max_token_name_length = 64;
+constexpr std::size_t min_token_length = 16;
 
 constexpr std::string_view ae_expectation =
     "expected an AE title of 1-16 printable ASCII characters, no backslash, not all spaces";
 
+constexpr std::string_view modality_expectation =
+    "expected a modality of 1-16 characters A-Z, 0-9 or _";
+constexpr std::string_view uid_expectation =
+    "expected a UID of at most 64 characters: digits in dot-separated components, no empty "
+    "component, no leading zero";
+constexpr std::string_view queue_expectation =
+    "expected a queue name of 1-32 characters a-z, 0-9, _ or -";
+constexpr std::string_view token_name_expectation =
+    "expected a token name of 1-64 characters A-Z, a-z, 0-9, _, ., @ or -";
+constexpr std::string_view token_expectation =
+    "expected a token of at least 16 printable ASCII characters without spaces";
+
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 6> root_keys{"dicom",      "http",   "storage",
-                                                    "validation", "server", "townships"};
+constexpr std::array<std::string_view, 9> root_keys{"dicom",      "http",       "storage",
+                                                    "validation", "server",     "routing",
+                                                    "api",        "turnaround", "townships"};
 constexpr std::array<std::string_view, 9> dicom_keys{
     "port",           "ae_title",         "bind",
     "max_pdu_bytes",  "max_object_bytes", "artim_timeout_s",
@@ -55,6 +79,12 @@ constexpr std::array<std::string_view, 2> storage_keys{"data_dir", "zstd_level"}
 constexpr std::array<std::string_view, 1> validation_keys{"fatal"};
 constexpr std::array<std::string_view, 2> server_keys{"workers", "log_level"};
 constexpr std::array<std::string_view, 2> township_keys{"name", "ae_titles"};
+constexpr std::array<std::string_view, 2> routing_keys{"stable_after_s", "rules"};
+constexpr std::array<std::string_view, 5> rule_keys{"modalities", "sop_classes", "townships",
+                                                    "priority", "queues"};
+constexpr std::array<std::string_view, 2> api_keys{"lease_s", "tokens"};
+constexpr std::array<std::string_view, 2> token_keys{"name", "token"};
+constexpr std::array<std::string_view, 3> turnaround_keys{"stat_s", "urgent_s", "routine_s"};
 
 std::string join(Keys words) {
     std::string out;
@@ -133,6 +163,59 @@ bool valid_ae_title(std::string_view ae) {
                        [](char c) { return c >= 0x20 && c < 0x7f && c != '\\'; });
 }
 
+bool valid_modality(std::string_view modality) {
+    if (modality.empty() || modality.size() > max_modality_length) return false;
+    return std::all_of(modality.begin(), modality.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+// PS3.5 9.1: components of digits separated by single dots, no leading zero in a component.
+bool valid_uid(std::string_view uid) {
+    if (uid.empty() || uid.size() > max_uid_length) return false;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = std::min(uid.find('.', start), uid.size());
+        const std::string_view component = uid.substr(start, end - start);
+        if (component.empty()) return false;
+        if (component.size() > 1 && component.front() == '0') return false;
+        if (!std::all_of(component.begin(), component.end(),
+                         [](char c) { return c >= '0' && c <= '9'; })) {
+            return false;
+        }
+        if (end == uid.size()) return true;
+        start = end + 1;
+    }
+}
+
+bool valid_queue_name(std::string_view queue) {
+    if (queue.empty() || queue.size() > max_queue_length) return false;
+    return std::all_of(queue.begin(), queue.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+bool valid_token_name(std::string_view name) {
+    if (name.empty() || name.size() > max_token_name_length) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '@' || c == '-';
+    });
+}
+
+// Printable ASCII without spaces (0x21-0x7e): what fits an Authorization header unquoted.
+bool valid_token(std::string_view token) {
+    if (token.size() < min_token_length) return false;
+    return std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::optional<Priority> priority_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < priorities.size(); ++i) {
+        if (priority_names[i] == name) return priorities[i];
+    }
+    return std::nullopt;
+}
+
 std::string parent_path(const std::string& path) {
     const auto cut = path.find_last_of(".[");
     return cut == std::string::npos ? std::string() : path.substr(0, cut);
@@ -198,6 +281,12 @@ class TableReader {
         if (node) reporter_.note(path_of(key), node->source());
         return node;
     }
+
+    [[noreturn]] void fail(std::string_view key, std::string_view message) const {
+        reporter_.fail(path_of(key), message);
+    }
+
+    Reporter& reporter() const { return reporter_; }
 
     // A key that has no default: missing is an error.
     const toml::node& require(std::string_view key, std::string_view expectation) const {
@@ -319,32 +408,73 @@ void read_dicom(const TableReader& in, DicomSettings& out) {
     in.boolean("accept_unregistered", out.accept_unregistered);
 }
 
-void read_townships(const TableReader& root, Reporter& reporter, std::vector<Township>& out) {
-    const toml::node* node = root.find("townships");
+// An array of tables ([[key]] in the file, or an array of inline tables) replacing `out` when
+// present: each element is read by `read` from a TableReader that has refused keys not in `keys`.
+template <typename T, typename Read>
+void read_table_array(const TableReader& parent, std::string_view key, Keys keys,
+                      std::vector<T>& out, Read read) {
+    const toml::node* node = parent.find(key);
     if (!node) return;
+    Reporter& reporter = parent.reporter();
+    const std::string path = parent.path_of(key);
     const auto* array = node->as_array();
     if (!array) {
-        reporter.fail("townships", "expected an array of tables ([[townships]]), got " +
-                                       std::string(type_name(node->type())));
+        reporter.fail(path, "expected an array of tables ([[" + path + "]]), got " +
+                                std::string(type_name(node->type())));
     }
+    std::vector<T> items;
     for (std::size_t i = 0; i < array->size(); ++i) {
-        const std::string path = "townships[" + std::to_string(i) + "]";
+        const std::string item_path = path + "[" + std::to_string(i) + "]";
         const toml::node& item = (*array)[i];
         const auto* table = item.as_table();
         if (!table) {
-            reporter.note(path, item.source());
-            reporter.fail(path, "expected a table with name and ae_titles, got " +
-                                    std::string(type_name(item.type())));
+            reporter.note(item_path, item.source());
+            reporter.fail(item_path, "expected a table with keys " + join(keys) + ", got " +
+                                         std::string(type_name(item.type())));
         }
-        const TableReader in(*table, path, reporter, township_keys);
-        Township township;
-        township.name = in.string_value(in.require("name", "expected a township name"),
-                                        in.path_of("name"), "expected a township name string");
-        township.ae_titles = in.string_array(
-            in.require("ae_titles", "expected an array of AE titles"), in.path_of("ae_titles"),
-            "expected an array of AE titles", "expected an AE title string");
-        out.push_back(std::move(township));
+        items.push_back(read(TableReader(*table, item_path, reporter, keys)));
     }
+    out = std::move(items);
+}
+
+Township read_township(const TableReader& in) {
+    Township township;
+    township.name = in.string_value(in.require("name", "expected a township name"),
+                                    in.path_of("name"), "expected a township name string");
+    township.ae_titles = in.string_array(in.require("ae_titles", "expected an array of AE titles"),
+                                         in.path_of("ae_titles"), "expected an array of AE titles",
+                                         "expected an AE title string");
+    return township;
+}
+
+RouteRule read_rule(const TableReader& in) {
+    RouteRule rule;
+    in.strings("modalities", rule.modalities, "expected an array of modalities",
+               "expected a modality string");
+    in.strings("sop_classes", rule.sop_classes, "expected an array of SOP class UIDs",
+               "expected a UID string");
+    in.strings("townships", rule.townships, "expected an array of township names",
+               "expected a township name string");
+    if (const toml::node* node = in.find("priority")) {
+        const std::string expectation = "expected one of " + join(priority_names);
+        const std::string name = in.string_value(*node, in.path_of("priority"), expectation);
+        rule.priority = priority_from_name(name);
+        if (!rule.priority) in.fail("priority", expectation + ", got " + quote_value(name));
+    }
+    rule.queues = in.string_array(
+        in.require("queues", "expected an array of 1 or more queue names"), in.path_of("queues"),
+        "expected an array of queue names", "expected a queue name string");
+    return rule;
+}
+
+// Token values are secrets: messages about them name the key, never the value.
+ApiToken read_token(const TableReader& in) {
+    ApiToken token;
+    token.name = in.string_value(in.require("name", "expected a token name"), in.path_of("name"),
+                                 "expected a token name string");
+    token.token = in.string_value(in.require("token", token_expectation), in.path_of("token"),
+                                  "expected a token string");
+    return token;
 }
 
 void read_root(const toml::table& root, Reporter& reporter, Config& config) {
@@ -374,7 +504,23 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         server.integer("workers", workers_range, config.server.workers);
         server.string("log_level", config.server.log_level, "expected a log level string");
     }
-    read_townships(in, reporter, config.townships);
+    if (const auto* t = in.table("routing")) {
+        const TableReader routing(*t, "routing", reporter, routing_keys);
+        routing.integer("stable_after_s", stable_after_range, config.routing.stable_after_s);
+        read_table_array(routing, "rules", rule_keys, config.routing.rules, read_rule);
+    }
+    if (const auto* t = in.table("api")) {
+        const TableReader api(*t, "api", reporter, api_keys);
+        api.integer("lease_s", lease_range, config.api.lease_s);
+        read_table_array(api, "tokens", token_keys, config.api.tokens, read_token);
+    }
+    if (const auto* t = in.table("turnaround")) {
+        const TableReader turnaround(*t, "turnaround", reporter, turnaround_keys);
+        turnaround.integer("stat_s", turnaround_range, config.turnaround.stat_s);
+        turnaround.integer("urgent_s", turnaround_range, config.turnaround.urgent_s);
+        turnaround.integer("routine_s", turnaround_range, config.turnaround.routine_s);
+    }
+    read_table_array(in, "townships", township_keys, config.townships, read_township);
 }
 
 // The checker can't index an object without these, so a config can't make them warnings; the
@@ -445,6 +591,95 @@ void check_townships(const Reporter& reporter, const std::vector<Township>& town
     }
 }
 
+std::string indexed(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+// Each item of `values` must pass `valid`; the message names the item and quotes its value.
+template <typename Valid>
+void check_items(const Reporter& reporter, const std::string& path,
+                 const std::vector<std::string>& values, Valid valid,
+                 std::string_view expectation) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (!valid(values[i])) {
+            reporter.fail(indexed(path, i),
+                          std::string(expectation) + ", got " + quote_value(values[i]));
+        }
+    }
+}
+
+void check_routing(const Reporter& reporter, const Config& config) {
+    const RoutingSettings& routing = config.routing;
+    check_range(reporter, "routing.stable_after_s", routing.stable_after_s, stable_after_range);
+
+    std::set<std::string> township_names{std::string(unregistered_township)};
+    for (const Township& township : config.townships) township_names.insert(township.name);
+
+    for (std::size_t i = 0; i < routing.rules.size(); ++i) {
+        const RouteRule& rule = routing.rules[i];
+        const std::string path = indexed("routing.rules", i);
+        check_items(reporter, path + ".modalities", rule.modalities, valid_modality,
+                    modality_expectation);
+        check_items(reporter, path + ".sop_classes", rule.sop_classes, valid_uid, uid_expectation);
+        for (std::size_t j = 0; j < rule.townships.size(); ++j) {
+            const std::string& name = rule.townships[j];
+            if (!township_names.contains(name)) {
+                reporter.fail(indexed(path + ".townships", j),
+                              "unknown township " + quote_value(name) +
+                                  " (known: " + join(township_names) + ")");
+            }
+        }
+        if (rule.priority &&
+            std::find(priorities.begin(), priorities.end(), *rule.priority) == priorities.end()) {
+            reporter.fail(path + ".priority", "expected one of " + join(priority_names));
+        }
+        if (rule.queues.empty()) {
+            reporter.fail(path + ".queues", "expected at least one queue name");
+        }
+        check_items(reporter, path + ".queues", rule.queues, valid_queue_name, queue_expectation);
+    }
+}
+
+// Token values are secrets: no message here quotes one, only the key it is under.
+void check_api(const Reporter& reporter, const ApiSettings& api) {
+    check_range(reporter, "api.lease_s", api.lease_s, lease_range);
+    std::map<std::string, std::string, std::less<>> name_paths;   // name -> where first seen
+    std::map<std::string, std::string, std::less<>> token_paths;  // token -> where first seen
+    for (std::size_t i = 0; i < api.tokens.size(); ++i) {
+        const ApiToken& token = api.tokens[i];
+        const std::string path = indexed("api.tokens", i);
+        const std::string name_path = path + ".name";
+        const std::string token_path = path + ".token";
+        if (!valid_token_name(token.name)) {
+            reporter.fail(name_path,
+                          std::string(token_name_expectation) + ", got " + quote_value(token.name));
+        }
+        if (const auto [it, added] = name_paths.emplace(token.name, name_path); !added) {
+            reporter.fail(name_path, "duplicate token name " + quote_value(token.name) + " (also " +
+                                         reporter.describe(it->second) + ")");
+        }
+        if (!valid_token(token.token)) {
+            const std::string problem =
+                token.token.size() < min_token_length
+                    ? "it has " + std::to_string(token.token.size()) + " characters"
+                    : "it contains a space or a character outside printable ASCII";
+            reporter.fail(token_path, std::string(token_expectation) + "; " + problem);
+        }
+        if (const auto [it, added] = token_paths.emplace(token.token, token_path); !added) {
+            reporter.fail_with(token_path, "token of " + path + " is the same as the token of " +
+                                               parent_path(it->second) + " (" +
+                                               reporter.describe(it->second) +
+                                               "); each client needs its own token");
+        }
+    }
+}
+
+void check_turnaround(const Reporter& reporter, const TurnaroundSettings& turnaround) {
+    check_range(reporter, "turnaround.stat_s", turnaround.stat_s, turnaround_range);
+    check_range(reporter, "turnaround.urgent_s", turnaround.urgent_s, turnaround_range);
+    check_range(reporter, "turnaround.routine_s", turnaround.routine_s, turnaround_range);
+}
+
 void check_rules(const Config& config, const Reporter& reporter) {
     const DicomSettings& dicom = config.dicom;
     check_range(reporter, "dicom.port", dicom.port, port_range);
@@ -490,9 +725,24 @@ void check_rules(const Config& config, const Reporter& reporter) {
     }
 
     check_townships(reporter, config.townships);
+    check_routing(reporter, config);
+    check_api(reporter, config.api);
+    check_turnaround(reporter, config.turnaround);
 }
 
 }  // namespace
+
+const char* priority_name(Priority p) {
+    switch (p) {
+        case Priority::stat:
+            return "stat";
+        case Priority::urgent:
+            return "urgent";
+        case Priority::routine:
+            return "routine";
+    }
+    return "unknown";  // only a value cast from outside the enum; validate() refuses it
+}
 
 std::optional<std::string> Config::township_of(const std::string& calling_ae) const {
     // A linear scan: a county has tens of townships, and this runs once per association.

@@ -65,12 +65,66 @@ struct ServerSettings {
     bool operator==(const ServerSettings&) const = default;
 };
 
+// Reading priority: STAT before urgent before routine (the enum order is the queue order).
+enum class Priority { stat = 0, urgent = 1, routine = 2 };
+
+// "stat", "urgent" or "routine" (what config files and the API say).
+const char* priority_name(Priority p);
+
+// A routing rule: an object matching every non-empty condition goes to `queues` (and, later,
+// forward destinations). `priority` overrides the object's own when set.
+struct RouteRule {
+    std::vector<std::string> modalities;   // e.g. ["CT", "DX"]; empty: any
+    std::vector<std::string> sop_classes;  // UIDs; empty: any
+    std::vector<std::string> townships;    // township names; empty: any
+    std::optional<Priority> priority;
+    std::vector<std::string> queues;  // at least one
+
+    bool operator==(const RouteRule&) const = default;
+};
+
+struct RoutingSettings {
+    // A study becomes a worklist item once no instance arrived for this long (ECGs at once).
+    uint32_t stable_after_s = 60;
+    // Empty: the defaults, "imaging" for every image object and "ecg" for waveforms.
+    std::vector<RouteRule> rules;
+
+    bool operator==(const RoutingSettings&) const = default;
+};
+
+// A bearer token for the HTTP API and the name it authenticates as.
+struct ApiToken {
+    std::string name;
+    std::string token;
+
+    bool operator==(const ApiToken&) const = default;
+};
+
+struct ApiSettings {
+    std::vector<ApiToken> tokens;  // empty: a generated admin token in <data-dir>/admin.token
+    uint32_t lease_s = 900;        // how long a claim holds an item (default 15 min)
+
+    bool operator==(const ApiSettings&) const = default;
+};
+
+// Turnaround targets (received -> reported) per priority, in seconds; breaches are counted.
+struct TurnaroundSettings {
+    uint32_t stat_s = 30 * 60;
+    uint32_t urgent_s = 4 * 3600;
+    uint32_t routine_s = 24 * 3600;
+
+    bool operator==(const TurnaroundSettings&) const = default;
+};
+
 struct Config {
     DicomSettings dicom;
     HttpSettings http;
     StorageSettings storage;
     ValidationSettings validation;
     ServerSettings server;
+    RoutingSettings routing;
+    ApiSettings api;
+    TurnaroundSettings turnaround;
     std::vector<Township> townships;
 
     // The township of a calling AE title: its configured name, "unregistered" when unknown and

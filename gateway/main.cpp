@@ -13,17 +13,25 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include "config/config.hpp"
+#include "gateway/auth/authenticator.hpp"
 #include "gateway/dicom/association.hpp"
 #include "gateway/http/http_server.hpp"
+#include "gateway/http/worklist_api.hpp"
 #include "gateway/ingest/pipeline.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
+#include "gateway/route/router.hpp"
 #include "gateway/server/context.hpp"
 #include "gateway/server/log.hpp"
+#include "gateway/server/run_on.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
+#include "gateway/store/sqlite/sqlite_queues.hpp"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
@@ -78,6 +86,49 @@ Options parse_options(int argc, char** argv) {
     return out;
 }
 
+// Once a second, on a worker: promote stable studies to the worklist, expire leases, and
+// refresh the queue gauges.
+asio::awaitable<void> tick_queues(server::Context& ctx) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const int64_t stable_ms = int64_t{ctx.config.routing.stable_after_s} * 1000;
+    std::set<std::pair<std::string, int>> seen;  // label sets to zero when they empty
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        co_await timer.async_wait(asio::use_awaitable);
+        try {
+            auto& queues = ctx.queues;
+            const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            auto result = co_await server::run_on(
+                ctx.workers, [&queues, now, stable_ms] { return queues.tick(now, stable_ms); });
+            http::observe_queued(result.queued, ctx.metrics);
+            auto summaries =
+                co_await server::run_on(ctx.workers, [&queues] { return queues.summaries(); });
+            std::set<std::pair<std::string, int>> now_seen;
+            for (const auto& q : summaries) {
+                for (const auto& p : q.priorities) {
+                    const std::string prio =
+                        config::priority_name(static_cast<config::Priority>(p.priority));
+                    ctx.metrics.queue_depth.with({q.name, prio}).set(static_cast<int64_t>(p.depth));
+                    ctx.metrics.queue_oldest_age.with({q.name, prio})
+                        .set(p.oldest_queued_ms ? (now - p.oldest_queued_ms) / 1000 : 0);
+                    now_seen.insert({q.name, p.priority});
+                }
+            }
+            for (const auto& [name, p] : seen) {
+                if (now_seen.contains({name, p})) continue;
+                const std::string prio = config::priority_name(static_cast<config::Priority>(p));
+                ctx.metrics.queue_depth.with({name, prio}).set(0);
+                ctx.metrics.queue_oldest_age.with({name, prio}).set(0);
+            }
+            seen.insert(now_seen.begin(), now_seen.end());
+        } catch (const std::exception& e) {
+            ctx.log.error("queue tick failed: ", e.what());
+        }
+    }
+}
+
 asio::ip::tcp::acceptor listen(asio::io_context& io, const std::string& bind, uint16_t port) {
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address(bind), port);
     asio::ip::tcp::acceptor acceptor(io);
@@ -110,21 +161,34 @@ int run(const config::Config& config) {
     log.info("data directory ", fs::absolute(data).string(), ": ", index.instance_count(),
              " instances indexed, ", stale, " unacknowledged leftovers removed");
 
+    store::SqliteReadingQueues queues(data / "index.sqlite");
+    bool token_created = false;
+    const auth::TokenAuthenticator authenticator(
+        auth::effective_tokens(config.api, data, token_created));
+    if (token_created) {
+        log.info("first start: API admin token written to ",
+                 fs::absolute(data / "admin.token").string(),
+                 " (send it as 'Authorization: Bearer <token>')");
+    }
+
     metrics::Registry registry;
     metrics::GatewayMetrics gateway_metrics(registry);
     server::Health health;
     store::GroupCommit commits(index);
-    ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, gateway_metrics, health,
-                              log);
+    const route::Router router(config.routing);
+    ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, router, gateway_metrics,
+                              health, log);
     asio::thread_pool workers(config.server.workers);
-    server::Context context{config,          workers, pipeline, index, blobs, registry,
-                            gateway_metrics, health,  log,      spool, {}};
+    server::Context context{config, workers,       pipeline, index,           blobs,
+                            queues, authenticator, registry, gateway_metrics, health,
+                            log,    spool,         {}};
 
     asio::io_context io(1);
     auto dicom_acceptor = listen(io, config.dicom.bind, config.dicom.port);
     auto http_acceptor = listen(io, config.http.bind, config.http.port);
     asio::co_spawn(io, dicom::accept_associations(dicom_acceptor, context), asio::detached);
     asio::co_spawn(io, http::accept_http(http_acceptor, context), asio::detached);
+    asio::co_spawn(io, tick_queues(context), asio::detached);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int signal) {

@@ -259,6 +259,11 @@ void read_identifiers(DcmFileFormat& file, Identifiers& ids) {
     ids.modality = read_text(ds, DCM_Modality).text;
     ids.study_date = read_text(ds, DCM_StudyDate).text;
     ids.accession_number = read_text(ds, DCM_AccessionNumber).text;
+    ids.study_time = read_text(ds, DCM_StudyTime).text;
+    ids.study_description = read_text(ds, DCM_StudyDescription).text;
+    ids.body_part = read_text(ds, DCM_BodyPartExamined).text;
+    ids.requested_procedure_priority = read_text(ds, DCM_RequestedProcedurePriority).text;
+    ids.study_priority_id = read_text(ds, DCM_RETIRED_StudyPriorityID).text;
 }
 
 void check_uids(DcmDataset& ds, std::vector<Finding>& findings) {

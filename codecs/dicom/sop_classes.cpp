@@ -64,6 +64,15 @@ bool is_accepted_sop_class(std::string_view uid) {
     return uid == kVerificationSopClass || storage_classes().contains(std::string(uid));
 }
 
+bool is_image_sop_class(std::string_view uid) {
+    return dcmIsImageStorageSOPClassUID(std::string(uid).c_str());
+}
+
+bool is_ecg_sop_class(std::string_view uid) {
+    return uid == "1.2.840.10008.5.1.4.1.1.9.1.1" || uid == "1.2.840.10008.5.1.4.1.1.9.1.2" ||
+           uid == "1.2.840.10008.5.1.4.1.1.9.1.3";
+}
+
 bool is_accepted_transfer_syntax(std::string_view uid) {
     return std::find(kTransferSyntaxes.begin(), kTransferSyntaxes.end(), uid) !=
            kTransferSyntaxes.end();

@@ -13,6 +13,12 @@ inline constexpr std::string_view kImplicitVrLittleEndian = "1.2.840.10008.1.2";
 // includes the ECG waveform classes).
 bool is_accepted_sop_class(std::string_view uid);
 
+// True for image storage SOP classes (DCMTK's list): what goes to the imaging reading queue.
+bool is_image_sop_class(std::string_view uid);
+
+// True for the ECG waveform classes: 12-lead, General and Ambulatory ECG.
+bool is_ecg_sop_class(std::string_view uid);
+
 // True for every transfer syntax we store as sent: implicit/explicit VR LE, explicit BE,
 // deflated, and the encapsulated JPEG, JPEG-LS, JPEG 2000, HTJ2K, RLE and video families.
 bool is_accepted_transfer_syntax(std::string_view uid);

@@ -165,6 +165,9 @@ awaitable<void> Association::serve() {
                     throw AbortAssociation{AbortReason::unexpected_pdu,
                                            "A-RELEASE-RQ in the middle of a message"};
                 }
+                // Counted and logged before the answer, so a sender that has its A-RELEASE-RP
+                // finds the association in the log and metrics.
+                record_end("released");
                 co_await send(encode_release_rp());
                 finish("released");
                 co_return;
@@ -377,6 +380,16 @@ void Association::abort_now(AbortReason reason, const std::string& why) {
 void Association::finish(const std::string& outcome) {
     if (finished_) return;
     finished_ = true;
+    record_end(outcome);
+    error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+}
+
+void Association::record_end(const std::string& outcome) {
+    if (recorded_) return;
+    recorded_ = true;
     ctx_.metrics.associations_total.with({outcome}).inc();
     // One line per association: rejections and aborts were logged as warnings already.
     if (outcome != "aborted" && outcome != "rejected") {
@@ -385,10 +398,6 @@ void Association::finish(const std::string& outcome) {
                       outcome == "released" ? "released" : "ended: " + outcome, " after ", objects_,
                       " objects in ", seconds, " s");
     }
-    error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    timer_.cancel();
 }
 
 awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::Context& context) {

@@ -61,7 +61,8 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);
     void abort_now(AbortReason reason, const std::string& why);
-    void finish(const std::string& outcome);
+    void finish(const std::string& outcome);      // record_end, then close
+    void record_end(const std::string& outcome);  // metrics and the one log line
 
     boost::asio::ip::tcp::socket socket_;
     server::Context& ctx_;
@@ -78,6 +79,7 @@ class Association : public std::enable_shared_from_this<Association> {
     std::optional<Message> message_;
     uint64_t objects_ = 0;
     bool finished_ = false;
+    bool recorded_ = false;
 };
 
 // Accepts TCP connections on the DICOM port and starts an Association for each.

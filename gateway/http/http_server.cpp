@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "gateway/http/responses.hpp"
+#include "gateway/http/worklist_api.hpp"
 #include "gateway/server/run_on.hpp"
 
 namespace countylink::http {
@@ -24,31 +26,8 @@ using asio::use_awaitable;
 
 namespace {
 
-using Request = bhttp::request<bhttp::string_body>;
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
 constexpr std::size_t kChunk = 1 << 20;
-
-bhttp::response<bhttp::string_body> text_response(const Request& req, bhttp::status status,
-                                                  std::string body,
-                                                  std::string content_type = "text/plain") {
-    bhttp::response<bhttp::string_body> res{status, req.version()};
-    res.set(bhttp::field::server, "countylinkd");
-    res.set(bhttp::field::content_type, content_type);
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return res;
-}
-
-bhttp::response<bhttp::string_body> json_response(const Request& req, bhttp::status status,
-                                                  const json::value& v) {
-    return text_response(req, status, json::serialize(v) + "\n", "application/json");
-}
-
-bhttp::response<bhttp::string_body> json_error(const Request& req, bhttp::status status,
-                                               std::string message) {
-    return json_response(req, status, json::object{{"error", std::move(message)}});
-}
 
 json::value quarantine_json(const std::vector<store::QuarantineRow>& rows) {
     json::array items;
@@ -107,32 +86,44 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     awaitable<void> route(const Request& req) {
         const std::string_view target(req.target().data(), req.target().size());
         const std::string_view path = target.substr(0, target.find('?'));
-        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
-            co_return co_await write(
-                json_error(req, bhttp::status::method_not_allowed, "only GET is served here"));
-        }
-        if (path == "/healthz") {
+        const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+        // Health and metrics are open: probes and Prometheus carry no token.
+        if (path == "/healthz" && get) {
             co_return co_await write(text_response(req, bhttp::status::ok, "ok\n"));
         }
-        if (path == "/readyz") {
+        if (path == "/readyz" && get) {
             if (ctx_.health.ready()) {
                 co_return co_await write(text_response(req, bhttp::status::ok, "ready\n"));
             }
             co_return co_await write(text_response(req, bhttp::status::service_unavailable,
                                                    "not ready: " + ctx_.health.reason() + "\n"));
         }
-        if (path == "/metrics") {
+        if (path == "/metrics" && get) {
             co_return co_await write(text_response(req, bhttp::status::ok, ctx_.registry.expose(),
                                                    "text/plain; version=0.0.4; charset=utf-8"));
         }
-        if (path == "/api/v1/quarantine") {
+        if (!path.starts_with("/api/")) {
+            co_return co_await write(json_error(req, bhttp::status::not_found, "no such resource"));
+        }
+        const auto header = req[bhttp::field::authorization];
+        const auto who = ctx_.auth.authenticate(std::string_view(header.data(), header.size()));
+        if (!who) {
+            auto res = json_error(req, bhttp::status::unauthorized,
+                                  "missing or unknown bearer token (Authorization: Bearer ...)");
+            res.set(bhttp::field::www_authenticate, "Bearer");
+            co_return co_await write(std::move(res));
+        }
+        if (auto res = co_await handle_worklist(req, path, *who, ctx_)) {
+            co_return co_await write(std::move(*res));
+        }
+        if (path == "/api/v1/quarantine" && get) {
             auto& index = ctx_.index;
             auto rows =
                 co_await server::run_on(ctx_.workers, [&index] { return index.quarantine(1000); });
             co_return co_await write(json_response(req, bhttp::status::ok, quarantine_json(rows)));
         }
         constexpr std::string_view kInstances = "/api/v1/instances/";
-        if (path.starts_with(kInstances) && path.size() > kInstances.size()) {
+        if (path.starts_with(kInstances) && path.size() > kInstances.size() && get) {
             co_return co_await send_instance(req, std::string(path.substr(kInstances.size())));
         }
         co_await write(json_error(req, bhttp::status::not_found, "no such resource"));

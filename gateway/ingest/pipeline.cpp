@@ -40,11 +40,12 @@ uint16_t status_for_finding(const std::string& code) {
     return status::cannot_understand + 4;
 }
 
-Pipeline::Pipeline(const config::Config& config, StorageStage storage,
+Pipeline::Pipeline(const config::Config& config, StorageStage storage, const route::Router& router,
                    metrics::GatewayMetrics& metrics, server::Health& health, server::Log& log)
     : config_(config),
       fatal_codes_(config.validation.fatal.begin(), config.validation.fatal.end()),
       storage_(std::move(storage)),
+      router_(router),
       metrics_(metrics),
       health_(health),
       log_(log) {}
@@ -109,6 +110,13 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.raw_size = blob.raw_size;
     record.stored_size = blob.stored_size;
     record.sha256 = blob.sha256;
+    record.study_time = ids.study_time;
+    record.study_description = ids.study_description;
+    record.body_part = ids.body_part;
+    const route::Routing routing = router_.route(ids, request.township);
+    record.queues = routing.queues;
+    record.priority = static_cast<int>(routing.priority);
+    record.immediate = routing.immediate;
     std::string comment;
     for (const auto& f : report.findings) {
         record.flags += (record.flags.empty() ? "" : ",") + f.code;

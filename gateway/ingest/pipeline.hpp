@@ -10,6 +10,7 @@
 #include "codecs/dicom/dataset_check.hpp"
 #include "config/config.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
+#include "gateway/route/router.hpp"
 #include "gateway/server/health.hpp"
 #include "gateway/server/log.hpp"
 #include "gateway/store/blob_store.hpp"
@@ -44,8 +45,8 @@ struct StorageStage {
 
 class Pipeline {
   public:
-    Pipeline(const config::Config& config, StorageStage storage, metrics::GatewayMetrics& metrics,
-             server::Health& health, server::Log& log);
+    Pipeline(const config::Config& config, StorageStage storage, const route::Router& router,
+             metrics::GatewayMetrics& metrics, server::Health& health, server::Log& log);
 
     // Validates and stores (or quarantines) the object; blocking, so call it on a worker.
     // Success or warning is returned only once the object and its index row are durable.
@@ -59,6 +60,7 @@ class Pipeline {
     const config::Config& config_;
     std::set<std::string> fatal_codes_;
     StorageStage storage_;
+    const route::Router& router_;
     metrics::GatewayMetrics& metrics_;
     server::Health& health_;
     server::Log& log_;

@@ -24,8 +24,20 @@ struct GatewayMetrics {
           refusals_total(r.counter("countylink_protocol_refusals_total",
                                    "Associations rejected or aborted, by reason", {"reason"})),
           stage_latency(r.histogram("countylink_stage_latency_seconds",
-                                    "Time spent per pipeline stage", {"stage"},
-                                    latency_buckets())) {}
+                                    "Time spent per pipeline stage", {"stage"}, latency_buckets())),
+          queue_depth(r.gauge("countylink_queue_depth",
+                              "Worklist items pending or claimed, per queue and priority",
+                              {"queue", "priority"})),
+          queue_oldest_age(r.gauge("countylink_queue_oldest_age_seconds",
+                                   "Age of the oldest pending or claimed item since queued",
+                                   {"queue", "priority"})),
+          turnaround(r.histogram("countylink_turnaround_seconds",
+                                 "Clinical turnaround per span (received_to_queued, "
+                                 "queued_to_claimed, claimed_to_reported, received_to_reported)",
+                                 {"queue", "priority", "span"}, turnaround_buckets())),
+          sla_breaches_total(r.counter("countylink_sla_breaches_total",
+                                       "Items reported later than their priority's target",
+                                       {"queue", "priority"})) {}
 
     Gauge& associations_active;
     Family<Counter>& associations_total;
@@ -35,6 +47,10 @@ struct GatewayMetrics {
     Family<Counter>& bytes_stored_total;
     Family<Counter>& refusals_total;
     Family<Histogram>& stage_latency;
+    Family<Gauge>& queue_depth;
+    Family<Gauge>& queue_oldest_age;
+    Family<Histogram>& turnaround;
+    Family<Counter>& sla_breaches_total;
 };
 
 }  // namespace countylink::metrics

@@ -167,4 +167,8 @@ std::vector<double> latency_buckets() {
     return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
 }
 
+std::vector<double> turnaround_buckets() {
+    return {1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800};
+}
+
 }  // namespace countylink::metrics

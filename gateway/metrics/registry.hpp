@@ -100,4 +100,7 @@ class Registry {
 // Latency buckets in seconds, 1 ms to 2 min.
 std::vector<double> latency_buckets();
 
+// Turnaround buckets in seconds, 1 s to 7 days.
+std::vector<double> turnaround_buckets();
+
 }  // namespace countylink::metrics

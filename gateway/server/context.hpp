@@ -8,9 +8,11 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "gateway/auth/authenticator.hpp"
 #include "gateway/ingest/pipeline.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
 #include "gateway/metrics/registry.hpp"
+#include "gateway/queue/reading_queues.hpp"
 #include "gateway/server/health.hpp"
 #include "gateway/server/log.hpp"
 #include "gateway/store/blob_store.hpp"
@@ -24,6 +26,8 @@ struct Context {
     ingest::Pipeline& pipeline;
     store::Index& index;
     store::BlobStore& blobs;
+    queue::ReadingQueues& queues;
+    const auth::Authenticator& auth;
     metrics::Registry& registry;
     metrics::GatewayMetrics& metrics;
     Health& health;

@@ -20,6 +20,11 @@ struct InstanceRecord {
     uint64_t raw_size = 0, stored_size = 0;
     std::string sha256;  // of the Part-10 bytes; names the blob
     std::string flags;   // comma-separated non-fatal finding codes
+    // For the worklist item the instance joins (see gateway/route).
+    std::string study_time, study_description, body_part;
+    std::vector<std::string> queues;  // reading queues it goes to; empty: none
+    int priority = 2;                 // config::Priority: 0 STAT, 1 urgent, 2 routine
+    bool immediate = false;           // a worklist item at once (ECG), not after stable_after
 };
 
 enum class RecordOutcome {
@@ -53,8 +58,10 @@ class Index {
   public:
     virtual ~Index() = default;
 
-    // Records instances in one transaction (group commit calls this with a batch); returns one
-    // outcome per record, in order. Throws on database errors: then nothing was recorded.
+    // Records instances in one transaction (group commit calls this with a batch), and in the
+    // same transaction adds each new instance to the worklist items of its queues, so an
+    // acknowledged object is never missing from (or twice in) a queue. Returns one outcome per
+    // record, in order. Throws on database errors: then nothing was recorded.
     virtual std::vector<RecordOutcome> record_instances(std::span<const InstanceRecord> batch) = 0;
 
     // The latest version of an instance, if any.

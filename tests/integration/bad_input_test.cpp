@@ -75,7 +75,7 @@ TEST(BadInput, EveryBadCorpusFileGetsAStatusAndRefusalsAreQuarantined) {
     }
     EXPECT_GE(sent, 10);
     EXPECT_GE(refused, 2);
-    const auto q = http_get(gw.http_port(), "/api/v1/quarantine");
+    const auto q = gw.get("/api/v1/quarantine");
     ASSERT_EQ(q.status, 200);
     std::size_t items = 0;
     for (std::size_t at = 0; (at = q.body.find("\"finding\"", at)) != std::string::npos; ++at) {
@@ -198,7 +198,7 @@ TEST(BadInput, ProductionConfigRefusesUnknownCallingAe) {
     const auto file = shared_dir() / "corpus" / "dicom" / "CT_small.dcm";
     const auto known = run("storescu -aet DONGSHAN_CT" + gw_args(gw) + "'" + file.string() + "'");
     EXPECT_EQ(known.exit_code, 0) << known.output;
-    const auto metrics = http_get(gw.http_port(), "/metrics");
+    const auto metrics = gw.get("/metrics");
     EXPECT_NE(
         metrics.body.find(
             R"(countylink_objects_total{outcome="stored",township="Dongshan",modality="CT"} 1)"),

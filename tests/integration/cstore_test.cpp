@@ -29,7 +29,7 @@ std::string dcm_value(const fs::path& file, const std::string& tag) {
 
 // The object as retrieved from the gateway over HTTP; empty if not found.
 std::vector<std::byte> retrieve(const Gateway& gw, const std::string& sop_instance_uid) {
-    const auto res = http_get(gw.http_port(), "/api/v1/instances/" + sop_instance_uid);
+    const auto res = gw.get("/api/v1/instances/" + sop_instance_uid);
     if (res.status != 200) return {};
     EXPECT_EQ(res.content_type, "application/dicom");
     return bytes_of(res.body);
@@ -142,8 +142,15 @@ TEST(CStore, TwoHundredObjectsInOneAssociation) {
     ASSERT_EQ(synth.exit_code, 0) << synth.output;
     const auto files = files_in(dir);
     ASSERT_EQ(files.size(), 200u);
-    const auto r = run("storescu +sd" + gw_args(gw) + "'" + dir.string() + "'");
+    const auto r = run("storescu -v +sd" + gw_args(gw) + "'" + dir.string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = r.output.find(what, at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("Requesting Association"), 1u) << r.output;
+    EXPECT_EQ(count("Received Store Response (Success)"), 200u) << r.output;
     EXPECT_NE(gw.log().find("released after 200 objects"), std::string::npos) << gw.log();
     for (const auto& f : files) {
         const auto back = retrieve(gw, dcm_value(f, "0008,0018"));

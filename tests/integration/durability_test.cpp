@@ -33,7 +33,7 @@ TEST(Durability, AcknowledgedObjectSurvivesKillNine) {
         gw.kill_hard();  // no shutdown, no flush: only what was durable at the answer survives
     }
     Gateway again(data);
-    const auto res = http_get(again.http_port(), "/api/v1/instances/" + uid);
+    const auto res = again.get("/api/v1/instances/" + uid);
     ASSERT_EQ(res.status, 200);
     std::vector<std::byte> back(res.body.size());
     std::memcpy(back.data(), res.body.data(), res.body.size());

@@ -198,14 +198,21 @@ uint64_t Gateway::peak_rss_bytes() const {
     throw std::runtime_error("no VmHWM for countylinkd");
 }
 
-HttpResponse http_get(uint16_t port, const std::string& target) {
+HttpResponse http_request(uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& token, const std::string& body) {
     namespace asio = boost::asio;
     namespace http = boost::beast::http;
     asio::io_context io;
     asio::ip::tcp::socket socket(io);
     socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::empty_body> req{http::verb::get, target, 11};
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+    }
+    req.prepare_payload();
     http::write(socket, req);
     boost::beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
@@ -214,6 +221,26 @@ HttpResponse http_get(uint16_t port, const std::string& target) {
     auto res = parser.release();
     return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
             std::move(res.body())};
+}
+
+HttpResponse http_get(uint16_t port, const std::string& target, const std::string& token) {
+    return http_request(port, "GET", target, token, {});
+}
+
+std::string Gateway::token() const {
+    std::ifstream in(data_dir_ / "admin.token");
+    std::string token;
+    std::getline(in, token);
+    return token;
+}
+
+HttpResponse Gateway::get(const std::string& target) const {
+    return http_get(http_port_, target, token());
+}
+
+HttpResponse Gateway::post(const std::string& target, const std::string& token,
+                           const std::string& body) const {
+    return http_request(http_port_, "POST", target, token, body);
 }
 
 Process::Process(const std::vector<std::string>& args, const fs::path& log) {

@@ -37,6 +37,12 @@ std::vector<std::byte> read_file(const fs::path& file);
 // The dataset bytes of a Part-10 file (what follows the file meta group).
 std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10);
 
+struct HttpResponse {
+    int status = 0;
+    std::string content_type;
+    std::string body;
+};
+
 // A running countylinkd on ephemeral ports with its own data directory. The constructor
 // returns once the server logged that it listens; the destructor stops it (SIGTERM).
 class Gateway {
@@ -56,6 +62,13 @@ class Gateway {
     void kill_hard();
     // Peak resident memory (VmHWM) in bytes, from /proc.
     uint64_t peak_rss_bytes() const;
+    // The API token the server generated on first start (<data>/admin.token).
+    std::string token() const;
+    // GET on the server's HTTP port with its admin token.
+    HttpResponse get(const std::string& target) const;
+    // POST with the given bearer token and JSON body.
+    HttpResponse post(const std::string& target, const std::string& token,
+                      const std::string& body = {}) const;
 
   private:
     void start(const std::vector<std::string>& args);
@@ -64,14 +77,12 @@ class Gateway {
     uint16_t dicom_port_ = 0, http_port_ = 0;
 };
 
-struct HttpResponse {
-    int status = 0;
-    std::string content_type;
-    std::string body;
-};
+// GET http://127.0.0.1:port/target (Beast, synchronous), with a bearer token if not empty.
+HttpResponse http_get(uint16_t port, const std::string& target, const std::string& token = {});
 
-// GET http://127.0.0.1:port/target (Beast, synchronous).
-HttpResponse http_get(uint16_t port, const std::string& target);
+// A request with any method, bearer token and body.
+HttpResponse http_request(uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& token, const std::string& body);
 
 // An A-ASSOCIATE-RQ for Verification, for raw protocol tests.
 dicom::AssociateRq verification_rq(const std::string& calling_ae,

@@ -49,7 +49,7 @@ TEST(Service, MetricsAfterTrafficPassPromtoolAndCountWhatHappened) {
               0);
     run("dcmsend" + args + "'" + (shared_dir() / "corpus" / "dicom-bad" / "GH1146.dcm").string() +
         "'");
-    const auto metrics = http_get(gw.http_port(), "/metrics");
+    const auto metrics = gw.get("/metrics");
     ASSERT_EQ(metrics.status, 200);
     const fs::path file = tmp.path() / "metrics.txt";
     std::ofstream(file) << metrics.body;
@@ -71,10 +71,10 @@ TEST(Service, MetricsAfterTrafficPassPromtoolAndCountWhatHappened) {
 TEST(Service, HealthAndReadiness) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
-    EXPECT_EQ(http_get(gw.http_port(), "/healthz").status, 200);
-    EXPECT_EQ(http_get(gw.http_port(), "/readyz").status, 200);
-    EXPECT_EQ(http_get(gw.http_port(), "/no/such/thing").status, 404);
-    EXPECT_EQ(http_get(gw.http_port(), "/api/v1/instances/1.2.3.4").status, 404);
+    EXPECT_EQ(gw.get("/healthz").status, 200);
+    EXPECT_EQ(gw.get("/readyz").status, 200);
+    EXPECT_EQ(gw.get("/no/such/thing").status, 404);
+    EXPECT_EQ(gw.get("/api/v1/instances/1.2.3.4").status, 404);
 }
 
 TEST(Service, IdleAssociationIsAbortedAfterIdleTimeout) {
@@ -131,7 +131,7 @@ TEST(Service, SyntheticObjectsAreValidIodsAndStayValidThroughTheGateway) {
         const auto uid_line = run("dcmdump -q -Un +P 0008,0018 '" + file.string() + "'").output;
         const auto uid =
             uid_line.substr(uid_line.find('[') + 1, uid_line.find(']') - uid_line.find('[') - 1);
-        const auto back = http_get(gw.http_port(), "/api/v1/instances/" + uid);
+        const auto back = gw.get("/api/v1/instances/" + uid);
         ASSERT_EQ(back.status, 200) << kind;
         const fs::path stored = tmp.path() / (kind + "-back.dcm");
         std::ofstream(stored, std::ios::binary) << back.body;

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -54,7 +55,25 @@ TEST(ConfigDefaults, EmbeddedDefaultHasDocumentedValues) {
     EXPECT_EQ(config.server.workers, 4u);
     EXPECT_EQ(config.server.log_level, "info");
     EXPECT_TRUE(config.townships.empty());
+    EXPECT_EQ(config.routing.stable_after_s, 60u);
+    EXPECT_TRUE(config.routing.rules.empty());
+    EXPECT_TRUE(config.api.tokens.empty());
+    EXPECT_EQ(config.api.lease_s, 900u);
+    EXPECT_EQ(config.turnaround.stat_s, 1800u);
+    EXPECT_EQ(config.turnaround.urgent_s, 4u * 3600);
+    EXPECT_EQ(config.turnaround.routine_s, 24u * 3600);
     EXPECT_NO_THROW(validate(config));
+}
+
+TEST(ConfigDefaults, PriorityNames) {
+    EXPECT_STREQ(priority_name(Priority::stat), "stat");
+    EXPECT_STREQ(priority_name(Priority::urgent), "urgent");
+    EXPECT_STREQ(priority_name(Priority::routine), "routine");
+}
+
+TEST(ConfigDefaults, EmptyNewTablesGiveDefault) {
+    EXPECT_EQ(parse_toml("[routing]\nrules = []\n[api]\ntokens = []\n[turnaround]\n"),
+              embedded_default());
 }
 
 TEST(ConfigDefaults, EmptyTextGivesDefault) {
@@ -73,6 +92,23 @@ TEST(ConfigExamples, ProductionExampleLoads) {
     EXPECT_EQ(config.township_of("DONGSHAN_DR"), "Dongshan");
     EXPECT_EQ(config.township_of("XIPING_ECG"), "Xiping");
     EXPECT_EQ(config.township_of("STRANGER"), std::nullopt);
+
+    EXPECT_EQ(config.routing.stable_after_s, 120u);
+    ASSERT_EQ(config.routing.rules.size(), 2u);
+    const RouteRule& ecg = config.routing.rules[0];
+    EXPECT_TRUE(ecg.modalities.empty());
+    EXPECT_EQ(ecg.sop_classes, (std::vector<std::string>{"1.2.840.10008.5.1.4.1.1.9.1.1",
+                                                         "1.2.840.10008.5.1.4.1.1.9.1.2",
+                                                         "1.2.840.10008.5.1.4.1.1.9.1.3"}));
+    EXPECT_EQ(ecg.townships, std::vector<std::string>{"Xiping"});
+    EXPECT_EQ(ecg.priority, Priority::stat);
+    EXPECT_EQ(ecg.queues, std::vector<std::string>{"ecg"});
+    const RouteRule& imaging = config.routing.rules[1];
+    EXPECT_EQ(imaging.modalities, (std::vector<std::string>{"CT", "DX", "CR", "US"}));
+    EXPECT_EQ(imaging.priority, std::nullopt);
+    EXPECT_EQ(imaging.queues, std::vector<std::string>{"imaging"});
+    ASSERT_EQ(config.api.tokens.size(), 1u);
+    EXPECT_NE(config.api.tokens[0].token.find("change-me"), std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownKeyNamesPathLineAndAllowedKeys) {
@@ -180,6 +216,157 @@ TEST(ConfigValidation, ValidateChecksEditedConfigs) {
     config = embedded_default();
     config.http.port = config.dicom.port;
     expect_contains(error_of([&] { validate(config); }), {"http.port"});
+}
+
+TEST(ConfigRouting, RulesParse) {
+    const Config config = parse_toml(
+        "[[townships]]\nname = \"Xiping\"\nae_titles = [\"XIPING_ECG\"]\n"
+        "[routing]\nstable_after_s = 0\n"
+        "[[routing.rules]]\nsop_classes = [\"1.2.840.10008.5.1.4.1.1.9.1.1\"]\n"
+        "townships = [\"Xiping\", \"unregistered\"]\npriority = \"urgent\"\n"
+        "queues = [\"ecg\", \"cardio-2\"]\n"
+        "[[routing.rules]]\nmodalities = [\"CT\", \"SR_X\"]\nqueues = [\"imaging\"]\n");
+    EXPECT_EQ(config.routing.stable_after_s, 0u);
+    ASSERT_EQ(config.routing.rules.size(), 2u);
+    const RouteRule expected_first{{},
+                                   {"1.2.840.10008.5.1.4.1.1.9.1.1"},
+                                   {"Xiping", "unregistered"},
+                                   Priority::urgent,
+                                   {"ecg", "cardio-2"}};
+    EXPECT_EQ(config.routing.rules[0], expected_first);
+    const RouteRule expected_second{{"CT", "SR_X"}, {}, {}, std::nullopt, {"imaging"}};
+    EXPECT_EQ(config.routing.rules[1], expected_second);
+}
+
+TEST(ConfigRouting, WrongPriorityNamesKeyAndAllowedValues) {
+    expect_contains(
+        parse_error("[[routing.rules]]\nqueues = [\"ecg\"]\npriority = \"asap\"\n"),
+        {"cfg.toml:3:", "routing.rules[0].priority", "stat, urgent, routine", "'asap'"});
+    expect_contains(parse_error("[[routing.rules]]\nqueues = [\"ecg\"]\npriority = 1\n"),
+                    {"routing.rules[0].priority", "stat, urgent, routine", "got integer"});
+}
+
+TEST(ConfigRouting, UnknownTownshipInRuleIsRefused) {
+    const std::string text =
+        "[[townships]]\nname = \"Xiping\"\nae_titles = [\"XIPING_ECG\"]\n"
+        "[[routing.rules]]\nqueues = [\"ecg\"]\n"
+        "[[routing.rules]]\ntownships = [\"Xiping\", \"Dongshan\"]\nqueues = [\"ecg\"]\n";
+    expect_contains(parse_error(text), {"cfg.toml:7:", "routing.rules[1].townships[1]",
+                                        "unknown township 'Dongshan'", "Xiping", "unregistered"});
+}
+
+TEST(ConfigRouting, BadRuleValuesAreRefused) {
+    expect_contains(parse_error("[[routing.rules]]\nmodalities = [\"CT\"]\n"),
+                    {"cfg.toml:1:", "routing.rules[0].queues: missing"});
+    expect_contains(parse_error("[[routing.rules]]\nqueues = []\n"),
+                    {"cfg.toml:2:", "routing.rules[0].queues: expected at least one queue"});
+    expect_contains(parse_error("[[routing.rules]]\nqueues = [\"Imaging\"]\n"),
+                    {"routing.rules[0].queues[0]: expected a queue name", "'Imaging'"});
+    expect_contains(parse_error("[[routing.rules]]\nqueues = [\"" + std::string(33, 'q') + "\"]\n"),
+                    {"routing.rules[0].queues[0]: expected a queue name"});
+    expect_contains(
+        parse_error("[[routing.rules]]\nmodalities = [\"CT\", \"ct\"]\nqueues = [\"a\"]\n"),
+        {"cfg.toml:2:", "routing.rules[0].modalities[1]: expected a modality", "'ct'"});
+    expect_contains(
+        parse_error("[[routing.rules]]\nsop_classes = [\"1.2..3\"]\nqueues = [\"a\"]\n"),
+        {"routing.rules[0].sop_classes[0]: expected a UID", "'1.2..3'"});
+    expect_contains(
+        parse_error("[[routing.rules]]\nsop_classes = [\"1.2.3a\"]\nqueues = [\"a\"]\n"),
+        {"routing.rules[0].sop_classes[0]: expected a UID"});
+    expect_contains(parse_error("[[routing.rules]]\nqueues = [\"a\"]\nqueue = [\"b\"]\n"),
+                    {"cfg.toml:3:", "unknown key 'routing.rules[0].queue'",
+                     "allowed: modalities, sop_classes, townships, priority, queues"});
+    expect_contains(parse_error("[routing]\nrules = 3\n"),
+                    {"routing.rules: expected an array of tables"});
+    expect_contains(
+        parse_error("[routing]\nstable_after_s = 86401\n"),
+        {"cfg.toml:2:", "routing.stable_after_s: expected an integer 0-86400, got 86401"});
+}
+
+TEST(ConfigApi, TokensParse) {
+    const Config config = parse_toml(
+        "[api]\nlease_s = 60\n"
+        "[[api.tokens]]\nname = \"reader@county.example\"\ntoken = \"0123456789abcdef\"\n"
+        "[[api.tokens]]\nname = \"ops\"\ntoken = \"s3cr3t!-with_symbols~\"\n");
+    EXPECT_EQ(config.api.lease_s, 60u);
+    const std::vector<ApiToken> expected{{"reader@county.example", "0123456789abcdef"},
+                                         {"ops", "s3cr3t!-with_symbols~"}};
+    EXPECT_EQ(config.api.tokens, expected);
+}
+
+TEST(ConfigApi, TokenTooShortIsRefusedWithoutShowingIt) {
+    const std::string message =
+        parse_error("[[api.tokens]]\nname = \"ops\"\ntoken = \"short-secret\"\n");
+    expect_contains(message, {"cfg.toml:3:", "api.tokens[0].token", "at least 16"});
+    EXPECT_EQ(message.find("short-secret"), std::string::npos) << message;
+
+    const std::string spaced =
+        parse_error("[[api.tokens]]\nname = \"ops\"\ntoken = \"long enough but spaced\"\n");
+    expect_contains(spaced, {"api.tokens[0].token", "space"});
+    EXPECT_EQ(spaced.find("spaced"), std::string::npos) << spaced;
+}
+
+TEST(ConfigApi, DuplicateTokenIsRefusedWithoutShowingIt) {
+    const std::string message = parse_error(
+        "[[api.tokens]]\nname = \"a\"\ntoken = \"same-secret-0123456789\"\n"
+        "[[api.tokens]]\nname = \"b\"\ntoken = \"same-secret-0123456789\"\n");
+    expect_contains(message, {"cfg.toml:6:", "token of api.tokens[1]", "api.tokens[0]", "line 3"});
+    EXPECT_EQ(message.find("same-secret"), std::string::npos) << message;
+}
+
+TEST(ConfigApi, BadNamesAndLeaseAreRefused) {
+    expect_contains(parse_error("[[api.tokens]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\n"
+                                "[[api.tokens]]\nname = \"a\"\ntoken = \"fedcba9876543210\"\n"),
+                    {"cfg.toml:5:", "api.tokens[1].name: duplicate token name 'a'", "line 2"});
+    expect_contains(
+        parse_error("[[api.tokens]]\nname = \"has space\"\ntoken = \"0123456789abcdef\"\n"),
+        {"cfg.toml:2:", "api.tokens[0].name: expected a token name"});
+    expect_contains(parse_error("[[api.tokens]]\nname = \"\"\ntoken = \"0123456789abcdef\"\n"),
+                    {"api.tokens[0].name"});
+    expect_contains(parse_error("[[api.tokens]]\nname = \"a\"\n"),
+                    {"cfg.toml:1:", "api.tokens[0].token: missing"});
+    expect_contains(parse_error("[[api.tokens]]\nname = \"a\"\ntoken = 1234567890123456789\n"),
+                    {"api.tokens[0].token: expected a token string, got integer"});
+    expect_contains(parse_error("[api]\nlease_s = 9\n"),
+                    {"cfg.toml:2:", "api.lease_s: expected an integer 10-86400, got 9"});
+    expect_contains(parse_error("[api]\ntoken = []\n"),
+                    {"unknown key 'api.token'", "allowed: lease_s, tokens"});
+}
+
+TEST(ConfigTurnaround, RangesAreChecked) {
+    const Config config =
+        parse_toml("[turnaround]\nstat_s = 60\nurgent_s = 7200\nroutine_s = 2592000\n");
+    EXPECT_EQ(config.turnaround, (TurnaroundSettings{60, 7200, 2592000}));
+    expect_contains(parse_error("[turnaround]\nstat_s = 59\n"),
+                    {"cfg.toml:2:", "turnaround.stat_s: expected an integer 60-2592000, got 59"});
+    expect_contains(parse_error("[turnaround]\nroutine_s = 2592001\n"), {"turnaround.routine_s"});
+    expect_contains(parse_error("[turnaround]\nurgent = 3600\n"),
+                    {"unknown key 'turnaround.urgent'", "allowed: stat_s, urgent_s, routine_s"});
+}
+
+TEST(ConfigValidation, ValidateChecksEditedRoutingAndApi) {
+    Config config = embedded_default();
+    config.routing.rules = {RouteRule{{}, {}, {"Nowhere"}, std::nullopt, {"ecg"}}};
+    expect_contains(error_of([&] { validate(config); }),
+                    {"routing.rules[0].townships[0]", "unknown township 'Nowhere'"});
+
+    config = embedded_default();
+    config.routing.rules = {RouteRule{}};
+    expect_contains(error_of([&] { validate(config); }), {"routing.rules[0].queues"});
+
+    config = embedded_default();
+    config.routing.rules = {RouteRule{{}, {}, {}, static_cast<Priority>(7), {"ecg"}}};
+    expect_contains(error_of([&] { validate(config); }), {"routing.rules[0].priority"});
+
+    config = embedded_default();
+    config.api.tokens = {{"a", "0123456789abcdef"}, {"b", "0123456789abcdef"}};
+    const std::string message = error_of([&] { validate(config); });
+    expect_contains(message, {"token of api.tokens[1]"});
+    EXPECT_EQ(message.find("0123456789abcdef"), std::string::npos) << message;
+
+    config = embedded_default();
+    config.turnaround.urgent_s = 0;
+    expect_contains(error_of([&] { validate(config); }), {"turnaround.urgent_s"});
 }
 
 TEST(ConfigTownships, LookupTrimsSpacesAndHonoursAcceptUnregistered) {

@@ -4,8 +4,12 @@
 
 #include <stdexcept>
 
+#include "gateway/store/sqlite/database.hpp"
+
 namespace countylink::store {
 namespace {
+
+using sqlite::Statement;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS instances (
@@ -33,6 +37,40 @@ CREATE TABLE IF NOT EXISTS instances (
 );
 CREATE INDEX IF NOT EXISTS instances_study ON instances (study_instance_uid);
 CREATE INDEX IF NOT EXISTS instances_sha ON instances (sha256);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    study_key TEXT NOT NULL,
+    study_instance_uid TEXT NOT NULL,
+    township TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_name TEXT NOT NULL,
+    modality TEXT NOT NULL,
+    body_part TEXT NOT NULL,
+    description TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    instance_count INTEGER NOT NULL DEFAULT 0,
+    received_at_ms INTEGER NOT NULL,
+    last_instance_ms INTEGER NOT NULL,
+    queued_at_ms INTEGER,
+    state TEXT NOT NULL,
+    claimed_by TEXT,
+    lease_until_ms INTEGER,
+    claimed_at_ms INTEGER,
+    reported_at_ms INTEGER,
+    result_text TEXT,
+    result_code TEXT,
+    updated INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (queue, study_key)
+);
+CREATE INDEX IF NOT EXISTS items_order ON items (queue, state, priority, queued_at_ms, id);
+CREATE TABLE IF NOT EXISTS item_instances (
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    sop_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    PRIMARY KEY (item_id, sop_instance_uid)
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -52,61 +90,6 @@ constexpr const char* kInstanceColumns =
     "sop_instance_uid, version, sop_class_uid, study_instance_uid, series_instance_uid, "
     "patient_id, patient_name, modality, study_date, accession_number, transfer_syntax_uid, "
     "township, calling_ae, received_at_ms, stored_at_ms, raw_size, stored_size, sha256, flags";
-
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-    throw std::runtime_error("sqlite: " + what + ": " + (db ? sqlite3_errmsg(db) : "?"));
-}
-
-// A prepared statement, reset and finalized by RAII.
-class Statement {
-  public:
-    Statement(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, sql);
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    // Makes the statement ready to run again with new bindings.
-    Statement& reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-        return *this;
-    }
-    Statement& bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Statement& bind(int i, int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    // True while a row is available.
-    bool step() {
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        fail(db_, "step");
-    }
-    std::string text(int col) const {
-        const auto* p = sqlite3_column_text(stmt_, col);
-        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-    }
-    int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-
-  private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec(sqlite3* db, const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "?";
-        sqlite3_free(err);
-        throw std::runtime_error(std::string("sqlite: ") + msg);
-    }
-}
 
 InstanceRow read_instance(const Statement& s) {
     InstanceRow row;
@@ -135,110 +118,168 @@ InstanceRow read_instance(const Statement& s) {
 
 }  // namespace
 
-struct SqliteIndex::Connection {
-    explicit Connection(const std::filesystem::path& file) {
-        if (sqlite3_open_v2(file.c_str(), &db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                            nullptr) != SQLITE_OK) {
-            std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-            sqlite3_close(db);
-            throw std::runtime_error("sqlite: cannot open " + file.string() + ": " + msg);
-        }
-        sqlite3_busy_timeout(db, 10000);
-        exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-    }
-    ~Connection() { sqlite3_close(db); }
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    sqlite3* db = nullptr;
-    std::mutex mutex;
-};
-
 SqliteIndex::SqliteIndex(const std::filesystem::path& file)
-    : writer_(std::make_unique<Connection>(file)) {
-    exec(writer_->db, kSchema);
-    reader_ = std::make_unique<Connection>(file);
+    : writer_(std::make_unique<sqlite::Database>(file)) {
+    sqlite::exec(writer_->handle(), kSchema);
+    reader_ = std::make_unique<sqlite::Database>(file);
 }
 
 SqliteIndex::~SqliteIndex() = default;
 
-std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const InstanceRecord> batch) {
-    std::lock_guard lock(writer_->mutex);
-    sqlite3* db = writer_->db;
-    exec(db, "BEGIN IMMEDIATE");
-    try {
-        std::vector<RecordOutcome> outcomes;
-        Statement lookup(db,
-                         "SELECT sha256, version FROM instances WHERE sop_instance_uid = ?1 "
-                         "ORDER BY version DESC LIMIT 1");
-        const std::string insert_sql = std::string("INSERT INTO instances (") + kInstanceColumns +
-                                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-                                       "?15,?16,?17,?18,?19)";
-        Statement insert(db, insert_sql.c_str());
-        for (const auto& r : batch) {
-            lookup.reset().bind(1, r.sop_instance_uid);
-            int version = 1;
-            RecordOutcome outcome = RecordOutcome::stored;
-            if (lookup.step()) {
-                // Same bytes as the latest version: nothing new. Same bytes as an older one:
-                // a new version (the blob is shared), so "latest" is what was sent last.
-                if (lookup.text(0) == r.sha256) {
-                    outcomes.push_back(RecordOutcome::duplicate);
-                    continue;
+namespace {
+
+// Adds a newly stored instance to the worklist item of (queue, study) for each of its queues.
+// A study keeps assembling until no instance arrived for stable_after (promotion happens in
+// the reading queues' tick); an ECG is pending at once; a late instance marks it updated.
+class ItemWriter {
+  public:
+    explicit ItemWriter(sqlite3* db)
+        : find_(db, "SELECT id, state FROM items WHERE queue = ?1 AND study_key = ?2"),
+          insert_(db,
+                  "INSERT INTO items (queue, study_key, study_instance_uid, township, patient_id, "
+                  "patient_name, modality, body_part, description, acquired_at, priority, "
+                  "received_at_ms, last_instance_ms, queued_at_ms, state) VALUES "
+                  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12,?13,?14) RETURNING id"),
+          touch_(db,
+                 "UPDATE items SET last_instance_ms = ?2, priority = MIN(priority, ?3), "
+                 "updated = CASE WHEN state = 'assembling' THEN updated ELSE 1 END, "
+                 "queued_at_ms = CASE WHEN ?4 AND state = 'assembling' THEN ?2 ELSE "
+                 "queued_at_ms END, "
+                 "state = CASE WHEN ?4 AND state = 'assembling' THEN 'pending' ELSE state END "
+                 "WHERE id = ?1"),
+          link_(db,
+                "INSERT OR IGNORE INTO item_instances (item_id, sop_instance_uid, "
+                "series_instance_uid) VALUES (?1, ?2, ?3)"),
+          count_(db,
+                 "UPDATE items SET instance_count = (SELECT COUNT(*) FROM item_instances WHERE "
+                 "item_id = ?1) WHERE id = ?1") {}
+
+    void add(const InstanceRecord& r) {
+        // Without a Study Instance UID (a warning, not a refusal) the instance is its own study.
+        const std::string study_key =
+            r.study_instance_uid.empty() ? r.sop_instance_uid : r.study_instance_uid;
+        for (const auto& queue : r.queues) {
+            int64_t id = 0;
+            find_.reset().bind(1, queue).bind(2, study_key);
+            if (find_.step()) {
+                id = find_.integer(0);
+                touch_.reset()
+                    .bind(1, id)
+                    .bind(2, r.stored_at_ms)
+                    .bind(3, int64_t{r.priority})
+                    .bind(4, int64_t{r.immediate});
+                touch_.step();
+            } else {
+                insert_.reset()
+                    .bind(1, queue)
+                    .bind(2, study_key)
+                    .bind(3, r.study_instance_uid)
+                    .bind(4, r.township)
+                    .bind(5, r.patient_id)
+                    .bind(6, r.patient_name)
+                    .bind(7, r.modality)
+                    .bind(8, r.body_part)
+                    .bind(9, r.study_description)
+                    .bind(10, r.study_date + (r.study_time.empty() ? "" : " " + r.study_time))
+                    .bind(11, int64_t{r.priority})
+                    .bind(12, r.stored_at_ms)
+                    .bind(14, std::string(r.immediate ? "pending" : "assembling"));
+                if (r.immediate) {
+                    insert_.bind(13, r.stored_at_ms);
+                } else {
+                    insert_.bind_null(13);
                 }
-                version = static_cast<int>(lookup.integer(1)) + 1;
-                outcome = RecordOutcome::new_version;
+                insert_.step();
+                id = insert_.integer(0);
+                while (insert_.step()) {
+                }
             }
-            std::string flags = r.flags;
-            if (outcome == RecordOutcome::new_version) {
-                flags += flags.empty() ? "new_version" : ",new_version";
-            }
-            insert.reset()
-                .bind(1, r.sop_instance_uid)
-                .bind(2, int64_t{version})
-                .bind(3, r.sop_class_uid)
-                .bind(4, r.study_instance_uid)
-                .bind(5, r.series_instance_uid)
-                .bind(6, r.patient_id)
-                .bind(7, r.patient_name)
-                .bind(8, r.modality)
-                .bind(9, r.study_date)
-                .bind(10, r.accession_number)
-                .bind(11, r.transfer_syntax_uid)
-                .bind(12, r.township)
-                .bind(13, r.calling_ae)
-                .bind(14, r.received_at_ms)
-                .bind(15, r.stored_at_ms)
-                .bind(16, static_cast<int64_t>(r.raw_size))
-                .bind(17, static_cast<int64_t>(r.stored_size))
-                .bind(18, r.sha256)
-                .bind(19, flags);
-            insert.step();
-            outcomes.push_back(outcome);
+            link_.reset().bind(1, id).bind(2, r.sop_instance_uid).bind(3, r.series_instance_uid);
+            link_.step();
+            count_.reset().bind(1, id);
+            count_.step();
         }
-        exec(db, "COMMIT");
-        return outcomes;
-    } catch (...) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
     }
+
+  private:
+    Statement find_, insert_, touch_, link_, count_;
+};
+
+}  // namespace
+
+std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const InstanceRecord> batch) {
+    std::lock_guard lock(writer_->mutex());
+    sqlite3* db = writer_->handle();
+    sqlite::Transaction transaction(db);
+    std::vector<RecordOutcome> outcomes;
+    Statement lookup(db,
+                     "SELECT sha256, version FROM instances WHERE sop_instance_uid = ?1 "
+                     "ORDER BY version DESC LIMIT 1");
+    const std::string insert_sql = std::string("INSERT INTO instances (") + kInstanceColumns +
+                                   ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+                                   "?15,?16,?17,?18,?19)";
+    Statement insert(db, insert_sql);
+    ItemWriter items(db);
+    for (const auto& r : batch) {
+        lookup.reset().bind(1, r.sop_instance_uid);
+        int version = 1;
+        RecordOutcome outcome = RecordOutcome::stored;
+        if (lookup.step()) {
+            // Same bytes as the latest version: nothing new. Same bytes as an older one: a new
+            // version (the blob is shared), so "latest" is what was sent last.
+            if (lookup.text(0) == r.sha256) {
+                outcomes.push_back(RecordOutcome::duplicate);
+                continue;
+            }
+            version = static_cast<int>(lookup.integer(1)) + 1;
+            outcome = RecordOutcome::new_version;
+        }
+        std::string flags = r.flags;
+        if (outcome == RecordOutcome::new_version) {
+            flags += flags.empty() ? "new_version" : ",new_version";
+        }
+        insert.reset()
+            .bind(1, r.sop_instance_uid)
+            .bind(2, int64_t{version})
+            .bind(3, r.sop_class_uid)
+            .bind(4, r.study_instance_uid)
+            .bind(5, r.series_instance_uid)
+            .bind(6, r.patient_id)
+            .bind(7, r.patient_name)
+            .bind(8, r.modality)
+            .bind(9, r.study_date)
+            .bind(10, r.accession_number)
+            .bind(11, r.transfer_syntax_uid)
+            .bind(12, r.township)
+            .bind(13, r.calling_ae)
+            .bind(14, r.received_at_ms)
+            .bind(15, r.stored_at_ms)
+            .bind(16, static_cast<int64_t>(r.raw_size))
+            .bind(17, static_cast<int64_t>(r.stored_size))
+            .bind(18, r.sha256)
+            .bind(19, flags);
+        insert.step();
+        items.add(r);
+        outcomes.push_back(outcome);
+    }
+    transaction.commit();
+    return outcomes;
 }
 
 std::optional<InstanceRow> SqliteIndex::latest_instance(const std::string& sop_instance_uid) {
-    std::lock_guard lock(reader_->mutex);
+    std::lock_guard lock(reader_->mutex());
     const std::string sql = std::string("SELECT ") + kInstanceColumns +
                             " FROM instances WHERE sop_instance_uid = ?1 ORDER BY version DESC "
                             "LIMIT 1";
-    Statement s(reader_->db, sql.c_str());
+    Statement s(reader_->handle(), sql.c_str());
     s.bind(1, sop_instance_uid);
     if (!s.step()) return std::nullopt;
     return read_instance(s);
 }
 
 void SqliteIndex::record_quarantine(const QuarantineRecord& q) {
-    std::lock_guard lock(writer_->mutex);
-    Statement s(writer_->db,
+    std::lock_guard lock(writer_->mutex());
+    Statement s(writer_->handle(),
                 "INSERT INTO quarantine (file, sop_instance_uid, sop_class_uid, township, "
                 "calling_ae, received_at_ms, status, finding, reason, size) VALUES "
                 "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
@@ -256,8 +297,8 @@ void SqliteIndex::record_quarantine(const QuarantineRecord& q) {
 }
 
 std::vector<QuarantineRow> SqliteIndex::quarantine(std::size_t limit) {
-    std::lock_guard lock(reader_->mutex);
-    Statement s(reader_->db,
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(),
                 "SELECT id, file, sop_instance_uid, sop_class_uid, township, calling_ae, "
                 "received_at_ms, status, finding, reason, size FROM quarantine ORDER BY id DESC "
                 "LIMIT ?1");
@@ -283,16 +324,16 @@ std::vector<QuarantineRow> SqliteIndex::quarantine(std::size_t limit) {
 }
 
 std::vector<std::string> SqliteIndex::referenced_blobs() {
-    std::lock_guard lock(reader_->mutex);
-    Statement s(reader_->db, "SELECT DISTINCT sha256 FROM instances");
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(), "SELECT DISTINCT sha256 FROM instances");
     std::vector<std::string> out;
     while (s.step()) out.push_back(s.text(0));
     return out;
 }
 
 uint64_t SqliteIndex::instance_count() {
-    std::lock_guard lock(reader_->mutex);
-    Statement s(reader_->db, "SELECT COUNT(*) FROM instances");
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(), "SELECT COUNT(*) FROM instances");
     s.step();
     return static_cast<uint64_t>(s.integer(0));
 }

@@ -8,9 +8,10 @@
 
 #include "gateway/store/index.hpp"
 
-struct sqlite3;
-
 namespace countylink::store {
+namespace sqlite {
+class Database;
+}
 
 class SqliteIndex final : public Index {
   public:
@@ -26,9 +27,8 @@ class SqliteIndex final : public Index {
     uint64_t instance_count() override;
 
   private:
-    struct Connection;
-    std::unique_ptr<Connection> writer_;
-    std::unique_ptr<Connection> reader_;
+    std::unique_ptr<sqlite::Database> writer_;
+    std::unique_ptr<sqlite::Database> reader_;
 };
 
 }  // namespace countylink::store

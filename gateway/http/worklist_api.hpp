@@ -1,0 +1,23 @@
+// The worklist API (JSON): queues, items, and the claim / renew / release / complete cycle.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string_view>
+
+#include "gateway/auth/authenticator.hpp"
+#include "gateway/http/responses.hpp"
+#include "gateway/server/context.hpp"
+
+namespace countylink::http {
+
+// Answers requests under /api/v1/queues and /api/v1/items; nullopt for any other path.
+boost::asio::awaitable<std::optional<Response>> handle_worklist(const Request& req,
+                                                                std::string_view path,
+                                                                const auth::Principal& who,
+                                                                server::Context& ctx);
+
+// Records turnaround and SLA metrics for items that a tick just queued.
+void observe_queued(const std::vector<queue::Item>& items, metrics::GatewayMetrics& metrics);
+
+}  // namespace countylink::http

@@ -1,0 +1,73 @@
+// Small RAII layer over the SQLite C API shared by the SQLite implementations of the store
+// seams: a connection (WAL, synchronous=FULL) with its mutex, and prepared statements.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+namespace countylink::store::sqlite {
+
+// Throws std::runtime_error with SQLite's message for `db`.
+[[noreturn]] void fail(sqlite3* db, const std::string& what);
+
+// Runs SQL without results (schema, pragmas, BEGIN/COMMIT); throws on error.
+void exec(sqlite3* db, const char* sql);
+
+class Database {
+  public:
+    // Opens or creates the file; WAL journal, synchronous=FULL, 10 s busy timeout.
+    explicit Database(const std::filesystem::path& file);
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    sqlite3* handle() const { return db_; }
+    std::mutex& mutex() { return mutex_; }
+
+  private:
+    sqlite3* db_ = nullptr;
+    std::mutex mutex_;
+};
+
+// A transaction that rolls back unless commit() was called.
+class Transaction {
+  public:
+    explicit Transaction(sqlite3* db);  // BEGIN IMMEDIATE: writers queue up front
+    ~Transaction();
+    void commit();
+
+  private:
+    sqlite3* db_;
+    bool done_ = false;
+};
+
+// A prepared statement, finalized by RAII.
+class Statement {
+  public:
+    Statement(sqlite3* db, const char* sql);
+    Statement(sqlite3* db, const std::string& sql) : Statement(db, sql.c_str()) {}
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    // Makes the statement ready to run again with new bindings.
+    Statement& reset();
+    Statement& bind(int i, const std::string& v);
+    Statement& bind(int i, int64_t v);
+    Statement& bind_null(int i);
+    // True while a row is available; throws on error.
+    bool step();
+    std::string text(int col) const;
+    int64_t integer(int col) const;
+    bool is_null(int col) const;
+
+  private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace countylink::store::sqlite
