@@ -39,6 +39,11 @@ constexpr IntRange workers_range{1, 256};
 constexpr IntRange stable_after_range{0, 86400};
 constexpr IntRange lease_range{10, 86400};
 constexpr IntRange turnaround_range{60, 30 * 86400};  // one minute to 30 days
+constexpr IntRange retry_deadline_range{60, 30 * 86400};
+constexpr IntRange backoff_initial_range{1, 3600};
+constexpr IntRange backoff_max_range{1, 86400};
+constexpr IntRange batch_range{1, 1000};
+constexpr IntRange destination_port_range{1, 65535};  // a remote listener: 0 is not a port
 
 constexpr std::size_t max_ae_length = 16;
 constexpr std::array<std::string_view, 4> log_levels{"debug", "info", "warn", "error"};
@@ -48,6 +53,7 @@ constexpr std::array<std::string_view, 3> priority_names{"stat", "urgent", "rout
 constexpr std::size_t max_modality_length = 16;
 constexpr std::size_t max_uid_length = 64;
 constexpr std::size_t max_queue_length = 32;
+constexpr std::size_t max_destination_length = 32;
 constexpr std::size_t max_token_name_length = 64;
 constexpr std::size_t min_token_length = 16;
 
@@ -61,15 +67,19 @@ constexpr std::string_view uid_expectation =
     "component, no leading zero";
 constexpr std::string_view queue_expectation =
     "expected a queue name of 1-32 characters a-z, 0-9, _ or -";
+constexpr std::string_view destination_expectation =
+    "expected a destination name of 1-32 characters a-z, 0-9, _ or -";
+constexpr std::string_view host_expectation =
+    "expected a host name or address without spaces or control characters";
 constexpr std::string_view token_name_expectation =
     "expected a token name of 1-64 characters A-Z, a-z, 0-9, _, ., @ or -";
 constexpr std::string_view token_expectation =
     "expected a token of at least 16 printable ASCII characters without spaces";
 
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 9> root_keys{"dicom",      "http",       "storage",
-                                                    "validation", "server",     "routing",
-                                                    "api",        "turnaround", "townships"};
+constexpr std::array<std::string_view, 10> root_keys{"dicom",   "http",     "storage", "validation",
+                                                     "server",  "routing",  "api",     "turnaround",
+                                                     "forward", "townships"};
 constexpr std::array<std::string_view, 9> dicom_keys{
     "port",           "ae_title",         "bind",
     "max_pdu_bytes",  "max_object_bytes", "artim_timeout_s",
@@ -80,11 +90,15 @@ constexpr std::array<std::string_view, 1> validation_keys{"fatal"};
 constexpr std::array<std::string_view, 2> server_keys{"workers", "log_level"};
 constexpr std::array<std::string_view, 2> township_keys{"name", "ae_titles"};
 constexpr std::array<std::string_view, 2> routing_keys{"stable_after_s", "rules"};
-constexpr std::array<std::string_view, 5> rule_keys{"modalities", "sop_classes", "townships",
-                                                    "priority", "queues"};
+constexpr std::array<std::string_view, 6> rule_keys{"modalities", "sop_classes", "townships",
+                                                    "priority",   "queues",      "forward"};
 constexpr std::array<std::string_view, 2> api_keys{"lease_s", "tokens"};
 constexpr std::array<std::string_view, 2> token_keys{"name", "token"};
 constexpr std::array<std::string_view, 3> turnaround_keys{"stat_s", "urgent_s", "routine_s"};
+constexpr std::array<std::string_view, 5> forward_keys{"retry_deadline_s", "backoff_initial_s",
+                                                       "backoff_max_s", "batch", "destinations"};
+constexpr std::array<std::string_view, 5> destination_keys{"name", "ae_title", "host", "port",
+                                                           "calling_ae"};
 
 std::string join(Keys words) {
     std::string out;
@@ -188,10 +202,26 @@ bool valid_uid(std::string_view uid) {
     }
 }
 
-bool valid_queue_name(std::string_view queue) {
-    if (queue.empty() || queue.size() > max_queue_length) return false;
-    return std::all_of(queue.begin(), queue.end(), [](char c) {
+// Queue and destination names: lower-case letters, digits, _ and -, at most `max_length`.
+bool valid_lower_name(std::string_view name, std::size_t max_length) {
+    if (name.empty() || name.size() > max_length) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+bool valid_queue_name(std::string_view queue) {
+    return valid_lower_name(queue, max_queue_length);
+}
+
+bool valid_destination_name(std::string_view name) {
+    return valid_lower_name(name, max_destination_length);
+}
+
+// No spaces or control characters: nothing a resolver could take, and a likely copy-paste slip.
+bool valid_host(std::string_view host) {
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+        return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
     });
 }
 
@@ -249,6 +279,9 @@ class Reporter {
         }
         throw ConfigError(prefix + message);
     }
+
+    // Whether the file gave `path` (its line was noted).
+    bool noted(const std::string& path) const { return lines_.contains(path); }
 
     // A path for a message about another key, with its line when known.
     std::string describe(const std::string& path) const {
@@ -461,10 +494,34 @@ RouteRule read_rule(const TableReader& in) {
         rule.priority = priority_from_name(name);
         if (!rule.priority) in.fail("priority", expectation + ", got " + quote_value(name));
     }
-    rule.queues = in.string_array(
-        in.require("queues", "expected an array of 1 or more queue names"), in.path_of("queues"),
-        "expected an array of queue names", "expected a queue name string");
+    // Both optional here; check_routing requires at least one queue or destination.
+    in.strings("queues", rule.queues, "expected an array of queue names",
+               "expected a queue name string");
+    in.strings("forward", rule.forward, "expected an array of forward destination names",
+               "expected a destination name string");
     return rule;
+}
+
+ForwardDestination read_destination(const TableReader& in) {
+    ForwardDestination destination;
+    destination.name = in.string_value(in.require("name", destination_expectation),
+                                       in.path_of("name"), "expected a destination name string");
+    destination.ae_title =
+        in.string_value(in.require("ae_title", "expected the destination's AE title"),
+                        in.path_of("ae_title"), "expected an AE title string");
+    destination.host = in.string_value(in.require("host", host_expectation), in.path_of("host"),
+                                       "expected a host string");
+    in.integer("port", destination_port_range, destination.port);
+    if (const toml::node* node = in.find("calling_ae")) {
+        destination.calling_ae =
+            in.string_value(*node, in.path_of("calling_ae"), "expected an AE title string");
+        // Empty means dicom.ae_title in an edited Config; in a file, leaving the key out says so.
+        if (destination.calling_ae.empty()) {
+            in.fail("calling_ae", std::string(ae_expectation) +
+                                      ", got ''; leave calling_ae out to call as dicom.ae_title");
+        }
+    }
+    return destination;
 }
 
 // Token values are secrets: messages about them name the key, never the value.
@@ -519,6 +576,16 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         turnaround.integer("stat_s", turnaround_range, config.turnaround.stat_s);
         turnaround.integer("urgent_s", turnaround_range, config.turnaround.urgent_s);
         turnaround.integer("routine_s", turnaround_range, config.turnaround.routine_s);
+    }
+    if (const auto* t = in.table("forward")) {
+        const TableReader forward(*t, "forward", reporter, forward_keys);
+        forward.integer("retry_deadline_s", retry_deadline_range, config.forward.retry_deadline_s);
+        forward.integer("backoff_initial_s", backoff_initial_range,
+                        config.forward.backoff_initial_s);
+        forward.integer("backoff_max_s", backoff_max_range, config.forward.backoff_max_s);
+        forward.integer("batch", batch_range, config.forward.batch);
+        read_table_array(forward, "destinations", destination_keys, config.forward.destinations,
+                         read_destination);
     }
     read_table_array(in, "townships", township_keys, config.townships, read_township);
 }
@@ -614,6 +681,12 @@ void check_routing(const Reporter& reporter, const Config& config) {
 
     std::set<std::string> township_names{std::string(unregistered_township)};
     for (const Township& township : config.townships) township_names.insert(township.name);
+    std::set<std::string> destination_names;
+    for (const ForwardDestination& d : config.forward.destinations)
+        destination_names.insert(d.name);
+    const std::string known_destinations = destination_names.empty()
+                                               ? "none; add one under [[forward.destinations]]"
+                                               : join(destination_names);
 
     for (std::size_t i = 0; i < routing.rules.size(); ++i) {
         const RouteRule& rule = routing.rules[i];
@@ -633,10 +706,25 @@ void check_routing(const Reporter& reporter, const Config& config) {
             std::find(priorities.begin(), priorities.end(), *rule.priority) == priorities.end()) {
             reporter.fail(path + ".priority", "expected one of " + join(priority_names));
         }
-        if (rule.queues.empty()) {
-            reporter.fail(path + ".queues", "expected at least one queue name");
+        if (rule.queues.empty() && rule.forward.empty()) {
+            // Point at whichever of the two keys the file gave (as an empty array), else the rule.
+            const std::string where = reporter.noted(path + ".queues")    ? path + ".queues"
+                                      : reporter.noted(path + ".forward") ? path + ".forward"
+                                                                          : path;
+            reporter.fail_with(where, path +
+                                          ": expected at least one reading queue (queues) or "
+                                          "forward destination (forward); the rule sends "
+                                          "objects nowhere");
         }
         check_items(reporter, path + ".queues", rule.queues, valid_queue_name, queue_expectation);
+        for (std::size_t j = 0; j < rule.forward.size(); ++j) {
+            const std::string& name = rule.forward[j];
+            if (!destination_names.contains(name)) {
+                reporter.fail(indexed(path + ".forward", j),
+                              "unknown forward destination " + quote_value(name) +
+                                  " (known: " + known_destinations + ")");
+            }
+        }
     }
 }
 
@@ -670,6 +758,45 @@ void check_api(const Reporter& reporter, const ApiSettings& api) {
                                                parent_path(it->second) + " (" +
                                                reporter.describe(it->second) +
                                                "); each client needs its own token");
+        }
+    }
+}
+
+void check_forward(const Reporter& reporter, const ForwardSettings& forward) {
+    check_range(reporter, "forward.retry_deadline_s", forward.retry_deadline_s,
+                retry_deadline_range);
+    check_range(reporter, "forward.backoff_initial_s", forward.backoff_initial_s,
+                backoff_initial_range);
+    check_range(reporter, "forward.backoff_max_s", forward.backoff_max_s, backoff_max_range);
+    if (forward.backoff_max_s < forward.backoff_initial_s) {
+        reporter.fail("forward.backoff_max_s",
+                      "expected at least " + std::to_string(forward.backoff_initial_s) + " (" +
+                          reporter.describe("forward.backoff_initial_s") + "), got " +
+                          std::to_string(forward.backoff_max_s));
+    }
+    check_range(reporter, "forward.batch", forward.batch, batch_range);
+
+    std::map<std::string, std::string, std::less<>> name_paths;  // name -> where first seen
+    for (std::size_t i = 0; i < forward.destinations.size(); ++i) {
+        const ForwardDestination& destination = forward.destinations[i];
+        const std::string path = indexed("forward.destinations", i);
+        const std::string name_path = path + ".name";
+        if (!valid_destination_name(destination.name)) {
+            reporter.fail(name_path, std::string(destination_expectation) + ", got " +
+                                         quote_value(destination.name));
+        }
+        if (const auto [it, added] = name_paths.emplace(destination.name, name_path); !added) {
+            reporter.fail(name_path, "duplicate destination name " + quote_value(destination.name) +
+                                         " (also " + reporter.describe(it->second) + ")");
+        }
+        check_ae_title(reporter, path + ".ae_title", destination.ae_title);
+        if (!valid_host(destination.host)) {
+            reporter.fail(path + ".host",
+                          std::string(host_expectation) + ", got " + quote_value(destination.host));
+        }
+        check_range(reporter, path + ".port", destination.port, destination_port_range);
+        if (!destination.calling_ae.empty()) {
+            check_ae_title(reporter, path + ".calling_ae", destination.calling_ae);
         }
     }
 }
@@ -725,6 +852,7 @@ void check_rules(const Config& config, const Reporter& reporter) {
     }
 
     check_townships(reporter, config.townships);
+    check_forward(reporter, config.forward);  // before routing: rules name its destinations
     check_routing(reporter, config);
     check_api(reporter, config.api);
     check_turnaround(reporter, config.turnaround);

@@ -78,7 +78,8 @@ struct RouteRule {
     std::vector<std::string> sop_classes;  // UIDs; empty: any
     std::vector<std::string> townships;    // township names; empty: any
     std::optional<Priority> priority;
-    std::vector<std::string> queues;  // at least one
+    std::vector<std::string> queues;   // reading queues
+    std::vector<std::string> forward;  // forward destination names; a rule needs a queue or one
 
     bool operator==(const RouteRule&) const = default;
 };
@@ -90,6 +91,27 @@ struct RoutingSettings {
     std::vector<RouteRule> rules;
 
     bool operator==(const RoutingSettings&) const = default;
+};
+
+// A county PACS (or any C-STORE SCP) the forward outbox sends copies to.
+struct ForwardDestination {
+    std::string name;      // [a-z0-9_-]{1,32}, used in rules, metrics and countylinkctl
+    std::string ae_title;  // the destination's (called) AE title
+    std::string host;
+    uint16_t port = 104;
+    std::string calling_ae;  // ours towards it; empty: dicom.ae_title
+
+    bool operator==(const ForwardDestination&) const = default;
+};
+
+struct ForwardSettings {
+    std::vector<ForwardDestination> destinations;
+    uint32_t retry_deadline_s = 7 * 86400;  // then an item is dead-lettered (a weekend outage fits)
+    uint32_t backoff_initial_s = 5;         // doubled per failure, with jitter
+    uint32_t backoff_max_s = 600;
+    uint32_t batch = 50;  // objects sent per association
+
+    bool operator==(const ForwardSettings&) const = default;
 };
 
 // A bearer token for the HTTP API and the name it authenticates as.
@@ -125,6 +147,7 @@ struct Config {
     RoutingSettings routing;
     ApiSettings api;
     TurnaroundSettings turnaround;
+    ForwardSettings forward;
     std::vector<Township> townships;
 
     // The township of a calling AE title: its configured name, "unregistered" when unknown and

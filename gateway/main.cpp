@@ -20,6 +20,7 @@
 #include "config/config.hpp"
 #include "gateway/auth/authenticator.hpp"
 #include "gateway/dicom/association.hpp"
+#include "gateway/forward/forwarder.hpp"
 #include "gateway/http/http_server.hpp"
 #include "gateway/http/worklist_api.hpp"
 #include "gateway/ingest/pipeline.hpp"
@@ -31,6 +32,7 @@
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
+#include "gateway/store/sqlite/sqlite_outbox.hpp"
 #include "gateway/store/sqlite/sqlite_queues.hpp"
 
 namespace asio = boost::asio;
@@ -183,12 +185,16 @@ int run(const config::Config& config) {
                             queues, authenticator, registry, gateway_metrics, health,
                             log,    spool,         {}};
 
+    store::SqliteOutbox outbox(data / "index.sqlite");
+    forward::Forwarder forwarder(config, outbox, blobs, workers, gateway_metrics, log);
+
     asio::io_context io(1);
     auto dicom_acceptor = listen(io, config.dicom.bind, config.dicom.port);
     auto http_acceptor = listen(io, config.http.bind, config.http.port);
     asio::co_spawn(io, dicom::accept_associations(dicom_acceptor, context), asio::detached);
     asio::co_spawn(io, http::accept_http(http_acceptor, context), asio::detached);
     asio::co_spawn(io, tick_queues(context), asio::detached);
+    forwarder.start(io);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int signal) {

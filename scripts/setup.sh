@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libtomlplusplus-dev
-  dicom3tools prometheus
+  dicom3tools prometheus orthanc
   clang-format curl procps python3
 )
 

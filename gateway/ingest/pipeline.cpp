@@ -115,6 +115,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.body_part = ids.body_part;
     const route::Routing routing = router_.route(ids, request.township);
     record.queues = routing.queues;
+    record.forward = routing.forward;
     record.priority = static_cast<int>(routing.priority);
     record.immediate = routing.immediate;
     std::string comment;

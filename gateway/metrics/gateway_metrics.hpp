@@ -37,7 +37,20 @@ struct GatewayMetrics {
                                  {"queue", "priority", "span"}, turnaround_buckets())),
           sla_breaches_total(r.counter("countylink_sla_breaches_total",
                                        "Items reported later than their priority's target",
-                                       {"queue", "priority"})) {}
+                                       {"queue", "priority"})),
+          forward_backlog(r.gauge("countylink_forward_backlog",
+                                  "Outbox items waiting to be delivered", {"destination"})),
+          forward_oldest_age(r.gauge("countylink_forward_oldest_age_seconds",
+                                     "Age of the oldest undelivered outbox item", {"destination"})),
+          forward_dead(r.gauge("countylink_forward_dead_letters",
+                               "Outbox items given up on (see countylinkctl forward list)",
+                               {"destination"})),
+          forward_attempts_total(r.counter("countylink_forward_attempts_total",
+                                           "Forward attempts by outcome (delivered, failed, dead)",
+                                           {"destination", "outcome"})),
+          forward_send_seconds(r.histogram("countylink_forward_send_seconds",
+                                           "Time to send one batch over one association",
+                                           {"destination"}, latency_buckets())) {}
 
     Gauge& associations_active;
     Family<Counter>& associations_total;
@@ -51,6 +64,11 @@ struct GatewayMetrics {
     Family<Gauge>& queue_oldest_age;
     Family<Histogram>& turnaround;
     Family<Counter>& sla_breaches_total;
+    Family<Gauge>& forward_backlog;
+    Family<Gauge>& forward_oldest_age;
+    Family<Gauge>& forward_dead;
+    Family<Counter>& forward_attempts_total;
+    Family<Histogram>& forward_send_seconds;
 };
 
 }  // namespace countylink::metrics

@@ -49,6 +49,11 @@ Routing Router::route(const codecs::dicom::Identifiers& ids, const std::string& 
                 out.queues.push_back(q);
             }
         }
+        for (const auto& d : rule.forward) {
+            if (std::find(out.forward.begin(), out.forward.end(), d) == out.forward.end()) {
+                out.forward.push_back(d);
+            }
+        }
         if (rule.priority) out.priority = std::min(out.priority, *rule.priority);
     }
     return out;

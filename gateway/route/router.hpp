@@ -12,6 +12,7 @@ namespace countylink::route {
 
 struct Routing {
     std::vector<std::string> queues;
+    std::vector<std::string> forward;  // destination names
     config::Priority priority = config::Priority::routine;
     bool immediate = false;
 };

@@ -22,9 +22,10 @@ struct InstanceRecord {
     std::string flags;   // comma-separated non-fatal finding codes
     // For the worklist item the instance joins (see gateway/route).
     std::string study_time, study_description, body_part;
-    std::vector<std::string> queues;  // reading queues it goes to; empty: none
-    int priority = 2;                 // config::Priority: 0 STAT, 1 urgent, 2 routine
-    bool immediate = false;           // a worklist item at once (ECG), not after stable_after
+    std::vector<std::string> queues;   // reading queues it goes to; empty: none
+    std::vector<std::string> forward;  // forward destinations it is sent on to; empty: none
+    int priority = 2;                  // config::Priority: 0 STAT, 1 urgent, 2 routine
+    bool immediate = false;            // a worklist item at once (ECG), not after stable_after
 };
 
 enum class RecordOutcome {

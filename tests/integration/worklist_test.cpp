@@ -2,10 +2,10 @@
 // with the right priorities, readers claim and report them over the JSON API.
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <boost/json.hpp>
 #include <chrono>
 #include <future>
-#include <poll.h>
 
 #include "tests/integration/harness.hpp"
 
@@ -32,7 +32,9 @@ std::string worklist_config() {
     return toml;
 }
 
-std::string token(int reader) { return "reader-token-0000-" + std::to_string(1000 + reader); }
+std::string token(int reader) {
+    return "reader-token-0000-" + std::to_string(1000 + reader);
+}
 
 json::value get_json(const Gateway& gw, const std::string& target, int reader = 0) {
     const auto res = http_get(gw.http_port(), target, token(reader));
@@ -60,9 +62,9 @@ std::string send(const Gateway& gw, const std::string& ae, const fs::path& dir) 
 
 fs::path synth(const fs::path& root, const std::string& kind, int count, int seed) {
     const fs::path dir = root / kind;
-    const auto r = run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() +
-                       "' --kind " + kind + " --count " + std::to_string(count) + " --seed " +
-                       std::to_string(seed));
+    const auto r =
+        run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() + "' --kind " +
+            kind + " --count " + std::to_string(count) + " --seed " + std::to_string(seed));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return dir;
 }
@@ -118,8 +120,8 @@ TEST(Worklist, StudiesLandInTheRightQueuesAndReadersReportThem) {
     EXPECT_EQ(gw.post(item + "/complete", token(2), R"({"text":"x"})").status, 409);
     EXPECT_EQ(gw.post(item + "/release", token(1)).status, 200);
     EXPECT_EQ(gw.post(item + "/claim", token(2)).status, 200);
-    const auto done = gw.post(item + "/complete", token(2),
-                              R"({"text":"No acute findings.","code":"NORMAL"})");
+    const auto done =
+        gw.post(item + "/complete", token(2), R"({"text":"No acute findings.","code":"NORMAL"})");
     ASSERT_EQ(done.status, 200) << done.body;
     const auto reported = json::parse(done.body);
     EXPECT_EQ(reported.at("state"), "reported");
@@ -127,16 +129,16 @@ TEST(Worklist, StudiesLandInTheRightQueuesAndReadersReportThem) {
 
     // Reported items leave the default listing; ?state=reported shows them.
     EXPECT_EQ(get_json(gw, "/api/v1/queues/imaging/items").at("items").as_array().size(), 1u);
-    EXPECT_EQ(get_json(gw, "/api/v1/queues/imaging/items?state=reported")
-                  .at("items")
-                  .as_array()
-                  .size(),
-              1u);
+    EXPECT_EQ(
+        get_json(gw, "/api/v1/queues/imaging/items?state=reported").at("items").as_array().size(),
+        1u);
 
     // Turnaround is measured.
     const auto metrics = http_get(gw.http_port(), "/metrics").body;
-    EXPECT_NE(metrics.find(R"(countylink_turnaround_seconds_count{queue="imaging",priority="routine",span="received_to_reported"} 1)"),
-              std::string::npos)
+    EXPECT_NE(
+        metrics.find(
+            R"(countylink_turnaround_seconds_count{queue="imaging",priority="routine",span="received_to_reported"} 1)"),
+        std::string::npos)
         << metrics;
     EXPECT_NE(metrics.find(R"(countylink_queue_depth{queue="ecg",priority="stat"} 1)"),
               std::string::npos)

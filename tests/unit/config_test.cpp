@@ -62,6 +62,11 @@ TEST(ConfigDefaults, EmbeddedDefaultHasDocumentedValues) {
     EXPECT_EQ(config.turnaround.stat_s, 1800u);
     EXPECT_EQ(config.turnaround.urgent_s, 4u * 3600);
     EXPECT_EQ(config.turnaround.routine_s, 24u * 3600);
+    EXPECT_TRUE(config.forward.destinations.empty());
+    EXPECT_EQ(config.forward.retry_deadline_s, 7u * 86400);
+    EXPECT_EQ(config.forward.backoff_initial_s, 5u);
+    EXPECT_EQ(config.forward.backoff_max_s, 600u);
+    EXPECT_EQ(config.forward.batch, 50u);
     EXPECT_NO_THROW(validate(config));
 }
 
@@ -72,7 +77,8 @@ TEST(ConfigDefaults, PriorityNames) {
 }
 
 TEST(ConfigDefaults, EmptyNewTablesGiveDefault) {
-    EXPECT_EQ(parse_toml("[routing]\nrules = []\n[api]\ntokens = []\n[turnaround]\n"),
+    EXPECT_EQ(parse_toml("[routing]\nrules = []\n[api]\ntokens = []\n[turnaround]\n"
+                         "[forward]\ndestinations = []\n"),
               embedded_default());
 }
 
@@ -94,19 +100,33 @@ TEST(ConfigExamples, ProductionExampleLoads) {
     EXPECT_EQ(config.township_of("STRANGER"), std::nullopt);
 
     EXPECT_EQ(config.routing.stable_after_s, 120u);
-    ASSERT_EQ(config.routing.rules.size(), 2u);
-    const RouteRule& ecg = config.routing.rules[0];
-    EXPECT_TRUE(ecg.modalities.empty());
-    EXPECT_EQ(ecg.sop_classes, (std::vector<std::string>{"1.2.840.10008.5.1.4.1.1.9.1.1",
-                                                         "1.2.840.10008.5.1.4.1.1.9.1.2",
-                                                         "1.2.840.10008.5.1.4.1.1.9.1.3"}));
-    EXPECT_EQ(ecg.townships, std::vector<std::string>{"Xiping"});
-    EXPECT_EQ(ecg.priority, Priority::stat);
+    const std::vector<std::string> ecg_classes{"1.2.840.10008.5.1.4.1.1.9.1.1",
+                                               "1.2.840.10008.5.1.4.1.1.9.1.2",
+                                               "1.2.840.10008.5.1.4.1.1.9.1.3"};
+    const std::vector<std::string> county_pacs{"county-pacs"};
+    ASSERT_EQ(config.routing.rules.size(), 3u);
+    const RouteRule& xiping_ecg = config.routing.rules[0];
+    EXPECT_TRUE(xiping_ecg.modalities.empty());
+    EXPECT_EQ(xiping_ecg.sop_classes, ecg_classes);
+    EXPECT_EQ(xiping_ecg.townships, std::vector<std::string>{"Xiping"});
+    EXPECT_EQ(xiping_ecg.priority, Priority::stat);
+    EXPECT_EQ(xiping_ecg.queues, std::vector<std::string>{"ecg"});
+    EXPECT_EQ(xiping_ecg.forward, county_pacs);
+    const RouteRule& ecg = config.routing.rules[1];
+    EXPECT_EQ(ecg.sop_classes, ecg_classes);
+    EXPECT_TRUE(ecg.townships.empty());
+    EXPECT_EQ(ecg.priority, std::nullopt);
     EXPECT_EQ(ecg.queues, std::vector<std::string>{"ecg"});
-    const RouteRule& imaging = config.routing.rules[1];
+    EXPECT_EQ(ecg.forward, county_pacs);
+    const RouteRule& imaging = config.routing.rules[2];
     EXPECT_EQ(imaging.modalities, (std::vector<std::string>{"CT", "DX", "CR", "US"}));
     EXPECT_EQ(imaging.priority, std::nullopt);
     EXPECT_EQ(imaging.queues, std::vector<std::string>{"imaging"});
+    EXPECT_EQ(imaging.forward, county_pacs);
+    const std::vector<ForwardDestination> destinations{
+        {"county-pacs", "COUNTY_PACS", "10.0.0.20", 104, ""}};
+    EXPECT_EQ(config.forward.destinations, destinations);
+    EXPECT_EQ(config.forward.retry_deadline_s, ForwardSettings{}.retry_deadline_s);
     ASSERT_EQ(config.api.tokens.size(), 1u);
     EXPECT_NE(config.api.tokens[0].token.find("change-me"), std::string::npos);
 }
@@ -232,9 +252,10 @@ TEST(ConfigRouting, RulesParse) {
                                    {"1.2.840.10008.5.1.4.1.1.9.1.1"},
                                    {"Xiping", "unregistered"},
                                    Priority::urgent,
-                                   {"ecg", "cardio-2"}};
+                                   {"ecg", "cardio-2"},
+                                   {}};
     EXPECT_EQ(config.routing.rules[0], expected_first);
-    const RouteRule expected_second{{"CT", "SR_X"}, {}, {}, std::nullopt, {"imaging"}};
+    const RouteRule expected_second{{"CT", "SR_X"}, {}, {}, std::nullopt, {"imaging"}, {}};
     EXPECT_EQ(config.routing.rules[1], expected_second);
 }
 
@@ -257,9 +278,13 @@ TEST(ConfigRouting, UnknownTownshipInRuleIsRefused) {
 
 TEST(ConfigRouting, BadRuleValuesAreRefused) {
     expect_contains(parse_error("[[routing.rules]]\nmodalities = [\"CT\"]\n"),
-                    {"cfg.toml:1:", "routing.rules[0].queues: missing"});
+                    {"cfg.toml:1:",
+                     "routing.rules[0]: expected at least one reading queue (queues) "
+                     "or forward destination (forward)"});
     expect_contains(parse_error("[[routing.rules]]\nqueues = []\n"),
-                    {"cfg.toml:2:", "routing.rules[0].queues: expected at least one queue"});
+                    {"cfg.toml:2:", "routing.rules[0]: expected at least one reading queue"});
+    expect_contains(parse_error("[[routing.rules]]\nmodalities = [\"CT\"]\nforward = []\n"),
+                    {"cfg.toml:3:", "routing.rules[0]: expected at least one reading queue"});
     expect_contains(parse_error("[[routing.rules]]\nqueues = [\"Imaging\"]\n"),
                     {"routing.rules[0].queues[0]: expected a queue name", "'Imaging'"});
     expect_contains(parse_error("[[routing.rules]]\nqueues = [\"" + std::string(33, 'q') + "\"]\n"),
@@ -275,7 +300,7 @@ TEST(ConfigRouting, BadRuleValuesAreRefused) {
         {"routing.rules[0].sop_classes[0]: expected a UID"});
     expect_contains(parse_error("[[routing.rules]]\nqueues = [\"a\"]\nqueue = [\"b\"]\n"),
                     {"cfg.toml:3:", "unknown key 'routing.rules[0].queue'",
-                     "allowed: modalities, sop_classes, townships, priority, queues"});
+                     "allowed: modalities, sop_classes, townships, priority, queues, forward"});
     expect_contains(parse_error("[routing]\nrules = 3\n"),
                     {"routing.rules: expected an array of tables"});
     expect_contains(
@@ -346,16 +371,17 @@ TEST(ConfigTurnaround, RangesAreChecked) {
 
 TEST(ConfigValidation, ValidateChecksEditedRoutingAndApi) {
     Config config = embedded_default();
-    config.routing.rules = {RouteRule{{}, {}, {"Nowhere"}, std::nullopt, {"ecg"}}};
+    config.routing.rules = {RouteRule{{}, {}, {"Nowhere"}, std::nullopt, {"ecg"}, {}}};
     expect_contains(error_of([&] { validate(config); }),
                     {"routing.rules[0].townships[0]", "unknown township 'Nowhere'"});
 
     config = embedded_default();
     config.routing.rules = {RouteRule{}};
-    expect_contains(error_of([&] { validate(config); }), {"routing.rules[0].queues"});
+    expect_contains(error_of([&] { validate(config); }),
+                    {"routing.rules[0]: expected at least one reading queue"});
 
     config = embedded_default();
-    config.routing.rules = {RouteRule{{}, {}, {}, static_cast<Priority>(7), {"ecg"}}};
+    config.routing.rules = {RouteRule{{}, {}, {}, static_cast<Priority>(7), {"ecg"}, {}}};
     expect_contains(error_of([&] { validate(config); }), {"routing.rules[0].priority"});
 
     config = embedded_default();
@@ -367,6 +393,154 @@ TEST(ConfigValidation, ValidateChecksEditedRoutingAndApi) {
     config = embedded_default();
     config.turnaround.urgent_s = 0;
     expect_contains(error_of([&] { validate(config); }), {"turnaround.urgent_s"});
+}
+
+const std::string county_pacs =
+    "[[forward.destinations]]\nname = \"county-pacs\"\nae_title = \"COUNTY_PACS\"\n"
+    "host = \"10.0.0.20\"\nport = 104\n";
+
+TEST(ConfigForward, DestinationsAndSettingsParse) {
+    const Config config = parse_toml(
+        "[forward]\nretry_deadline_s = 60\nbackoff_initial_s = 30\nbackoff_max_s = 30\n"
+        "batch = 1000\n" +
+        county_pacs +
+        "[[forward.destinations]]\nname = \"archive_2\"\nae_title = \" ARCHIVE \"\n"
+        "host = \"pacs.county.example\"\ncalling_ae = \"COUNTYLINK_FWD\"\n");
+    EXPECT_EQ(config.forward.retry_deadline_s, 60u);
+    EXPECT_EQ(config.forward.backoff_initial_s, 30u);
+    EXPECT_EQ(config.forward.backoff_max_s, 30u);
+    EXPECT_EQ(config.forward.batch, 1000u);
+    const std::vector<ForwardDestination> expected{
+        {"county-pacs", "COUNTY_PACS", "10.0.0.20", 104, ""},
+        {"archive_2", " ARCHIVE ", "pacs.county.example", 104, "COUNTYLINK_FWD"}};
+    EXPECT_EQ(config.forward.destinations, expected);
+}
+
+TEST(ConfigForward, RuleWithOnlyForwardIsValid) {
+    const Config config = parse_toml(county_pacs +
+                                     "[[routing.rules]]\nmodalities = [\"CT\"]\nforward = "
+                                     "[\"county-pacs\"]\n");
+    ASSERT_EQ(config.routing.rules.size(), 1u);
+    EXPECT_TRUE(config.routing.rules[0].queues.empty());
+    EXPECT_EQ(config.routing.rules[0].forward, std::vector<std::string>{"county-pacs"});
+
+    Config edited = embedded_default();
+    edited.forward.destinations = {{"pacs", "PACS", "pacs.local", 11112, ""}};
+    edited.routing.rules = {RouteRule{{"DX"}, {}, {}, std::nullopt, {}, {"pacs"}}};
+    EXPECT_NO_THROW(validate(edited));
+}
+
+TEST(ConfigForward, UnknownDestinationInRuleNamesRuleAndKnownDestinations) {
+    const std::string text = county_pacs +
+                             "[[forward.destinations]]\nname = \"archive\"\nae_title = \"ARC\"\n"
+                             "host = \"10.0.0.21\"\n"
+                             "[[routing.rules]]\nqueues = [\"ecg\"]\n"
+                             "[[routing.rules]]\nqueues = [\"imaging\"]\n"
+                             "forward = [\"county-pacs\", \"county_pacs\"]\n";
+    expect_contains(parse_error(text),
+                    {"cfg.toml:14:", "routing.rules[1].forward[1]",
+                     "unknown forward destination 'county_pacs'", "known: archive, county-pacs"});
+    expect_contains(parse_error("[[routing.rules]]\nforward = [\"county-pacs\"]\n"),
+                    {"cfg.toml:2:", "routing.rules[0].forward[0]",
+                     "unknown forward destination 'county-pacs'", "known: none"});
+    expect_contains(parse_error(county_pacs + "[[routing.rules]]\nforward = \"county-pacs\"\n"),
+                    {"routing.rules[0].forward: expected an array of forward destination names, "
+                     "got string"});
+}
+
+TEST(ConfigForward, DuplicateDestinationNameIsRefused) {
+    expect_contains(
+        parse_error(county_pacs + county_pacs),
+        {"cfg.toml:7:", "forward.destinations[1].name: duplicate destination name 'county-pacs'",
+         "forward.destinations[0].name, line 2"});
+}
+
+TEST(ConfigForward, BackoffMaxBelowInitialIsRefused) {
+    expect_contains(parse_error("[forward]\nbackoff_initial_s = 60\nbackoff_max_s = 30\n"),
+                    {"cfg.toml:3:",
+                     "forward.backoff_max_s: expected at least 60 "
+                     "(forward.backoff_initial_s, line 2), got 30"});
+    // Against the default initial backoff (5 s) when only the maximum is given.
+    expect_contains(parse_error("[forward]\nbackoff_max_s = 4\n"),
+                    {"cfg.toml:2:",
+                     "forward.backoff_max_s: expected at least 5 "
+                     "(forward.backoff_initial_s), got 4"});
+    Config config = embedded_default();
+    config.forward.backoff_initial_s = 700;
+    expect_contains(error_of([&] { validate(config); }),
+                    {"forward.backoff_max_s: expected at least 700"});
+}
+
+TEST(ConfigForward, RangesAndKeysAreChecked) {
+    expect_contains(
+        parse_error("[forward]\nretry_deadline_s = 59\n"),
+        {"cfg.toml:2:", "forward.retry_deadline_s: expected an integer 60-2592000, got 59"});
+    expect_contains(parse_error("[forward]\nretry_deadline_s = 2592001\n"),
+                    {"forward.retry_deadline_s"});
+    expect_contains(parse_error("[forward]\nbackoff_initial_s = 0\n"),
+                    {"forward.backoff_initial_s: expected an integer 1-3600, got 0"});
+    expect_contains(parse_error("[forward]\nbackoff_initial_s = 3601\nbackoff_max_s = 86400\n"),
+                    {"forward.backoff_initial_s: expected an integer 1-3600, got 3601"});
+    expect_contains(parse_error("[forward]\nbackoff_max_s = 86401\n"),
+                    {"forward.backoff_max_s: expected an integer 1-86400, got 86401"});
+    expect_contains(parse_error("[forward]\nbatch = 0\n"),
+                    {"forward.batch: expected an integer 1-1000, got 0"});
+    expect_contains(parse_error("[forward]\nbatch = 1001\n"), {"forward.batch"});
+    expect_contains(parse_error("[forward]\nretries = 3\n"),
+                    {"cfg.toml:2:", "unknown key 'forward.retries'",
+                     "allowed: retry_deadline_s, backoff_initial_s, backoff_max_s, batch, "
+                     "destinations"});
+    expect_contains(parse_error("[forward]\ndestinations = 3\n"),
+                    {"forward.destinations: expected an array of tables"});
+    expect_contains(parse_error(county_pacs + "calling = \"X\"\n"),
+                    {"cfg.toml:6:", "unknown key 'forward.destinations[0].calling'",
+                     "allowed: name, ae_title, host, port, calling_ae"});
+}
+
+TEST(ConfigForward, BadDestinationValuesAreRefused) {
+    const auto destination = [](const std::string& name, const std::string& ae,
+                                const std::string& host, const std::string& extra = "") {
+        return "[[forward.destinations]]\nname = \"" + name + "\"\nae_title = \"" + ae +
+               "\"\nhost = \"" + host + "\"\n" + extra;
+    };
+    expect_contains(parse_error(destination("County-PACS", "PACS", "h")),
+                    {"cfg.toml:2:", "forward.destinations[0].name: expected a destination name",
+                     "'County-PACS'"});
+    expect_contains(parse_error(destination(std::string(33, 'd'), "PACS", "h")),
+                    {"forward.destinations[0].name: expected a destination name"});
+    expect_contains(parse_error(destination("", "PACS", "h")), {"forward.destinations[0].name"});
+    expect_contains(parse_error(destination("pacs", "SEVENTEEN_CHARS_X", "h")),
+                    {"cfg.toml:3:", "forward.destinations[0].ae_title: expected an AE title"});
+    expect_contains(parse_error(destination("pacs", "PACS", "")),
+                    {"cfg.toml:4:", "forward.destinations[0].host: expected a host name", "''"});
+    expect_contains(parse_error(destination("pacs", "PACS", " 10.0.0.20")),
+                    {"forward.destinations[0].host: expected a host name", "' 10.0.0.20'"});
+    expect_contains(parse_error(destination("pacs", "PACS", "h", "port = 0\n")),
+                    {"cfg.toml:5:", "forward.destinations[0].port: expected an integer 1-65535"});
+    expect_contains(parse_error(destination("pacs", "PACS", "h", "port = 65536\n")),
+                    {"forward.destinations[0].port"});
+    expect_contains(parse_error(destination("pacs", "PACS", "h", "calling_ae = \"A\\\\B\"\n")),
+                    {"cfg.toml:5:", "forward.destinations[0].calling_ae: expected an AE title"});
+    expect_contains(
+        parse_error(destination("pacs", "PACS", "h", "calling_ae = \"\"\n")),
+        {"forward.destinations[0].calling_ae: expected an AE title", "leave calling_ae out"});
+    expect_contains(parse_error("[[forward.destinations]]\nname = \"pacs\"\nhost = \"h\"\n"),
+                    {"cfg.toml:1:", "forward.destinations[0].ae_title: missing"});
+    expect_contains(parse_error("[[forward.destinations]]\nname = \"pacs\"\nae_title = \"P\"\n"),
+                    {"cfg.toml:1:", "forward.destinations[0].host: missing"});
+    expect_contains(parse_error("[[forward.destinations]]\nae_title = \"P\"\nhost = \"h\"\n"),
+                    {"forward.destinations[0].name: missing"});
+
+    Config config = embedded_default();
+    config.forward.destinations = {{"pacs", "PACS", "h", 0, ""}};
+    expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].port"});
+    config.forward.destinations = {{"pacs", "PACS", "h", 104, "   "}};
+    expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].calling_ae"});
+    config.forward.destinations = {{"pacs", "PACS", "h", 104, ""}};
+    config.routing.rules = {RouteRule{{}, {}, {}, std::nullopt, {}, {"other"}}};
+    expect_contains(
+        error_of([&] { validate(config); }),
+        {"routing.rules[0].forward[0]", "unknown forward destination 'other'", "known: pacs"});
 }
 
 TEST(ConfigTownships, LookupTrimsSpacesAndHonoursAcceptUnregistered) {

@@ -31,8 +31,9 @@ TEST(Router, DefaultsSendImagesToImagingAndEcgAtOnceToEcg) {
 
 TEST(Router, RulesMatchOnEveryConditionAndRaisePriority) {
     config::RoutingSettings settings;
-    settings.rules.push_back({{}, {kEcg}, {"Xiping"}, config::Priority::stat, {"ecg"}});
-    settings.rules.push_back({{"CT", "DX"}, {}, {}, std::nullopt, {"imaging", "teaching"}});
+    settings.rules.push_back({{}, {kEcg}, {"Xiping"}, config::Priority::stat, {"ecg"}, {}});
+    settings.rules.push_back(
+        {{"CT", "DX"}, {}, {}, std::nullopt, {"imaging", "teaching"}, {"county-pacs"}});
     const Router router(settings);
     const auto xiping_ecg = router.route(object(kEcg, "ECG"), "Xiping");
     EXPECT_EQ(xiping_ecg.queues, std::vector<std::string>{"ecg"});
@@ -40,6 +41,8 @@ TEST(Router, RulesMatchOnEveryConditionAndRaisePriority) {
     EXPECT_TRUE(router.route(object(kEcg, "ECG"), "Dongshan").queues.empty());
     const auto ct = router.route(object(kCt, "CT"), "Dongshan");
     EXPECT_EQ(ct.queues, (std::vector<std::string>{"imaging", "teaching"}));
+    EXPECT_EQ(ct.forward, std::vector<std::string>{"county-pacs"});
+    EXPECT_TRUE(xiping_ecg.forward.empty());
     EXPECT_EQ(ct.priority, config::Priority::routine);
 }
 

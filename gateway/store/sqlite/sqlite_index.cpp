@@ -71,6 +71,24 @@ CREATE TABLE IF NOT EXISTS item_instances (
     series_instance_uid TEXT NOT NULL,
     PRIMARY KEY (item_id, sop_instance_uid)
 );
+CREATE TABLE IF NOT EXISTS forward_items (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    transfer_syntax_uid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    delivered_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    UNIQUE (destination, sop_instance_uid, sha256)
+);
+CREATE INDEX IF NOT EXISTS forward_due ON forward_items (destination, state, priority,
+                                                          created_ms);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -220,6 +238,11 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
                                    "?15,?16,?17,?18,?19)";
     Statement insert(db, insert_sql);
     ItemWriter items(db);
+    // The outbox: one item per destination and distinct bytes of an instance.
+    Statement enqueue(db,
+                      "INSERT OR IGNORE INTO forward_items (destination, sop_instance_uid, "
+                      "sop_class_uid, transfer_syntax_uid, sha256, priority, created_ms, "
+                      "next_attempt_ms, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?7,'pending')");
     for (const auto& r : batch) {
         lookup.reset().bind(1, r.sop_instance_uid);
         int version = 1;
@@ -260,6 +283,17 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
             .bind(19, flags);
         insert.step();
         items.add(r);
+        for (const auto& destination : r.forward) {
+            enqueue.reset()
+                .bind(1, destination)
+                .bind(2, r.sop_instance_uid)
+                .bind(3, r.sop_class_uid)
+                .bind(4, r.transfer_syntax_uid)
+                .bind(5, r.sha256)
+                .bind(6, int64_t{r.priority})
+                .bind(7, r.stored_at_ms);
+            enqueue.step();
+        }
         outcomes.push_back(outcome);
     }
     transaction.commit();

@@ -1,0 +1,54 @@
+// The SCU side: one outgoing association that sends stored objects with C-STORE, each in the
+// transfer syntax it was received in, datasets streamed from the blob store in PDV-sized
+// chunks. Used by the forward outbox (and later the load generator).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace countylink::dicom {
+
+struct ScuPeer {
+    std::string host;
+    uint16_t port = 104;
+    std::string called_ae, calling_ae;
+    std::chrono::seconds timeout{30};  // for connect, each read and each write
+};
+
+// One object to send. `read_dataset` fills the span with the next dataset bytes and returns
+// how many (0 at the end); it runs on the worker pool.
+struct OutgoingObject {
+    std::string sop_class_uid, sop_instance_uid, transfer_syntax_uid;
+    std::function<std::size_t(std::span<std::byte>)> read_dataset;
+};
+
+struct SendResult {
+    bool sent = false;       // a C-STORE-RSP came back
+    uint16_t status = 0;     // its status
+    std::string error;       // why not sent, or the Error Comment
+    bool permanent = false;  // refusal that retrying will not fix (context rejected, 0xA9xx...)
+};
+
+// Association-level failure (connect, negotiation, transport): nothing more can be sent now.
+class AssociationFailed : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Sends `objects` over one association; results in the same order. Throws AssociationFailed
+// when the association cannot be made or breaks (results so far are lost to the caller: the
+// outbox treats the whole batch as not delivered, which is safe because C-STORE is idempotent).
+boost::asio::awaitable<std::vector<SendResult>> send_objects(boost::asio::any_io_executor executor,
+                                                             boost::asio::thread_pool& workers,
+                                                             const ScuPeer& peer,
+                                                             std::vector<OutgoingObject>& objects);
+
+}  // namespace countylink::dicom

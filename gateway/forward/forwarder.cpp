@@ -1,0 +1,209 @@
+#include "gateway/forward/forwarder.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "codecs/dicom/part10.hpp"
+#include "gateway/dicom/store_scu.hpp"
+#include "gateway/server/run_on.hpp"
+
+namespace countylink::forward {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+double jitter() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.8, 1.2)(rng);
+}
+
+// The dataset of a stored Part-10 blob: decompresses, skips the file meta group, streams.
+class DatasetReader {
+  public:
+    explicit DatasetReader(store::BlobReader reader) : reader_(std::move(reader)) {}
+
+    std::size_t read(std::span<std::byte> out) {
+        if (!started_) start();
+        if (pos_ < head_.size()) {
+            const std::size_t n = std::min(out.size(), head_.size() - pos_);
+            std::copy_n(head_.begin() + static_cast<std::ptrdiff_t>(pos_), n, out.begin());
+            pos_ += n;
+            return n;
+        }
+        return reader_.read(out);
+    }
+
+  private:
+    void start() {
+        head_.resize(64 * 1024);
+        std::size_t filled = 0;
+        while (filled < head_.size()) {
+            const std::size_t n = reader_.read(std::span(head_).subspan(filled));
+            if (n == 0) break;
+            filled += n;
+        }
+        head_.resize(filled);
+        const auto offset = codecs::dicom::dataset_offset(head_);
+        if (!offset) throw std::runtime_error("stored object has no readable file meta group");
+        pos_ = *offset;
+        started_ = true;
+    }
+
+    store::BlobReader reader_;
+    std::vector<std::byte> head_;
+    std::size_t pos_ = 0;
+    bool started_ = false;
+};
+
+}  // namespace
+
+int64_t backoff_ms(const config::ForwardSettings& s, int attempts, double jitter_factor) {
+    const double base =
+        static_cast<double>(s.backoff_initial_s) * std::pow(2.0, std::min(attempts, 30));
+    const double capped = std::min(base, static_cast<double>(s.backoff_max_s));
+    return static_cast<int64_t>(capped * jitter_factor * 1000.0);
+}
+
+void Forwarder::start(asio::io_context& io) {
+    for (const auto& destination : config_.forward.destinations) {
+        asio::co_spawn(io, run(destination), asio::detached);
+    }
+}
+
+awaitable<void> Forwarder::run(const config::ForwardDestination& destination) {
+    asio::steady_timer idle(co_await asio::this_coro::executor);
+    for (;;) {
+        std::vector<OutboxItem> items;
+        std::size_t taken = 0;
+        try {
+            const int64_t now = now_ms();
+            const std::size_t batch = config_.forward.batch;
+            auto& outbox = outbox_;
+            const std::string& name = destination.name;
+            items = co_await server::run_on(
+                workers_, [&outbox, &name, now, batch] { return outbox.due(name, now, batch); });
+            taken = items.size();
+            if (!items.empty()) co_await send_batch(destination, std::move(items));
+            const auto backlog =
+                co_await server::run_on(workers_, [&outbox] { return outbox.backlog(); });
+            for (const auto& b : backlog) {
+                if (b.destination != destination.name) continue;
+                metrics_.forward_backlog.with({b.destination}).set(static_cast<int64_t>(b.pending));
+                metrics_.forward_oldest_age.with({b.destination})
+                    .set(b.oldest_pending_ms ? (now - b.oldest_pending_ms) / 1000 : 0);
+                metrics_.forward_dead.with({b.destination}).set(static_cast<int64_t>(b.dead));
+            }
+        } catch (const std::exception& e) {
+            log_.error("forward to ", destination.name, ": ", e.what());
+        }
+        if (taken < config_.forward.batch) {
+            // Nothing (more) due: look again in a second. New items wait at most that long.
+            idle.expires_after(std::chrono::seconds(1));
+            co_await idle.async_wait(asio::use_awaitable);
+        }
+    }
+}
+
+awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destination,
+                                      std::vector<OutboxItem> items) {
+    const int64_t start = now_ms();
+    const int64_t deadline_ms = int64_t{config_.forward.retry_deadline_s} * 1000;
+    std::vector<OutboxItem> sendable;
+    std::vector<dicom::OutgoingObject> objects;
+    for (auto& item : items) {
+        if (start - item.created_ms > deadline_ms) {
+            const std::string why = "retry deadline passed; last error: " + item.last_error;
+            co_await server::run_on(workers_, [&] {
+                outbox_.dead(item.id, why);
+                return 0;
+            });
+            metrics_.forward_attempts_total.with({destination.name, "dead"}).inc();
+            log_.error("forward to ", destination.name, ": instance ", item.sop_instance_uid,
+                       " dead-lettered: ", why);
+            continue;
+        }
+        auto reader = std::make_shared<DatasetReader>(blobs_.open(item.sha256));
+        objects.push_back({item.sop_class_uid, item.sop_instance_uid, item.transfer_syntax_uid,
+                           [reader](std::span<std::byte> out) { return reader->read(out); }});
+        sendable.push_back(std::move(item));
+    }
+    if (objects.empty()) co_return;
+
+    const dicom::ScuPeer peer{
+        destination.host, destination.port, destination.ae_title,
+        destination.calling_ae.empty() ? config_.dicom.ae_title : destination.calling_ae,
+        std::chrono::seconds(30)};
+    std::vector<dicom::SendResult> results;
+    std::string association_error;
+    try {
+        results = co_await dicom::send_objects(co_await asio::this_coro::executor, workers_, peer,
+                                               objects);
+    } catch (const std::exception& e) {
+        association_error = e.what();
+    }
+    const int64_t end = now_ms();
+    if (!association_error.empty()) {
+        // The destination is unreachable or broke the association: every item waits its
+        // backoff, which pauses this destination alone.
+        for (const auto& item : sendable) {
+            const int64_t next = end + backoff_ms(config_.forward, item.attempts, jitter());
+            co_await server::run_on(workers_, [&] {
+                outbox_.failed(item.id, next, association_error);
+                return 0;
+            });
+        }
+        metrics_.forward_attempts_total.with({destination.name, "failed"}).inc(sendable.size());
+        log_.warn("forward to ", destination.name, " (", destination.host, ":", destination.port,
+                  ") failed for ", sendable.size(), " objects: ", association_error);
+        co_return;
+    }
+    std::size_t delivered = 0;
+    for (std::size_t i = 0; i < sendable.size(); ++i) {
+        const auto& item = sendable[i];
+        const auto& r = results[i];
+        const bool ok = r.sent && (r.status == 0 || (r.status & 0xF000) == 0xB000);
+        co_await server::run_on(workers_, [&] {
+            if (ok) {
+                outbox_.delivered(item.id, end);
+            } else if (r.permanent) {
+                outbox_.dead(item.id, r.error);
+            } else {
+                outbox_.failed(item.id, end + backoff_ms(config_.forward, item.attempts, jitter()),
+                               r.error);
+            }
+            return 0;
+        });
+        const char* outcome = ok ? "delivered" : r.permanent ? "dead" : "failed";
+        metrics_.forward_attempts_total.with({destination.name, outcome}).inc();
+        if (ok) {
+            ++delivered;
+            metrics_.stage_latency.with({"forward"})
+                .observe(static_cast<double>(end - item.created_ms) / 1000.0);
+        } else {
+            log_.warn("forward to ", destination.name, ": instance ", item.sop_instance_uid, " ",
+                      outcome, ": ", r.error);
+        }
+    }
+    metrics_.forward_send_seconds.with({destination.name})
+        .observe(static_cast<double>(end - start) / 1000.0);
+    log_.info("forwarded ", delivered, "/", sendable.size(), " objects to ", destination.name,
+              " in ", static_cast<double>(end - start) / 1000.0, " s");
+}
+
+}  // namespace countylink::forward

@@ -1,0 +1,188 @@
+// The forward outbox against real PACS software: DCMTK storescp and Orthanc. Every stored
+// object arrives with identical dataset bytes, also across a dead link and a kill -9.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <regex>
+
+#include "tests/integration/harness.hpp"
+
+namespace countylink::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+std::string forward_config(uint16_t port, const std::string& ae) {
+    return "[forward]\nbackoff_initial_s = 1\nbackoff_max_s = 2\n"
+           "[[forward.destinations]]\nname = \"pacs\"\nae_title = \"" +
+           ae + "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
+           "\n[[routing.rules]]\nmodalities = [\"CT\", \"DX\"]\nqueues = [\"imaging\"]\n"
+           "forward = [\"pacs\"]\n";
+}
+
+fs::path synth(const fs::path& root, const std::string& kind, int count, int seed) {
+    const fs::path dir = root / (kind + std::to_string(seed));
+    const auto r =
+        run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() + "' --kind " +
+            kind + " --count " + std::to_string(count) + " --seed " + std::to_string(seed));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return dir;
+}
+
+void send(const Gateway& gw, const fs::path& dir) {
+    const auto r = run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) +
+                       " +sd '" + dir.string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
+std::string sop_uid(const fs::path& file) {
+    const auto out = run("dcmdump -q -Un +P 0008,0018 '" + file.string() + "'").output;
+    const auto open = out.find('['), close = out.find(']');
+    return open == std::string::npos ? "" : out.substr(open + 1, close - open - 1);
+}
+
+std::vector<std::byte> bytes_of(const std::string& s) {
+    std::vector<std::byte> out(s.size());
+    std::memcpy(out.data(), s.data(), s.size());
+    return out;
+}
+
+// Waits (bounded) for `done`; the forwarder works on its own clock (1 s idle polls, backoff).
+template <typename Fn>
+bool eventually(Fn done, std::chrono::seconds limit = 60s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        ::poll(nullptr, 0, 200);
+    }
+    return done();
+}
+
+std::size_t file_count(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+    return n;
+}
+
+TEST(Forward, EveryObjectReachesStorescpIdentical) {
+    TempDir tmp;
+    const uint16_t port = free_port();
+    const fs::path received = tmp.path() / "pacs";
+    fs::create_directories(received);
+    Process storescp({"storescp", "+xa", "+B", "-od", received.string(), std::to_string(port)},
+                     tmp.path() / "storescp.log");
+    wait_for_port(port);
+    Gateway gw(tmp.path() / "data", forward_config(port, "PACS"));
+    const fs::path dir = synth(tmp.path(), "ct", 10, 21);
+    send(gw, dir);
+    ASSERT_TRUE(eventually([&] { return file_count(received) == 10; })) << gw.log();
+    for (const auto& e : fs::directory_iterator(received)) {
+        const auto uid = sop_uid(e.path());
+        const auto stored = gw.get("/api/v1/instances/" + uid);
+        ASSERT_EQ(stored.status, 200) << uid;
+        EXPECT_TRUE(dataset_bytes(read_file(e.path())) == dataset_bytes(bytes_of(stored.body)))
+            << uid;
+    }
+    const auto metrics = gw.get("/metrics").body;
+    EXPECT_NE(
+        metrics.find(
+            R"(countylink_forward_attempts_total{destination="pacs",outcome="delivered"} 10)"),
+        std::string::npos)
+        << metrics;
+}
+
+// A real Orthanc as the county PACS, on loopback with its own storage.
+class Orthanc {
+  public:
+    explicit Orthanc(const fs::path& dir)
+        : dir_(dir), dicom_port_(free_port()), http_port_(free_port()) {
+        fs::create_directories(dir_ / "db");
+        std::ofstream(dir_ / "orthanc.json")
+            << json::serialize(json::object{{"Name", "county-pacs"},
+                                            {"StorageDirectory", (dir_ / "db").string()},
+                                            {"IndexDirectory", (dir_ / "db").string()},
+                                            {"DicomAet", "ORTHANC"},
+                                            {"DicomPort", dicom_port_},
+                                            {"HttpPort", http_port_},
+                                            {"RemoteAccessAllowed", false},
+                                            {"AuthenticationEnabled", false},
+                                            {"DicomCheckCalledAet", false},
+                                            {"Plugins", json::array()}});
+    }
+    void start() {
+        process_ = std::make_unique<Process>(
+            std::vector<std::string>{"Orthanc", (dir_ / "orthanc.json").string()},
+            dir_ / "orthanc.log");
+        wait_for_port(http_port_, 60s);
+        wait_for_port(dicom_port_, 60s);
+    }
+    void stop() { process_.reset(); }
+    uint16_t dicom_port() const { return dicom_port_; }
+    std::size_t instance_count() const {
+        const auto r = http_get(http_port_, "/instances");
+        return r.status == 200 ? json::parse(r.body).as_array().size() : 0;
+    }
+    // The stored file of the instance with this SOP Instance UID; empty if absent.
+    std::string file_of(const std::string& sop_uid) const {
+        const auto found = http_request(http_port_, "POST", "/tools/lookup", "", sop_uid);
+        if (found.status != 200) return {};
+        const auto list = json::parse(found.body).as_array();
+        if (list.empty()) return {};
+        const auto id = std::string(list[0].at("ID").as_string());
+        return http_get(http_port_, "/instances/" + id + "/file").body;
+    }
+
+  private:
+    fs::path dir_;
+    uint16_t dicom_port_, http_port_;
+    std::unique_ptr<Process> process_;
+};
+
+TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
+    TempDir tmp;
+    Orthanc pacs(tmp.path() / "orthanc");
+    const fs::path data = tmp.path() / "data";
+    const std::string config = forward_config(pacs.dicom_port(), "ORTHANC");
+    std::vector<fs::path> sent;
+    auto remember = [&](const fs::path& dir) {
+        for (const auto& e : fs::directory_iterator(dir)) sent.push_back(e.path());
+    };
+    {
+        // The PACS is down while the first studies arrive: they wait in the outbox.
+        Gateway gw(data, config);
+        const fs::path first = synth(tmp.path(), "ct", 8, 31);
+        send(gw, first);
+        remember(first);
+        ASSERT_TRUE(eventually([&] {
+            return gw.get("/metrics")
+                       .body.find(
+                           R"(countylink_forward_attempts_total{destination="pacs",outcome="failed"})") !=
+                   std::string::npos;
+        })) << gw.log();
+        pacs.start();
+        ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 8; })) << gw.log();
+        // More studies, then the gateway dies at once: whatever was not delivered yet is
+        // delivered after the restart.
+        const fs::path second = synth(tmp.path(), "dx", 12, 32);
+        send(gw, second);
+        remember(second);
+        gw.kill_hard();
+    }
+    Gateway again(data, config);
+    ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 20; })) << again.log();
+    for (const auto& file : sent) {
+        const auto in_pacs = pacs.file_of(sop_uid(file));
+        ASSERT_FALSE(in_pacs.empty()) << file;
+        const auto stored = again.get("/api/v1/instances/" + sop_uid(file));
+        ASSERT_EQ(stored.status, 200);
+        EXPECT_TRUE(dataset_bytes(bytes_of(in_pacs)) == dataset_bytes(bytes_of(stored.body)))
+            << file;
+    }
+}
+
+}  // namespace
+}  // namespace countylink::testing
