@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-program-options1.81-dev
   libdcmtk-dev dcmtk
-  libzstd-dev zstd
+  libzstd-dev zstd zlib1g-dev
   libssl-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev

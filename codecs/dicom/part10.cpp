@@ -78,3 +78,41 @@ std::optional<std::size_t> dataset_offset(std::span<const std::byte> head) {
 }
 
 }  // namespace countylink::codecs::dicom
+
+namespace countylink::codecs::dicom {
+
+std::optional<Part10Start> read_part10_start(std::span<const std::byte> head) {
+    if (head.size() < 132 || std::memcmp(head.data() + 128, "DICM", 4) != 0) return std::nullopt;
+    Part10Start out;
+    std::size_t pos = 132;
+    auto u16 = [&](std::size_t at) {
+        return static_cast<uint16_t>(uint16_t(head[at]) | uint16_t(head[at + 1]) << 8);
+    };
+    while (pos + 8 <= head.size() && u16(pos) == 0x0002) {
+        const uint16_t element = u16(pos + 2);
+        const char vr[2] = {static_cast<char>(head[pos + 4]), static_cast<char>(head[pos + 5])};
+        const std::string_view v(vr, 2);
+        const bool long_form = v == "OB" || v == "OW" || v == "OF" || v == "SQ" || v == "UT" ||
+                               v == "UN" || v == "UC" || v == "UR" || v == "OD" || v == "OL" ||
+                               v == "OV";
+        std::size_t header = 8;
+        uint32_t length = u16(pos + 6);
+        if (long_form) {
+            if (pos + 12 > head.size()) return std::nullopt;
+            length = get_u32(head.data() + pos + 8);
+            header = 12;
+        }
+        if (pos + header + length > head.size()) return std::nullopt;
+        std::string value(reinterpret_cast<const char*>(head.data() + pos + header), length);
+        while (!value.empty() && (value.back() == '\0' || value.back() == ' ')) value.pop_back();
+        if (element == 0x0002) out.meta.sop_class_uid = value;
+        if (element == 0x0003) out.meta.sop_instance_uid = value;
+        if (element == 0x0010) out.meta.transfer_syntax_uid = value;
+        pos += header + length;
+    }
+    if (out.meta.transfer_syntax_uid.empty()) return std::nullopt;
+    out.dataset_offset = pos;
+    return out;
+}
+
+}  // namespace countylink::codecs::dicom

@@ -30,3 +30,18 @@ std::vector<std::byte> encode_part10_header(const MetaInfo& meta);
 std::optional<std::size_t> dataset_offset(std::span<const std::byte> head);
 
 }  // namespace countylink::codecs::dicom
+
+namespace countylink::codecs::dicom {
+
+// What a Part-10 file's meta group says, and where its dataset starts. Reads the group element
+// by element (explicit VR little endian), so a missing or wrong group length does not matter.
+struct Part10Start {
+    MetaInfo meta;
+    std::size_t dataset_offset = 0;
+};
+
+// nullopt if `head` (the file's first bytes, at least the whole meta group) is not a Part-10
+// start: no "DICM", or a malformed meta group.
+std::optional<Part10Start> read_part10_start(std::span<const std::byte> head);
+
+}  // namespace countylink::codecs::dicom

@@ -331,11 +331,10 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
     } else {
         m.spool->close();
         ingest::SpoolFile spool = std::move(*m.spool);
-        ingest::IngestRequest request{spool.path(),
-                                      calling_ae_,
-                                      township_,
-                                      {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
-                                      now_ms()};
+        ingest::IngestRequest request{
+            spool.path(), calling_ae_,
+            township_,    {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
+            now_ms(),     {}};
         auto& pipeline = ctx_.pipeline;
         const ingest::IngestOutcome outcome = co_await server::run_on(
             ctx_.workers, [&pipeline, &request] { return pipeline.ingest(request); });

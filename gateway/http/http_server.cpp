@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "gateway/http/responses.hpp"
+#include "gateway/http/stow.hpp"
 #include "gateway/http/worklist_api.hpp"
 #include "gateway/server/run_on.hpp"
 
@@ -60,17 +61,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     awaitable<void> run() {
         beast::flat_buffer buffer;
         for (;;) {
-            Request req;
-            bhttp::request_parser<bhttp::string_body> parser;
-            parser.body_limit(1 << 20);
+            // The header first: STOW-RS bodies stream, everything else is small.
+            HeaderParser header;
+            header.header_limit(64 * 1024);
             stream_.expires_after(kRequestTimeout);
             beast::error_code ec;
-            co_await bhttp::async_read(stream_, buffer, parser,
-                                       asio::redirect_error(use_awaitable, ec));
+            co_await bhttp::async_read_header(stream_, buffer, header,
+                                              asio::redirect_error(use_awaitable, ec));
             if (ec) break;  // closed, timed out or malformed: nothing more to say
-            req = parser.release();
-            const bool keep_alive = req.keep_alive();
-            co_await route(req);
+            const bool keep_alive = header.get().keep_alive();
+            const std::string target(header.get().target());
+            if (header.get().method() == bhttp::verb::post && target.starts_with(kStudies)) {
+                co_await stow(buffer, header, target);
+            } else {
+                bhttp::request_parser<bhttp::string_body> parser{std::move(header)};
+                parser.body_limit(1 << 20);
+                co_await bhttp::async_read(stream_, buffer, parser,
+                                           asio::redirect_error(use_awaitable, ec));
+                if (ec) break;
+                co_await route(parser.get());
+            }
             if (!keep_alive) break;
         }
         beast::error_code ec;
@@ -81,6 +91,35 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     awaitable<void> write(bhttp::response<bhttp::string_body> res) {
         stream_.expires_after(kRequestTimeout);
         co_await bhttp::async_write(stream_, res, use_awaitable);
+    }
+
+    static constexpr std::string_view kStudies = "/dicomweb/studies";
+
+    awaitable<void> stow(beast::flat_buffer& buffer, HeaderParser& header,
+                         const std::string& target) {
+        Request reply_to;
+        reply_to.version(header.get().version());
+        reply_to.keep_alive(header.get().keep_alive());
+        const auto auth_header = header.get()[bhttp::field::authorization];
+        const auto who =
+            ctx_.auth.authenticate(std::string_view(auth_header.data(), auth_header.size()));
+        if (!who) {
+            // Refuse before reading a (possibly huge) body; the connection closes after this.
+            auto res = json_error(reply_to, bhttp::status::unauthorized,
+                                  "missing or unknown bearer token (Authorization: Bearer ...)");
+            res.keep_alive(false);
+            co_return co_await write(std::move(res));
+        }
+        std::string path = target.substr(0, target.find('?'));
+        std::string study;
+        if (path.size() > kStudies.size() + 1 && path[kStudies.size()] == '/') {
+            study = path.substr(kStudies.size() + 1);
+        } else if (path != kStudies) {
+            auto res = json_error(reply_to, bhttp::status::not_found, "no such resource");
+            res.keep_alive(false);
+            co_return co_await write(std::move(res));
+        }
+        co_await write(co_await handle_stow(stream_, buffer, header, study, *who, ctx_));
     }
 
     awaitable<void> route(const Request& req) {

@@ -57,6 +57,11 @@ IngestOutcome Pipeline::ingest(const IngestRequest& request) {
     metrics_.stage_latency.with({"validate"}).observe(seconds_since(validate_start));
     for (const auto& f : report.findings) metrics_.findings_total.with({f.code}).inc();
 
+    if (!request.required_study_uid.empty() &&
+        report.ids.study_instance_uid != request.required_study_uid) {
+        return refuse(request, report,
+                      {"uid_mismatch", "Study Instance UID differs from the one in the request"});
+    }
     if (report.fatal) {
         for (const auto& f : report.findings) {
             if (fatal_codes_.contains(f.code) || cd::always_fatal_codes().contains(f.code)) {

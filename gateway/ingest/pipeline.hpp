@@ -24,6 +24,7 @@ struct IngestRequest {
     std::string calling_ae, township;
     codecs::dicom::Expected expected;  // what the C-STORE-RQ said (empty for STOW)
     int64_t received_at_ms = 0;
+    std::string required_study_uid;  // STOW-RS to /studies/{uid}: others are refused
 };
 
 struct IngestOutcome {

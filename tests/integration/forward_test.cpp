@@ -184,5 +184,48 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
     }
 }
 
+// A destination that refuses an object for good (storescp without +xa takes no JPEG-LS):
+// dead-lettered at once, visible in countylinkctl and metrics, and retried on request.
+TEST(Forward, PermanentRefusalIsDeadLetteredAndCanBeRetried) {
+    TempDir tmp;
+    const uint16_t port = free_port();
+    const fs::path received = tmp.path() / "pacs";
+    fs::create_directories(received);
+    Process storescp({"storescp", "-od", received.string(), std::to_string(port)},
+                     tmp.path() / "storescp.log");
+    wait_for_port(port);
+    const fs::path data = tmp.path() / "data";
+    Gateway gw(data,
+               "[[forward.destinations]]\nname = \"pacs\"\nae_title = \"PACS\"\n"
+               "host = \"127.0.0.1\"\nport = " +
+                   std::to_string(port) + "\n[[routing.rules]]\nforward = [\"pacs\"]\n");
+    const auto file = shared_dir() / "corpus" / "dicom" / "MR_small_jpeg_ls_lossless.dcm";
+    ASSERT_EQ(run("dcmsend -dn -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) +
+                  " '" + file.string() + "'")
+                  .exit_code,
+              0);
+    const std::string ctl =
+        (bin_dir() / "countylinkctl").string() + " --data-dir '" + data.string() + "' forward ";
+    ASSERT_TRUE(eventually([&] {
+        return run(ctl + "list pacs --state dead").output.find("does not accept") !=
+               std::string::npos;
+    })) << gw.log();
+    EXPECT_EQ(file_count(received), 0u);
+    EXPECT_NE(
+        gw.get("/metrics")
+            .body.find(R"(countylink_forward_attempts_total{destination="pacs",outcome="dead"} 1)"),
+        std::string::npos);
+    const auto retry = run(ctl + "retry pacs");
+    EXPECT_NE(retry.output.find("1 dead-lettered objects put back"), std::string::npos)
+        << retry.output;
+    // Refused again, for the same reason: dead once more, and counted.
+    ASSERT_TRUE(eventually([&] {
+        return gw.get("/metrics")
+                   .body.find(
+                       R"(countylink_forward_attempts_total{destination="pacs",outcome="dead"} 2)") !=
+               std::string::npos;
+    })) << gw.log();
+}
+
 }  // namespace
 }  // namespace countylink::testing

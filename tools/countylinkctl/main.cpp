@@ -1,9 +1,12 @@
 // countylinkctl: offline administration of a CountyLink data directory.
 //   countylinkctl export UID [--data-dir DIR] [-o FILE]   the stored object, byte for byte
 //   countylinkctl quarantine [--data-dir DIR]             refused objects and why
+//   countylinkctl forward list [DEST] [--state S]         the forward outbox
+//   countylinkctl forward retry [DEST]                    dead letters back to pending
 #include <fcntl.h>
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <vector>
@@ -11,6 +14,7 @@
 #include "codecs/io/file.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
+#include "gateway/store/sqlite/sqlite_outbox.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -21,7 +25,9 @@ namespace {
 constexpr const char* kUsage =
     "Usage:\n"
     "  countylinkctl export UID [--data-dir DIR] [-o FILE]\n"
-    "  countylinkctl quarantine [--data-dir DIR]\n";
+    "  countylinkctl quarantine [--data-dir DIR]\n"
+    "  countylinkctl forward list [DESTINATION] [--state pending|delivered|dead] [--data-dir DIR]\n"
+    "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n";
 
 store::SqliteIndex open_index(const fs::path& data) {
     const fs::path file = data / "index.sqlite";
@@ -76,6 +82,35 @@ int list_quarantine(const fs::path& data) {
     return 0;
 }
 
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+int forward_command(const fs::path& data, const std::vector<std::string>& args,
+                    const std::string& state) {
+    open_index(data);  // fails with a hint when the data directory is wrong
+    store::SqliteOutbox outbox(data / "index.sqlite");
+    const std::string destination = args.size() > 1 ? args[1] : "";
+    if (args[0] == "retry") {
+        const auto n = outbox.retry_dead(destination, now_ms());
+        std::cout << n << " dead-lettered objects put back in the outbox"
+                  << (destination.empty() ? "" : " of " + destination)
+                  << "; the running gateway sends them within a second\n";
+        return 0;
+    }
+    const auto items = outbox.list(destination, state, 100000);
+    for (const auto& i : items) {
+        std::cout << i.id << "\t" << i.destination << "\t" << i.state << "\tattempts " << i.attempts
+                  << "\t" << i.sop_instance_uid << "\t" << i.last_error << "\n";
+    }
+    for (const auto& b : outbox.backlog()) {
+        std::cerr << b.destination << ": " << b.pending << " pending, " << b.dead << " dead\n";
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +119,7 @@ int main(int argc, char** argv) {
         desc.add_options()("help,h", "show help")(
             "data-dir", po::value<std::string>()->default_value("./var"), "data directory")(
             "output,o", po::value<std::string>()->default_value(""), "output file (export)")(
+            "state", po::value<std::string>()->default_value(""), "filter (forward list)")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
         po::positional_options_description pos;
@@ -103,6 +139,10 @@ int main(int argc, char** argv) {
             return export_instance(data, args[0], vm["output"].as<std::string>());
         }
         if (command == "quarantine" && args.empty()) return list_quarantine(data);
+        if (command == "forward" && !args.empty() && args.size() <= 2 &&
+            (args[0] == "list" || args[0] == "retry")) {
+            return forward_command(data, args, vm["state"].as<std::string>());
+        }
         std::cerr << kUsage;
         return 2;
     } catch (const std::exception& e) {

@@ -1,0 +1,28 @@
+// STOW-RS (PS3.18 10.5): POST /dicomweb/studies[/{study}] with multipart/related;
+// type="application/dicom". The body streams through Content-Encoding decoding and the
+// multipart parser into spool files; each part then takes the same validate -> store -> route
+// path as a C-STORE. The answer lists stored and failed instances with reasons.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <string>
+
+#include "gateway/auth/authenticator.hpp"
+#include "gateway/http/responses.hpp"
+#include "gateway/server/context.hpp"
+
+namespace countylink::http {
+
+using HeaderParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+
+// Reads the body of the request whose header `header` holds, stores its parts, and returns
+// the STOW-RS response (200 all stored, 202 some failed, 409 none stored, 400/413/415).
+boost::asio::awaitable<Response> handle_stow(boost::beast::tcp_stream& stream,
+                                             boost::beast::flat_buffer& buffer,
+                                             HeaderParser& header, std::string study_uid,
+                                             const auth::Principal& who, server::Context& ctx);
+
+}  // namespace countylink::http
