@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "gateway/http/dicomweb.hpp"
 #include "gateway/http/responses.hpp"
 #include "gateway/http/stow.hpp"
 #include "gateway/http/worklist_api.hpp"
@@ -141,7 +142,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             co_return co_await write(text_response(req, bhttp::status::ok, ctx_.registry.expose(),
                                                    "text/plain; version=0.0.4; charset=utf-8"));
         }
-        if (!path.starts_with("/api/")) {
+        if (!path.starts_with("/api/") && !path.starts_with("/dicomweb/")) {
             co_return co_await write(json_error(req, bhttp::status::not_found, "no such resource"));
         }
         const auto header = req[bhttp::field::authorization];
@@ -151,6 +152,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                   "missing or unknown bearer token (Authorization: Bearer ...)");
             res.set(bhttp::field::www_authenticate, "Bearer");
             co_return co_await write(std::move(res));
+        }
+        if (path.starts_with("/dicomweb/") && co_await serve_dicomweb(stream_, req, path, ctx_)) {
+            co_return;
         }
         if (auto res = co_await handle_worklist(req, path, *who, ctx_)) {
             co_return co_await write(std::move(*res));

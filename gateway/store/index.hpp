@@ -55,6 +55,14 @@ struct QuarantineRow {
     QuarantineRecord record;
 };
 
+// A QIDO-style search over the latest version of every instance. Empty fields match anything;
+// study_date may be a DICOM range ("20260101-20261231", "-20261231", "20260101-").
+struct InstanceQuery {
+    std::string patient_id, study_date, modality, accession_number;
+    std::string study_instance_uid, series_instance_uid, sop_instance_uid;
+    std::size_t limit = 10000;  // rows of instances (the HTTP layer pages studies/series)
+};
+
 class Index {
   public:
     virtual ~Index() = default;
@@ -76,6 +84,9 @@ class Index {
 
     // Every blob name (sha256) the index refers to: recovery keeps these and removes the rest.
     virtual std::vector<std::string> referenced_blobs() = 0;
+
+    // Latest versions of the instances matching `query`, by study, series and instance UID.
+    virtual std::vector<InstanceRow> find_instances(const InstanceQuery& query) = 0;
 
     // Number of instance rows (all versions).
     virtual uint64_t instance_count() = 0;

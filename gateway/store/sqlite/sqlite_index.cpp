@@ -365,6 +365,41 @@ std::vector<std::string> SqliteIndex::referenced_blobs() {
     return out;
 }
 
+std::vector<InstanceRow> SqliteIndex::find_instances(const InstanceQuery& q) {
+    std::string sql = std::string("SELECT ") + kInstanceColumns +
+                      " FROM instances AS i WHERE version = (SELECT MAX(version) FROM instances "
+                      "WHERE sop_instance_uid = i.sop_instance_uid)";
+    std::vector<std::string> values;
+    auto compare = [&](const char* column, const char* op, const std::string& value) {
+        values.push_back(value);
+        sql += std::string(" AND ") + column + " " + op + " ?" + std::to_string(values.size());
+    };
+    auto equal = [&](const char* column, const std::string& value) {
+        if (!value.empty()) compare(column, "=", value);
+    };
+    equal("patient_id", q.patient_id);
+    equal("modality", q.modality);
+    equal("accession_number", q.accession_number);
+    equal("study_instance_uid", q.study_instance_uid);
+    equal("series_instance_uid", q.series_instance_uid);
+    equal("sop_instance_uid", q.sop_instance_uid);
+    if (const auto dash = q.study_date.find('-'); dash == std::string::npos) {
+        equal("study_date", q.study_date);
+    } else {
+        if (dash > 0) compare("study_date", ">=", q.study_date.substr(0, dash));
+        if (dash + 1 < q.study_date.size())
+            compare("study_date", "<=", q.study_date.substr(dash + 1));
+    }
+    sql += " ORDER BY study_instance_uid, series_instance_uid, sop_instance_uid LIMIT " +
+           std::to_string(q.limit);
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(), sql);
+    for (std::size_t i = 0; i < values.size(); ++i) s.bind(static_cast<int>(i + 1), values[i]);
+    std::vector<InstanceRow> rows;
+    while (s.step()) rows.push_back(read_instance(s));
+    return rows;
+}
+
 uint64_t SqliteIndex::instance_count() {
     std::lock_guard lock(reader_->mutex());
     Statement s(reader_->handle(), "SELECT COUNT(*) FROM instances");

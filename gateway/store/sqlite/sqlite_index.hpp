@@ -24,6 +24,7 @@ class SqliteIndex final : public Index {
     void record_quarantine(const QuarantineRecord& record) override;
     std::vector<QuarantineRow> quarantine(std::size_t limit) override;
     std::vector<std::string> referenced_blobs() override;
+    std::vector<InstanceRow> find_instances(const InstanceQuery& query) override;
     uint64_t instance_count() override;
 
   private:
