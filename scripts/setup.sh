@@ -23,8 +23,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The JavaScript DICOMweb client the tests drive (npm registry; versions pinned by the lock).
+install_node_test_deps() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/dicomweb-client"
+  if [ ! -d "$dir/node_modules/dicomweb-client" ]; then
+    command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  install_node_test_deps
   exit 0
 fi
 
@@ -36,4 +47,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_node_test_deps
 echo "setup: done"

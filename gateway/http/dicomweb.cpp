@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcjson.h>
 #include <boost/asio/redirect_error.hpp>
@@ -167,7 +168,10 @@ std::string instance_metadata(store::BlobStore& blobs, const std::filesystem::pa
     if (ff.loadFile(file.path().c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
         throw std::runtime_error("stored object cannot be parsed");
     }
-    std::set<DcmTagKey> large;
+    // Always by URI: pixel data (native or encapsulated), waveforms, overlays, documents.
+    std::set<DcmTagKey> large{DCM_PixelData,       DCM_FloatPixelData, DCM_DoubleFloatPixelData,
+                              DCM_WaveformData,    DCM_OverlayData,    DCM_EncapsulatedDocument,
+                              DCM_SpectroscopyData};
     DcmStack stack;
     DcmDataset* ds = ff.getDataset();
     while (ds->nextObject(stack, OFTrue).good()) {
@@ -310,14 +314,26 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
     }
     if (metadata) {
         std::string body = "[";
+        std::string error;
         for (const auto& row : rows) {
             auto& blobs = ctx.blobs;
             const auto& spool = ctx.spool_dir;
             const auto& record = row.record;
-            body += co_await server::run_on(ctx.workers, [&blobs, &spool, &record] {
-                return instance_metadata(blobs, spool, record);
-            });
+            try {
+                body += co_await server::run_on(ctx.workers, [&blobs, &spool, &record] {
+                    return instance_metadata(blobs, spool, record);
+                });
+            } catch (const std::exception& e) {
+                error = "metadata of " + record.sop_instance_uid + ": " + e.what();
+                break;
+            }
             body += ",";
+        }
+        if (!error.empty()) {
+            ctx.log.error(error);
+            co_await write_response(stream,
+                                    json_error(req, bhttp::status::internal_server_error, error));
+            co_return true;
         }
         body.back() = ']';
         co_await write_response(

@@ -198,3 +198,26 @@ TEST(DicomWeb, QidoFindsAndWadoRetrieves) {
 
 }  // namespace
 }  // namespace countylink::testing
+
+namespace countylink::testing {
+namespace {
+
+// The npm dicomweb-client (installed by scripts/setup.sh) stores, finds and fetches.
+TEST(DicomWeb, NpmDicomwebClientRoundTrip) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const auto script = source_dir() / "tests" / "dicomweb-client" / "dicomweb_client_test.mjs";
+    ASSERT_TRUE(
+        fs::exists(source_dir() / "tests" / "dicomweb-client" / "node_modules" / "dicomweb-client"))
+        << "run scripts/setup.sh: it installs the npm test dependencies";
+    std::string files;
+    for (const auto& f : corpus_sample()) files += " '" + f.string() + "'";
+    const auto r =
+        run("node '" + script.string() + "' http://127.0.0.1:" + std::to_string(gw.http_port()) +
+            "/dicomweb " + gw.token() + files);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" 0 failed"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace countylink::testing
