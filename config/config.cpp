@@ -75,6 +75,11 @@ constexpr std::string_view token_name_expectation =
     "expected a token name of 1-64 characters A-Z, a-z, 0-9, _, ., @ or -";
 constexpr std::string_view token_expectation =
     "expected a token of at least 16 printable ASCII characters without spaces";
+constexpr std::string_view url_expectation = "expected a URL http://host[:port][/path]";
+
+constexpr std::string_view dicom_destination = "dicom";
+constexpr std::string_view stowrs_destination = "stowrs";
+constexpr std::array<std::string_view, 2> destination_types{dicom_destination, stowrs_destination};
 
 using Keys = std::span<const std::string_view>;
 constexpr std::array<std::string_view, 10> root_keys{"dicom",   "http",     "storage", "validation",
@@ -97,8 +102,11 @@ constexpr std::array<std::string_view, 2> token_keys{"name", "token"};
 constexpr std::array<std::string_view, 3> turnaround_keys{"stat_s", "urgent_s", "routine_s"};
 constexpr std::array<std::string_view, 5> forward_keys{"retry_deadline_s", "backoff_initial_s",
                                                        "backoff_max_s", "batch", "destinations"};
-constexpr std::array<std::string_view, 5> destination_keys{"name", "ae_title", "host", "port",
-                                                           "calling_ae"};
+constexpr std::array<std::string_view, 8> destination_keys{
+    "name", "type", "ae_title", "host", "port", "calling_ae", "url", "token"};
+// The keys of one destination type that the other must not be given.
+constexpr std::array<std::string_view, 4> dicom_only_keys{"ae_title", "host", "port", "calling_ae"};
+constexpr std::array<std::string_view, 2> stowrs_only_keys{"url", "token"};
 
 std::string join(Keys words) {
     std::string out;
@@ -237,6 +245,119 @@ bool valid_token_name(std::string_view name) {
 bool valid_token(std::string_view token) {
     if (token.size() < min_token_length) return false;
     return std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// What is wrong with a token valid_token refuses, without showing it (tokens are secrets).
+std::string token_problem(std::string_view token) {
+    return std::string(token_expectation) + "; " +
+           (token.size() < min_token_length
+                ? "it has " + std::to_string(token.size()) + " characters"
+                : std::string("it contains a space or a character outside printable ASCII"));
+}
+
+std::string destination_type_expectation() {
+    return "expected one of " + join(destination_types);
+}
+
+bool valid_destination_type(std::string_view type) {
+    return std::find(destination_types.begin(), destination_types.end(), type) !=
+           destination_types.end();
+}
+
+// A dicom destination given a key of stowrs ones (url, token).
+std::string stowrs_key_message(std::string_view key, bool type_given) {
+    return std::string(key) + " belongs to stowrs destinations; set type = \"stowrs\" to send " +
+           "with STOW-RS (this destination is type \"dicom\"" +
+           (type_given ? "" : ", the default") + ")";
+}
+
+// A stowrs destination given a key of dicom ones (ae_title, host, port, calling_ae).
+std::string dicom_key_message(std::string_view key) {
+    return std::string(key) + " is not used by stowrs destinations, which send to url; " +
+           join(dicom_only_keys) + " belong to dicom destinations";
+}
+
+bool url_host_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
+}
+
+bool ipv6_char(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+           c == '.';
+}
+
+// Why `url` is no STOW-RS base URL we can send to (the message after the key path), or nullopt.
+// http only for now; "/studies" is appended to it, so no query, fragment or trailing '/'.
+std::optional<std::string> url_problem(std::string_view url) {
+    const std::string expectation(url_expectation);
+    constexpr std::string_view scheme = "http://";
+    const auto starts_with_nocase = [&](std::string_view prefix) {
+        return url.size() >= prefix.size() &&
+               std::equal(prefix.begin(), prefix.end(), url.begin(), [](char a, char b) {
+                   return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+               });
+    };
+    if (starts_with_nocase("https://")) {
+        return expectation +
+               "; https is not supported yet: TLS comes with the security issue, until then "
+               "use an http:// URL on a trusted network, got " +
+               quote_value(url);
+    }
+    if (!url.starts_with(scheme)) {
+        return expectation + " starting with http://, got " + quote_value(url);
+    }
+    if (!std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+        return expectation + " without spaces, control or non-ASCII characters, got " +
+               quote_value(url);
+    }
+    const std::string_view rest = url.substr(scheme.size());
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    const std::string_view path = rest.substr(authority.size());
+    // Credentials would be logged and shown in messages; this one leaves the URL out for that.
+    if (authority.find('@') != std::string_view::npos) {
+        return expectation +
+               "; user names and passwords in the URL are not supported (give a "
+               "bearer token in token)";
+    }
+    if (url.find_first_of("?#") != std::string_view::npos) {
+        return expectation +
+               " without query or fragment ('?', '#'): \"/studies\" is appended "
+               "to it, got " +
+               quote_value(url);
+    }
+    // host[:port], the host possibly an IPv6 literal in brackets: [fd00::5]:8080
+    const bool bracketed = authority.starts_with('[');
+    const std::size_t close = authority.find(']');
+    const std::string_view host = authority.substr(
+        0, bracketed && close != std::string_view::npos ? close + 1 : authority.find(':'));
+    if (host.empty()) return expectation + "; the host is missing, got " + quote_value(url);
+    if (bracketed) {
+        if (close == std::string_view::npos || host.size() < 3 ||
+            !std::all_of(host.begin() + 1, host.end() - 1, ipv6_char)) {
+            return expectation + "; a host in brackets must be an IPv6 address, got " +
+                   quote_value(url);
+        }
+    } else if (!std::all_of(host.begin(), host.end(), url_host_char)) {
+        return expectation + "; the host may hold A-Z, a-z, 0-9, '.', '-' and '_', got " +
+               quote_value(url);
+    }
+    if (host.size() < authority.size()) {
+        const std::string_view port = authority.substr(host.size());  // ":8080"
+        const bool digits =
+            port.size() >= 2 && port.size() <= 6 && port.front() == ':' &&
+            std::all_of(port.begin() + 1, port.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const int number = digits ? std::stoi(std::string(port.substr(1))) : 0;
+        if (number < destination_port_range.min || number > destination_port_range.max) {
+            return expectation + "; the port after the host must be 1-65535, got " +
+                   quote_value(url);
+        }
+    }
+    if (path.ends_with('/')) {
+        return expectation + " without a trailing '/': \"/studies\" is appended to it, got " +
+               quote_value(url);
+    }
+    return std::nullopt;
 }
 
 std::optional<Priority> priority_from_name(std::string_view name) {
@@ -502,10 +623,56 @@ RouteRule read_rule(const TableReader& in) {
     return rule;
 }
 
+// The first of `keys` the table gives, in file order.
+std::optional<std::string_view> first_given(const TableReader& in, Keys keys) {
+    std::optional<std::string_view> first;
+    toml::source_index first_line = 0;
+    for (std::string_view key : keys) {
+        if (const toml::node* node = in.find(key)) {
+            const toml::source_index line = node->source().begin.line;
+            if (!first || line < first_line) {
+                first = key;
+                first_line = line;
+            }
+        }
+    }
+    return first;
+}
+
+// Keys of the other destination type are refused before missing ones are asked for: a stowrs
+// destination given host and port is better told about url than about a missing ae_title.
 ForwardDestination read_destination(const TableReader& in) {
     ForwardDestination destination;
     destination.name = in.string_value(in.require("name", destination_expectation),
                                        in.path_of("name"), "expected a destination name string");
+    const toml::node* type = in.find("type");
+    if (type) {
+        destination.type =
+            in.string_value(*type, in.path_of("type"), destination_type_expectation());
+        if (!valid_destination_type(destination.type)) {
+            in.fail("type",
+                    destination_type_expectation() + ", got " + quote_value(destination.type));
+        }
+    }
+    if (destination.type == stowrs_destination) {
+        if (const auto key = first_given(in, dicom_only_keys))
+            in.fail(*key, dicom_key_message(*key));
+        destination.url = in.string_value(in.require("url", url_expectation), in.path_of("url"),
+                                          "expected a URL string");
+        // The value is checked by check_forward, whose messages never show it.
+        if (const toml::node* node = in.find("token")) {
+            destination.token =
+                in.string_value(*node, in.path_of("token"), "expected a token string");
+            if (destination.token.empty()) {
+                in.fail("token", std::string(token_expectation) +
+                                     "; it is empty: leave token out to send none");
+            }
+        }
+        return destination;
+    }
+    if (const auto key = first_given(in, stowrs_only_keys)) {
+        in.fail(*key, stowrs_key_message(*key, type != nullptr));
+    }
     destination.ae_title =
         in.string_value(in.require("ae_title", "expected the destination's AE title"),
                         in.path_of("ae_title"), "expected an AE title string");
@@ -746,19 +913,30 @@ void check_api(const Reporter& reporter, const ApiSettings& api) {
             reporter.fail(name_path, "duplicate token name " + quote_value(token.name) + " (also " +
                                          reporter.describe(it->second) + ")");
         }
-        if (!valid_token(token.token)) {
-            const std::string problem =
-                token.token.size() < min_token_length
-                    ? "it has " + std::to_string(token.token.size()) + " characters"
-                    : "it contains a space or a character outside printable ASCII";
-            reporter.fail(token_path, std::string(token_expectation) + "; " + problem);
-        }
+        if (!valid_token(token.token)) reporter.fail(token_path, token_problem(token.token));
         if (const auto [it, added] = token_paths.emplace(token.token, token_path); !added) {
             reporter.fail_with(token_path, "token of " + path + " is the same as the token of " +
                                                parent_path(it->second) + " (" +
                                                reporter.describe(it->second) +
                                                "); each client needs its own token");
         }
+    }
+}
+
+// The port has a default, so only a file can say it was given (read_destination refuses it).
+void check_stowrs_destination(const Reporter& reporter, const std::string& path,
+                              const ForwardDestination& destination) {
+    if (!destination.ae_title.empty()) {
+        reporter.fail(path + ".ae_title", dicom_key_message("ae_title"));
+    }
+    if (!destination.host.empty()) reporter.fail(path + ".host", dicom_key_message("host"));
+    if (!destination.calling_ae.empty()) {
+        reporter.fail(path + ".calling_ae", dicom_key_message("calling_ae"));
+    }
+    if (const auto problem = url_problem(destination.url)) reporter.fail(path + ".url", *problem);
+    // Secret: the message names the key and what is wrong, never the value.
+    if (!destination.token.empty() && !valid_token(destination.token)) {
+        reporter.fail(path + ".token", token_problem(destination.token));
     }
 }
 
@@ -788,6 +966,20 @@ void check_forward(const Reporter& reporter, const ForwardSettings& forward) {
         if (const auto [it, added] = name_paths.emplace(destination.name, name_path); !added) {
             reporter.fail(name_path, "duplicate destination name " + quote_value(destination.name) +
                                          " (also " + reporter.describe(it->second) + ")");
+        }
+        if (!valid_destination_type(destination.type)) {
+            reporter.fail(path + ".type", destination_type_expectation() + ", got " +
+                                              quote_value(destination.type));
+        }
+        if (destination.type == stowrs_destination) {
+            check_stowrs_destination(reporter, path, destination);
+            continue;
+        }
+        if (!destination.url.empty()) {
+            reporter.fail(path + ".url", stowrs_key_message("url", true));
+        }
+        if (!destination.token.empty()) {
+            reporter.fail(path + ".token", stowrs_key_message("token", true));
         }
         check_ae_title(reporter, path + ".ae_title", destination.ae_title);
         if (!valid_host(destination.host)) {

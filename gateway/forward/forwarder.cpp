@@ -13,6 +13,7 @@
 
 #include "codecs/dicom/part10.hpp"
 #include "gateway/dicom/store_scu.hpp"
+#include "gateway/forward/stow_client.hpp"
 #include "gateway/server/run_on.hpp"
 
 namespace countylink::forward {
@@ -138,22 +139,35 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
                        " dead-lettered: ", why);
             continue;
         }
-        auto reader = std::make_shared<DatasetReader>(blobs_.open(item.sha256));
-        objects.push_back({item.sop_class_uid, item.sop_instance_uid, item.transfer_syntax_uid,
-                           [reader](std::span<std::byte> out) { return reader->read(out); }});
+        // C-STORE sends the dataset; STOW-RS sends the whole Part-10 file.
+        std::function<std::size_t(std::span<std::byte>)> read;
+        if (destination.type == "stowrs") {
+            auto blob = std::make_shared<store::BlobReader>(blobs_.open(item.sha256));
+            read = [blob](std::span<std::byte> out) { return blob->read(out); };
+        } else {
+            auto dataset = std::make_shared<DatasetReader>(blobs_.open(item.sha256));
+            read = [dataset](std::span<std::byte> out) { return dataset->read(out); };
+        }
+        objects.push_back(
+            {item.sop_class_uid, item.sop_instance_uid, item.transfer_syntax_uid, std::move(read)});
         sendable.push_back(std::move(item));
     }
     if (objects.empty()) co_return;
 
-    const dicom::ScuPeer peer{
-        destination.host, destination.port, destination.ae_title,
-        destination.calling_ae.empty() ? config_.dicom.ae_title : destination.calling_ae,
-        std::chrono::seconds(30)};
     std::vector<dicom::SendResult> results;
     std::string association_error;
     try {
-        results = co_await dicom::send_objects(co_await asio::this_coro::executor, workers_, peer,
-                                               objects);
+        const auto executor = co_await asio::this_coro::executor;
+        if (destination.type == "stowrs") {
+            const StowPeer peer = stow_peer_from_url(destination.url, destination.token);
+            results = co_await stow_objects(executor, workers_, peer, objects);
+        } else {
+            const dicom::ScuPeer peer{
+                destination.host, destination.port, destination.ae_title,
+                destination.calling_ae.empty() ? config_.dicom.ae_title : destination.calling_ae,
+                std::chrono::seconds(30)};
+            results = co_await dicom::send_objects(executor, workers_, peer, objects);
+        }
     } catch (const std::exception& e) {
         association_error = e.what();
     }
@@ -169,8 +183,8 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
             });
         }
         metrics_.forward_attempts_total.with({destination.name, "failed"}).inc(sendable.size());
-        log_.warn("forward to ", destination.name, " (", destination.host, ":", destination.port,
-                  ") failed for ", sendable.size(), " objects: ", association_error);
+        log_.warn("forward to ", destination.name, " failed for ", sendable.size(),
+                  " objects: ", association_error);
         co_return;
     }
     std::size_t delivered = 0;

@@ -184,6 +184,32 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
     }
 }
 
+// STOW-RS to an upstream CountyLink (a prefecture hub): everything arrives, byte for byte.
+TEST(Forward, StowRsToASecondCountylink) {
+    TempDir tmp;
+    const std::string token = "upstream-token-0123456789abcdef";
+    Gateway upstream(tmp.path() / "upstream",
+                     "[[api.tokens]]\nname = \"county-a\"\ntoken = \"" + token + "\"\n");
+    Gateway gw(tmp.path() / "data",
+               "[forward]\nbackoff_initial_s = 1\nbackoff_max_s = 2\n"
+               "[[forward.destinations]]\nname = \"hub\"\ntype = \"stowrs\"\nurl = "
+               "\"http://127.0.0.1:" +
+                   std::to_string(upstream.http_port()) + "/dicomweb\"\ntoken = \"" + token +
+                   "\"\n[[routing.rules]]\nforward = [\"hub\"]\n");
+    const fs::path dir = synth(tmp.path(), "ecg", 5, 41);
+    send(gw, dir);
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string uid = sop_uid(e.path());
+        HttpResponse there;
+        ASSERT_TRUE(eventually([&] {
+            there = http_get(upstream.http_port(), "/api/v1/instances/" + uid, token);
+            return there.status == 200;
+        })) << gw.log();
+        const auto here = gw.get("/api/v1/instances/" + uid);
+        EXPECT_TRUE(dataset_bytes(bytes_of(there.body)) == dataset_bytes(bytes_of(here.body)));
+    }
+}
+
 // A destination that refuses an object for good (storescp without +xa takes no JPEG-LS):
 // dead-lettered at once, visible in countylinkctl and metrics, and retried on request.
 TEST(Forward, PermanentRefusalIsDeadLetteredAndCanBeRetried) {

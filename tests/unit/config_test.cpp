@@ -124,7 +124,7 @@ TEST(ConfigExamples, ProductionExampleLoads) {
     EXPECT_EQ(imaging.queues, std::vector<std::string>{"imaging"});
     EXPECT_EQ(imaging.forward, county_pacs);
     const std::vector<ForwardDestination> destinations{
-        {"county-pacs", "COUNTY_PACS", "10.0.0.20", 104, ""}};
+        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104}};
     EXPECT_EQ(config.forward.destinations, destinations);
     EXPECT_EQ(config.forward.retry_deadline_s, ForwardSettings{}.retry_deadline_s);
     ASSERT_EQ(config.api.tokens.size(), 1u);
@@ -411,8 +411,11 @@ TEST(ConfigForward, DestinationsAndSettingsParse) {
     EXPECT_EQ(config.forward.backoff_max_s, 30u);
     EXPECT_EQ(config.forward.batch, 1000u);
     const std::vector<ForwardDestination> expected{
-        {"county-pacs", "COUNTY_PACS", "10.0.0.20", 104, ""},
-        {"archive_2", " ARCHIVE ", "pacs.county.example", 104, "COUNTYLINK_FWD"}};
+        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104},
+        {.name = "archive_2",
+         .ae_title = " ARCHIVE ",
+         .host = "pacs.county.example",
+         .calling_ae = "COUNTYLINK_FWD"}};
     EXPECT_EQ(config.forward.destinations, expected);
 }
 
@@ -425,7 +428,8 @@ TEST(ConfigForward, RuleWithOnlyForwardIsValid) {
     EXPECT_EQ(config.routing.rules[0].forward, std::vector<std::string>{"county-pacs"});
 
     Config edited = embedded_default();
-    edited.forward.destinations = {{"pacs", "PACS", "pacs.local", 11112, ""}};
+    edited.forward.destinations = {
+        {.name = "pacs", .ae_title = "PACS", .host = "pacs.local", .port = 11112}};
     edited.routing.rules = {RouteRule{{"DX"}, {}, {}, std::nullopt, {}, {"pacs"}}};
     EXPECT_NO_THROW(validate(edited));
 }
@@ -494,7 +498,7 @@ TEST(ConfigForward, RangesAndKeysAreChecked) {
                     {"forward.destinations: expected an array of tables"});
     expect_contains(parse_error(county_pacs + "calling = \"X\"\n"),
                     {"cfg.toml:6:", "unknown key 'forward.destinations[0].calling'",
-                     "allowed: name, ae_title, host, port, calling_ae"});
+                     "allowed: name, type, ae_title, host, port, calling_ae, url, token"});
 }
 
 TEST(ConfigForward, BadDestinationValuesAreRefused) {
@@ -532,15 +536,201 @@ TEST(ConfigForward, BadDestinationValuesAreRefused) {
                     {"forward.destinations[0].name: missing"});
 
     Config config = embedded_default();
-    config.forward.destinations = {{"pacs", "PACS", "h", 0, ""}};
+    config.forward.destinations = {{.name = "pacs", .ae_title = "PACS", .host = "h", .port = 0}};
     expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].port"});
-    config.forward.destinations = {{"pacs", "PACS", "h", 104, "   "}};
+    config.forward.destinations = {
+        {.name = "pacs", .ae_title = "PACS", .host = "h", .calling_ae = "   "}};
     expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].calling_ae"});
-    config.forward.destinations = {{"pacs", "PACS", "h", 104, ""}};
+    config.forward.destinations = {{.name = "pacs", .ae_title = "PACS", .host = "h"}};
     config.routing.rules = {RouteRule{{}, {}, {}, std::nullopt, {}, {"other"}}};
     expect_contains(
         error_of([&] { validate(config); }),
         {"routing.rules[0].forward[0]", "unknown forward destination 'other'", "known: pacs"});
+}
+
+// A STOW-RS destination: a [[forward.destinations]] table with type = "stowrs", `url`, `token`.
+std::string stowrs(const std::string& extra) {
+    return "[[forward.destinations]]\nname = \"prefecture\"\ntype = \"stowrs\"\n" + extra;
+}
+
+std::string stowrs_url(const std::string& url) {
+    return stowrs("url = \"" + url + "\"\n");
+}
+
+TEST(ConfigForwardStowrs, DestinationParses) {
+    const Config config =
+        parse_toml(county_pacs +
+                   stowrs("url = \"http://10.0.1.5:8080/dicomweb\"\n"
+                          "token = \"prefecture-secret-0123456789\"\n") +
+                   "[[forward.destinations]]\nname = \"plain\"\ntype = \"stowrs\"\n"
+                   "url = \"http://pacs.prefecture.example\"\n"
+                   "[[forward.destinations]]\nname = \"v6\"\ntype = \"stowrs\"\n"
+                   "url = \"http://[fd00::5]:8042/dicom-web/v1\"\n"
+                   "[[forward.destinations]]\nname = \"explicit\"\ntype = \"dicom\"\n"
+                   "ae_title = \"PACS2\"\nhost = \"10.0.0.21\"\n"
+                   "[[routing.rules]]\nforward = [\"prefecture\", \"county-pacs\"]\n");
+    const std::vector<ForwardDestination> expected{
+        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104},
+        {.name = "prefecture",
+         .type = "stowrs",
+         .url = "http://10.0.1.5:8080/dicomweb",
+         .token = "prefecture-secret-0123456789"},
+        {.name = "plain", .type = "stowrs", .url = "http://pacs.prefecture.example"},
+        {.name = "v6", .type = "stowrs", .url = "http://[fd00::5]:8042/dicom-web/v1"},
+        {.name = "explicit", .type = "dicom", .ae_title = "PACS2", .host = "10.0.0.21"}};
+    EXPECT_EQ(config.forward.destinations, expected);
+    EXPECT_EQ(ForwardDestination{}.type, "dicom");
+
+    Config edited = embedded_default();
+    edited.forward.destinations = {
+        {.name = "prefecture", .type = "stowrs", .url = "http://10.0.1.5:8080/dicomweb"}};
+    EXPECT_NO_THROW(validate(edited));
+}
+
+TEST(ConfigForwardStowrs, MissingUrlIsRefused) {
+    expect_contains(parse_error(stowrs("")), {"cfg.toml:1:", "forward.destinations[0].url: missing",
+                                              "expected a URL http://host[:port][/path]"});
+    expect_contains(parse_error(stowrs("token = \"prefecture-secret-0123456789\"\n")),
+                    {"forward.destinations[0].url: missing"});
+    expect_contains(parse_error(stowrs("url = 8080\n")),
+                    {"cfg.toml:4:",
+                     "forward.destinations[0].url: expected a URL string, got "
+                     "integer"});
+    Config edited = embedded_default();
+    edited.forward.destinations = {{.name = "prefecture", .type = "stowrs"}};
+    expect_contains(error_of([&] { validate(edited); }),
+                    {"forward.destinations[0].url: expected a URL", "got ''"});
+}
+
+TEST(ConfigForwardStowrs, HttpsUrlIsRefusedUntilTls) {
+    for (const std::string url : {"https://10.0.1.5/dicomweb", "HTTPS://pacs.example:443"}) {
+        const std::string message = parse_error(stowrs_url(url));
+        expect_contains(
+            message, {"cfg.toml:4:", "forward.destinations[0].url:", "https is not supported yet",
+                      "TLS comes with the security issue", "http://"});
+    }
+}
+
+TEST(ConfigForwardStowrs, MalformedUrlsAreRefused) {
+    const auto url_error = [](const std::string& url) { return parse_error(stowrs_url(url)); };
+    expect_contains(url_error("ftp://10.0.1.5/dicomweb"),
+                    {"cfg.toml:4:", "forward.destinations[0].url: expected a URL",
+                     "starting with http://", "'ftp://10.0.1.5/dicomweb'"});
+    expect_contains(url_error("10.0.1.5:8080/dicomweb"), {"starting with http://"});
+    expect_contains(url_error(""), {"starting with http://", "got ''"});
+    expect_contains(url_error("http://"), {"the host is missing"});
+    expect_contains(url_error("http:///dicomweb"), {"the host is missing"});
+    expect_contains(url_error("http://:8080/dicomweb"), {"the host is missing"});
+    expect_contains(url_error("http://pacs example/dicomweb"), {"without spaces"});
+    expect_contains(url_error("http://pacs!/dicomweb"), {"the host may hold"});
+    expect_contains(url_error("http://[fd00::5/dicomweb"), {"must be an IPv6 address"});
+    expect_contains(url_error("http://[]:8080"), {"must be an IPv6 address"});
+    for (const std::string port : {":0", ":65536", ":", ":80a", ":123456", ":-1"}) {
+        expect_contains(url_error("http://10.0.1.5" + port + "/dicomweb"),
+                        {"the port after the host must be 1-65535"});
+    }
+    expect_contains(url_error("http://[fd00::5]x/dicomweb"), {"the port after the host"});
+    EXPECT_NO_THROW(parse_toml(stowrs_url("http://10.0.1.5:1")));
+    EXPECT_NO_THROW(parse_toml(stowrs_url("http://10.0.1.5:65535/a/b")));
+    expect_contains(url_error("http://10.0.1.5:8080/dicomweb/"),
+                    {"without a trailing '/'", "\"/studies\" is appended"});
+    expect_contains(url_error("http://10.0.1.5:8080/"), {"without a trailing '/'"});
+    expect_contains(url_error("http://10.0.1.5/dicomweb?x=1"), {"without query or fragment"});
+    expect_contains(url_error("http://10.0.1.5/dicomweb#top"), {"without query or fragment"});
+    // Credentials in a URL would be echoed: the message leaves the URL out.
+    const std::string message = url_error("http://admin:hunter2@10.0.1.5/dicomweb");
+    expect_contains(message, {"user names and passwords in the URL are not supported", "token"});
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+}
+
+TEST(ConfigForwardStowrs, TokenIsCheckedWithoutShowingIt) {
+    const std::string url = "url = \"http://10.0.1.5:8080/dicomweb\"\n";
+    std::string message = parse_error(stowrs(url + "token = \"short-secret\"\n"));
+    expect_contains(message, {"cfg.toml:5:",
+                              "forward.destinations[0].token: expected a token of "
+                              "at least 16",
+                              "it has 12 characters"});
+    EXPECT_EQ(message.find("short-secret"), std::string::npos) << message;
+    message = parse_error(stowrs(url + "token = \"a secret with spaces in it\"\n"));
+    expect_contains(message, {"forward.destinations[0].token", "contains a space"});
+    EXPECT_EQ(message.find("spaces in it"), std::string::npos) << message;
+    expect_contains(parse_error(stowrs(url + "token = \"\"\n")),
+                    {"forward.destinations[0].token", "leave token out"});
+    expect_contains(parse_error(stowrs(url + "token = 12\n")),
+                    {"forward.destinations[0].token: expected a token string, got integer"});
+
+    Config edited = embedded_default();
+    edited.forward.destinations = {{.name = "prefecture",
+                                    .type = "stowrs",
+                                    .url = "http://10.0.1.5:8080/dicomweb",
+                                    .token = "tiny\tsecret-value"}};
+    message = error_of([&] { validate(edited); });
+    expect_contains(message, {"forward.destinations[0].token", "contains a space"});
+    EXPECT_EQ(message.find("secret-value"), std::string::npos) << message;
+}
+
+TEST(ConfigForwardStowrs, DicomKeysOnStowrsDestinationAreRefused) {
+    const std::string url = "url = \"http://10.0.1.5:8080/dicomweb\"\n";
+    for (const std::string key : {"ae_title = \"PREF\"", "host = \"10.0.1.5\"", "port = 104",
+                                  "calling_ae = \"COUNTYLINK\""}) {
+        const std::string name = key.substr(0, key.find(' '));
+        expect_contains(parse_error(stowrs(url + key + "\n")),
+                        {"cfg.toml:5:", "forward.destinations[0]." + name + ": " + name +
+                                            " is not used by stowrs destinations, which send "
+                                            "to url"});
+    }
+    // Host and port instead of a url: the first of them is named, not the missing url.
+    expect_contains(parse_error(stowrs("port = 8080\nhost = \"10.0.1.5\"\n")),
+                    {"cfg.toml:4:",
+                     "forward.destinations[0].port: port is not used by stowrs "
+                     "destinations",
+                     "ae_title, host, port, calling_ae belong to dicom destinations"});
+
+    Config edited = embedded_default();
+    edited.forward.destinations = {{.name = "prefecture",
+                                    .type = "stowrs",
+                                    .url = "http://10.0.1.5:8080/dicomweb",
+                                    .host = "10.0.1.5"}};
+    expect_contains(error_of([&] { validate(edited); }),
+                    {"forward.destinations[0].host: host is not used by stowrs destinations"});
+}
+
+TEST(ConfigForwardStowrs, StowrsKeysOnDicomDestinationAreRefused) {
+    expect_contains(parse_error(county_pacs + "url = \"http://10.0.0.20/dicomweb\"\n"),
+                    {"cfg.toml:6:",
+                     "forward.destinations[0].url: url belongs to stowrs destinations; set "
+                     "type = \"stowrs\"",
+                     "type \"dicom\", the default"});
+    const std::string message = parse_error(
+        "[[forward.destinations]]\nname = \"county-pacs\"\ntype = \"dicom\"\n"
+        "token = \"county-secret-0123456789\"\nae_title = \"COUNTY_PACS\"\nhost = \"h\"\n");
+    expect_contains(message, {"cfg.toml:4:",
+                              "forward.destinations[0].token: token belongs to "
+                              "stowrs destinations"});
+    EXPECT_EQ(message.find("county-secret"), std::string::npos) << message;
+
+    Config edited = embedded_default();
+    edited.forward.destinations = {
+        {.name = "pacs", .url = "http://h/dicomweb", .ae_title = "PACS", .host = "h"}};
+    expect_contains(error_of([&] { validate(edited); }),
+                    {"forward.destinations[0].url: url belongs to stowrs destinations"});
+}
+
+TEST(ConfigForwardStowrs, WrongTypeIsRefused) {
+    expect_contains(parse_error("[[forward.destinations]]\nname = \"p\"\ntype = \"stow-rs\"\n"
+                                "url = \"http://10.0.1.5\"\n"),
+                    {"cfg.toml:3:",
+                     "forward.destinations[0].type: expected one of dicom, "
+                     "stowrs, got 'stow-rs'"});
+    expect_contains(parse_error("[[forward.destinations]]\nname = \"p\"\ntype = \"DICOM\"\n"),
+                    {"forward.destinations[0].type: expected one of dicom, stowrs, got 'DICOM'"});
+    expect_contains(parse_error("[[forward.destinations]]\nname = \"p\"\ntype = 1\n"),
+                    {"cfg.toml:3:",
+                     "forward.destinations[0].type: expected one of dicom, stowrs, got integer"});
+    Config edited = embedded_default();
+    edited.forward.destinations = {{.name = "pacs", .type = "", .ae_title = "PACS", .host = "h"}};
+    expect_contains(error_of([&] { validate(edited); }),
+                    {"forward.destinations[0].type: expected one of dicom, stowrs, got ''"});
 }
 
 TEST(ConfigTownships, LookupTrimsSpacesAndHonoursAcceptUnregistered) {
