@@ -282,13 +282,8 @@ bool url_host_char(char c) {
            c == '-' || c == '_';
 }
 
-bool ipv6_char(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-           c == '.';
-}
-
 // Why `url` is no STOW-RS base URL we can send to (the message after the key path), or nullopt.
-// http only for now; "/studies" is appended to it, so no query, fragment or trailing '/'.
+// http only for now; "/studies" is appended to its path, so it has no query or fragment.
 std::optional<std::string> url_problem(std::string_view url) {
     const std::string expectation(url_expectation);
     constexpr std::string_view scheme = "http://";
@@ -326,36 +321,29 @@ std::optional<std::string> url_problem(std::string_view url) {
                "to it, got " +
                quote_value(url);
     }
-    // host[:port], the host possibly an IPv6 literal in brackets: [fd00::5]:8080
-    const bool bracketed = authority.starts_with('[');
-    const std::size_t close = authority.find(']');
-    const std::string_view host = authority.substr(
-        0, bracketed && close != std::string_view::npos ? close + 1 : authority.find(':'));
+    // host[:port]. The sender splits at the first ':', so no IPv6 literal ([fd00::5]) for now.
+    if (authority.starts_with('[')) {
+        return expectation +
+               "; IPv6 address literals are not supported, use a host name or an "
+               "IPv4 address, got " +
+               quote_value(url);
+    }
+    const std::string_view host = authority.substr(0, authority.find(':'));
     if (host.empty()) return expectation + "; the host is missing, got " + quote_value(url);
-    if (bracketed) {
-        if (close == std::string_view::npos || host.size() < 3 ||
-            !std::all_of(host.begin() + 1, host.end() - 1, ipv6_char)) {
-            return expectation + "; a host in brackets must be an IPv6 address, got " +
-                   quote_value(url);
-        }
-    } else if (!std::all_of(host.begin(), host.end(), url_host_char)) {
+    if (!std::all_of(host.begin(), host.end(), url_host_char)) {
         return expectation + "; the host may hold A-Z, a-z, 0-9, '.', '-' and '_', got " +
                quote_value(url);
     }
     if (host.size() < authority.size()) {
-        const std::string_view port = authority.substr(host.size());  // ":8080"
+        const std::string_view port = authority.substr(host.size() + 1);  // after the ':'
         const bool digits =
-            port.size() >= 2 && port.size() <= 6 && port.front() == ':' &&
-            std::all_of(port.begin() + 1, port.end(), [](char c) { return c >= '0' && c <= '9'; });
-        const int number = digits ? std::stoi(std::string(port.substr(1))) : 0;
+            !port.empty() && port.size() <= 5 &&
+            std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const int number = digits ? std::stoi(std::string(port)) : 0;
         if (number < destination_port_range.min || number > destination_port_range.max) {
             return expectation + "; the port after the host must be 1-65535, got " +
                    quote_value(url);
         }
-    }
-    if (path.ends_with('/')) {
-        return expectation + " without a trailing '/': \"/studies\" is appended to it, got " +
-               quote_value(url);
     }
     return std::nullopt;
 }

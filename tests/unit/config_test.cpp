@@ -564,8 +564,8 @@ TEST(ConfigForwardStowrs, DestinationParses) {
                           "token = \"prefecture-secret-0123456789\"\n") +
                    "[[forward.destinations]]\nname = \"plain\"\ntype = \"stowrs\"\n"
                    "url = \"http://pacs.prefecture.example\"\n"
-                   "[[forward.destinations]]\nname = \"v6\"\ntype = \"stowrs\"\n"
-                   "url = \"http://[fd00::5]:8042/dicom-web/v1\"\n"
+                   "[[forward.destinations]]\nname = \"slash\"\ntype = \"stowrs\"\n"
+                   "url = \"http://pacs_2.example:8042/dicom-web/v1/\"\n"
                    "[[forward.destinations]]\nname = \"explicit\"\ntype = \"dicom\"\n"
                    "ae_title = \"PACS2\"\nhost = \"10.0.0.21\"\n"
                    "[[routing.rules]]\nforward = [\"prefecture\", \"county-pacs\"]\n");
@@ -576,7 +576,7 @@ TEST(ConfigForwardStowrs, DestinationParses) {
          .url = "http://10.0.1.5:8080/dicomweb",
          .token = "prefecture-secret-0123456789"},
         {.name = "plain", .type = "stowrs", .url = "http://pacs.prefecture.example"},
-        {.name = "v6", .type = "stowrs", .url = "http://[fd00::5]:8042/dicom-web/v1"},
+        {.name = "slash", .type = "stowrs", .url = "http://pacs_2.example:8042/dicom-web/v1/"},
         {.name = "explicit", .type = "dicom", .ae_title = "PACS2", .host = "10.0.0.21"}};
     EXPECT_EQ(config.forward.destinations, expected);
     EXPECT_EQ(ForwardDestination{}.type, "dicom");
@@ -623,18 +623,15 @@ TEST(ConfigForwardStowrs, MalformedUrlsAreRefused) {
     expect_contains(url_error("http://:8080/dicomweb"), {"the host is missing"});
     expect_contains(url_error("http://pacs example/dicomweb"), {"without spaces"});
     expect_contains(url_error("http://pacs!/dicomweb"), {"the host may hold"});
-    expect_contains(url_error("http://[fd00::5/dicomweb"), {"must be an IPv6 address"});
-    expect_contains(url_error("http://[]:8080"), {"must be an IPv6 address"});
+    expect_contains(url_error("http://[fd00::5]:8042/dicomweb"),
+                    {"IPv6 address literals are not supported"});
     for (const std::string port : {":0", ":65536", ":", ":80a", ":123456", ":-1"}) {
         expect_contains(url_error("http://10.0.1.5" + port + "/dicomweb"),
                         {"the port after the host must be 1-65535"});
     }
-    expect_contains(url_error("http://[fd00::5]x/dicomweb"), {"the port after the host"});
+    expect_contains(url_error("http://10.0.1.5:80:80/dicomweb"), {"the port after the host"});
     EXPECT_NO_THROW(parse_toml(stowrs_url("http://10.0.1.5:1")));
     EXPECT_NO_THROW(parse_toml(stowrs_url("http://10.0.1.5:65535/a/b")));
-    expect_contains(url_error("http://10.0.1.5:8080/dicomweb/"),
-                    {"without a trailing '/'", "\"/studies\" is appended"});
-    expect_contains(url_error("http://10.0.1.5:8080/"), {"without a trailing '/'"});
     expect_contains(url_error("http://10.0.1.5/dicomweb?x=1"), {"without query or fragment"});
     expect_contains(url_error("http://10.0.1.5/dicomweb#top"), {"without query or fragment"});
     // Credentials in a URL would be echoed: the message leaves the URL out.
