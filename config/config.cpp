@@ -295,8 +295,8 @@ std::optional<std::string> url_problem(std::string_view url) {
     };
     if (starts_with_nocase("https://")) {
         return expectation +
-               "; https is not supported yet: TLS comes with the security issue, until then "
-               "use an http:// URL on a trusted network, got " +
+               "; https is not supported yet (TLS comes with the security issue), until then "
+               "use http:// on a trusted network, got " +
                quote_value(url);
     }
     if (!url.starts_with(scheme)) {
@@ -307,8 +307,7 @@ std::optional<std::string> url_problem(std::string_view url) {
                quote_value(url);
     }
     const std::string_view rest = url.substr(scheme.size());
-    const std::string_view authority = rest.substr(0, rest.find('/'));
-    const std::string_view path = rest.substr(authority.size());
+    const std::string_view authority = rest.substr(0, rest.find('/'));  // then the path, if any
     // Credentials would be logged and shown in messages; this one leaves the URL out for that.
     if (authority.find('@') != std::string_view::npos) {
         return expectation +

@@ -95,11 +95,11 @@ struct RoutingSettings {
 
 // A county PACS (or any C-STORE SCP) the forward outbox sends copies to.
 struct ForwardDestination {
-    std::string name;      // [a-z0-9_-]{1,32}, used in rules, metrics and countylinkctl
+    std::string name;            // [a-z0-9_-]{1,32}, used in rules, metrics and countylinkctl
     std::string type = "dicom";  // "dicom" (C-STORE) or "stowrs" (DICOMweb STOW-RS)
-    std::string url;    // stowrs: http://host:port/prefix; "/studies" is appended
-    std::string token;  // stowrs: bearer token to send, if any
-    std::string ae_title;  // the destination's (called) AE title
+    std::string url;             // stowrs: http://host:port/prefix; "/studies" is appended
+    std::string token;           // stowrs: bearer token to send, if any
+    std::string ae_title;        // the destination's (called) AE title
     std::string host;
     uint16_t port = 104;
     std::string calling_ae;  // ours towards it; empty: dicom.ae_title

@@ -2,6 +2,7 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
@@ -41,6 +42,30 @@ void expect_contains(const std::string& message, std::initializer_list<std::stri
         EXPECT_NE(message.find(part), std::string::npos)
             << "message: " << message << "\nmissing: " << part;
     }
+}
+
+// Destinations built field by field: ForwardDestination grows, and positional aggregates would
+// silently shift.
+ForwardDestination dicom_destination(const std::string& name, const std::string& ae_title,
+                                     const std::string& host, uint16_t port = 104,
+                                     const std::string& calling_ae = "") {
+    ForwardDestination d;
+    d.name = name;
+    d.ae_title = ae_title;
+    d.host = host;
+    d.port = port;
+    d.calling_ae = calling_ae;
+    return d;
+}
+
+ForwardDestination stowrs_destination(const std::string& name, const std::string& url,
+                                      const std::string& token = "") {
+    ForwardDestination d;
+    d.name = name;
+    d.type = "stowrs";
+    d.url = url;
+    d.token = token;
+    return d;
 }
 
 TEST(ConfigDefaults, EmbeddedDefaultHasDocumentedValues) {
@@ -124,7 +149,7 @@ TEST(ConfigExamples, ProductionExampleLoads) {
     EXPECT_EQ(imaging.queues, std::vector<std::string>{"imaging"});
     EXPECT_EQ(imaging.forward, county_pacs);
     const std::vector<ForwardDestination> destinations{
-        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104}};
+        dicom_destination("county-pacs", "COUNTY_PACS", "10.0.0.20", 104)};
     EXPECT_EQ(config.forward.destinations, destinations);
     EXPECT_EQ(config.forward.retry_deadline_s, ForwardSettings{}.retry_deadline_s);
     ASSERT_EQ(config.api.tokens.size(), 1u);
@@ -411,11 +436,8 @@ TEST(ConfigForward, DestinationsAndSettingsParse) {
     EXPECT_EQ(config.forward.backoff_max_s, 30u);
     EXPECT_EQ(config.forward.batch, 1000u);
     const std::vector<ForwardDestination> expected{
-        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104},
-        {.name = "archive_2",
-         .ae_title = " ARCHIVE ",
-         .host = "pacs.county.example",
-         .calling_ae = "COUNTYLINK_FWD"}};
+        dicom_destination("county-pacs", "COUNTY_PACS", "10.0.0.20", 104),
+        dicom_destination("archive_2", " ARCHIVE ", "pacs.county.example", 104, "COUNTYLINK_FWD")};
     EXPECT_EQ(config.forward.destinations, expected);
 }
 
@@ -428,8 +450,7 @@ TEST(ConfigForward, RuleWithOnlyForwardIsValid) {
     EXPECT_EQ(config.routing.rules[0].forward, std::vector<std::string>{"county-pacs"});
 
     Config edited = embedded_default();
-    edited.forward.destinations = {
-        {.name = "pacs", .ae_title = "PACS", .host = "pacs.local", .port = 11112}};
+    edited.forward.destinations = {dicom_destination("pacs", "PACS", "pacs.local", 11112)};
     edited.routing.rules = {RouteRule{{"DX"}, {}, {}, std::nullopt, {}, {"pacs"}}};
     EXPECT_NO_THROW(validate(edited));
 }
@@ -536,12 +557,11 @@ TEST(ConfigForward, BadDestinationValuesAreRefused) {
                     {"forward.destinations[0].name: missing"});
 
     Config config = embedded_default();
-    config.forward.destinations = {{.name = "pacs", .ae_title = "PACS", .host = "h", .port = 0}};
+    config.forward.destinations = {dicom_destination("pacs", "PACS", "h", 0)};
     expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].port"});
-    config.forward.destinations = {
-        {.name = "pacs", .ae_title = "PACS", .host = "h", .calling_ae = "   "}};
+    config.forward.destinations = {dicom_destination("pacs", "PACS", "h", 104, "   ")};
     expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].calling_ae"});
-    config.forward.destinations = {{.name = "pacs", .ae_title = "PACS", .host = "h"}};
+    config.forward.destinations = {dicom_destination("pacs", "PACS", "h")};
     config.routing.rules = {RouteRule{{}, {}, {}, std::nullopt, {}, {"other"}}};
     expect_contains(
         error_of([&] { validate(config); }),
@@ -570,20 +590,18 @@ TEST(ConfigForwardStowrs, DestinationParses) {
                    "ae_title = \"PACS2\"\nhost = \"10.0.0.21\"\n"
                    "[[routing.rules]]\nforward = [\"prefecture\", \"county-pacs\"]\n");
     const std::vector<ForwardDestination> expected{
-        {.name = "county-pacs", .ae_title = "COUNTY_PACS", .host = "10.0.0.20", .port = 104},
-        {.name = "prefecture",
-         .type = "stowrs",
-         .url = "http://10.0.1.5:8080/dicomweb",
-         .token = "prefecture-secret-0123456789"},
-        {.name = "plain", .type = "stowrs", .url = "http://pacs.prefecture.example"},
-        {.name = "slash", .type = "stowrs", .url = "http://pacs_2.example:8042/dicom-web/v1/"},
-        {.name = "explicit", .type = "dicom", .ae_title = "PACS2", .host = "10.0.0.21"}};
+        dicom_destination("county-pacs", "COUNTY_PACS", "10.0.0.20", 104),
+        stowrs_destination("prefecture", "http://10.0.1.5:8080/dicomweb",
+                           "prefecture-secret-0123456789"),
+        stowrs_destination("plain", "http://pacs.prefecture.example"),
+        stowrs_destination("slash", "http://pacs_2.example:8042/dicom-web/v1/"),
+        dicom_destination("explicit", "PACS2", "10.0.0.21")};
     EXPECT_EQ(config.forward.destinations, expected);
     EXPECT_EQ(ForwardDestination{}.type, "dicom");
 
     Config edited = embedded_default();
     edited.forward.destinations = {
-        {.name = "prefecture", .type = "stowrs", .url = "http://10.0.1.5:8080/dicomweb"}};
+        stowrs_destination("prefecture", "http://10.0.1.5:8080/dicomweb")};
     EXPECT_NO_THROW(validate(edited));
 }
 
@@ -597,7 +615,7 @@ TEST(ConfigForwardStowrs, MissingUrlIsRefused) {
                      "forward.destinations[0].url: expected a URL string, got "
                      "integer"});
     Config edited = embedded_default();
-    edited.forward.destinations = {{.name = "prefecture", .type = "stowrs"}};
+    edited.forward.destinations = {stowrs_destination("prefecture", "")};
     expect_contains(error_of([&] { validate(edited); }),
                     {"forward.destinations[0].url: expected a URL", "got ''"});
 }
@@ -657,10 +675,8 @@ TEST(ConfigForwardStowrs, TokenIsCheckedWithoutShowingIt) {
                     {"forward.destinations[0].token: expected a token string, got integer"});
 
     Config edited = embedded_default();
-    edited.forward.destinations = {{.name = "prefecture",
-                                    .type = "stowrs",
-                                    .url = "http://10.0.1.5:8080/dicomweb",
-                                    .token = "tiny\tsecret-value"}};
+    edited.forward.destinations = {
+        stowrs_destination("prefecture", "http://10.0.1.5:8080/dicomweb", "tiny\tsecret-value")};
     message = error_of([&] { validate(edited); });
     expect_contains(message, {"forward.destinations[0].token", "contains a space"});
     EXPECT_EQ(message.find("secret-value"), std::string::npos) << message;
@@ -684,10 +700,9 @@ TEST(ConfigForwardStowrs, DicomKeysOnStowrsDestinationAreRefused) {
                      "ae_title, host, port, calling_ae belong to dicom destinations"});
 
     Config edited = embedded_default();
-    edited.forward.destinations = {{.name = "prefecture",
-                                    .type = "stowrs",
-                                    .url = "http://10.0.1.5:8080/dicomweb",
-                                    .host = "10.0.1.5"}};
+    edited.forward.destinations = {
+        stowrs_destination("prefecture", "http://10.0.1.5:8080/dicomweb")};
+    edited.forward.destinations[0].host = "10.0.1.5";
     expect_contains(error_of([&] { validate(edited); }),
                     {"forward.destinations[0].host: host is not used by stowrs destinations"});
 }
@@ -707,8 +722,8 @@ TEST(ConfigForwardStowrs, StowrsKeysOnDicomDestinationAreRefused) {
     EXPECT_EQ(message.find("county-secret"), std::string::npos) << message;
 
     Config edited = embedded_default();
-    edited.forward.destinations = {
-        {.name = "pacs", .url = "http://h/dicomweb", .ae_title = "PACS", .host = "h"}};
+    edited.forward.destinations = {dicom_destination("pacs", "PACS", "h")};
+    edited.forward.destinations[0].url = "http://h/dicomweb";
     expect_contains(error_of([&] { validate(edited); }),
                     {"forward.destinations[0].url: url belongs to stowrs destinations"});
 }
@@ -725,7 +740,8 @@ TEST(ConfigForwardStowrs, WrongTypeIsRefused) {
                     {"cfg.toml:3:",
                      "forward.destinations[0].type: expected one of dicom, stowrs, got integer"});
     Config edited = embedded_default();
-    edited.forward.destinations = {{.name = "pacs", .type = "", .ae_title = "PACS", .host = "h"}};
+    edited.forward.destinations = {dicom_destination("pacs", "PACS", "h")};
+    edited.forward.destinations[0].type = "";
     expect_contains(error_of([&] { validate(edited); }),
                     {"forward.destinations[0].type: expected one of dicom, stowrs, got ''"});
 }
