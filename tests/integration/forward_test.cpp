@@ -165,6 +165,13 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
         })) << gw.log();
         pacs.start();
         ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 8; })) << gw.log();
+        // The PACS goes down mid-run and comes back: what arrived meanwhile follows.
+        pacs.stop();
+        const fs::path during = synth(tmp.path(), "ct", 6, 33);
+        send(gw, during);
+        remember(during);
+        pacs.start();
+        ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 14; })) << gw.log();
         // More studies, then the gateway dies at once: whatever was not delivered yet is
         // delivered after the restart.
         const fs::path second = synth(tmp.path(), "dx", 12, 32);
@@ -173,7 +180,7 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
         gw.kill_hard();
     }
     Gateway again(data, config);
-    ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 20; })) << again.log();
+    ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 26; })) << again.log();
     for (const auto& file : sent) {
         const auto in_pacs = pacs.file_of(sop_uid(file));
         ASSERT_FALSE(in_pacs.empty()) << file;
@@ -182,6 +189,17 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
         EXPECT_TRUE(dataset_bytes(bytes_of(in_pacs)) == dataset_bytes(bytes_of(stored.body)))
             << file;
     }
+    // Each instance is one delivered outbox item; nothing is left pending or dead.
+    const std::string ctl = (bin_dir() / "countylinkctl").string() + " --data-dir '" +
+                            data.string() + "' forward list pacs";
+    const auto listing = run(ctl);
+    EXPECT_NE(listing.output.find("pacs: 0 pending, 0 dead"), std::string::npos) << listing.output;
+    std::size_t delivered = 0;
+    for (std::size_t at = 0; (at = listing.output.find("\tdelivered\t", at)) != std::string::npos;
+         ++at) {
+        ++delivered;
+    }
+    EXPECT_EQ(delivered, sent.size());
 }
 
 // STOW-RS to an upstream CountyLink (a prefecture hub): everything arrives, byte for byte.
