@@ -157,11 +157,14 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         const uint8_t pc = context_of.at({o.sop_class_uid, o.transfer_syntax_uid});
         if (!accepted[pc]) {
             results[i] = {
-                false, 0,
+                false,
+                0,
                 "destination does not accept " + o.sop_class_uid + " in " + o.transfer_syntax_uid,
-                true};
+                true,
+                {}};
             continue;
         }
+        const auto started = std::chrono::steady_clock::now();
         Command cmd;
         cmd.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
         cmd.affected_sop_class_uid = o.sop_class_uid;
@@ -203,7 +206,7 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                       ok ? rsp.error_comment
                          : "status " + hex16(status) +
                                (rsp.error_comment.empty() ? "" : ": " + rsp.error_comment),
-                      !ok && is_permanent(status)};
+                      !ok && is_permanent(status), std::chrono::steady_clock::now() - started};
     }
     co_await link.write(encode_release_rq());
     try {

@@ -35,6 +35,7 @@ struct SendResult {
     uint16_t status = 0;     // its status
     std::string error;       // why not sent, or the Error Comment
     bool permanent = false;  // refusal that retrying will not fix (context rejected, 0xA9xx...)
+    std::chrono::nanoseconds round_trip{0};  // C-STORE-RQ sent -> C-STORE-RSP read
 };
 
 // Association-level failure (connect, negotiation, transport): nothing more can be sent now.

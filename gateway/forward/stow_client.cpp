@@ -152,7 +152,7 @@ awaitable<std::vector<dicom::SendResult>> stow_objects(
             if (const auto* v = seq->as_object().if_contains("Value"); v && v->is_array()) {
                 for (const auto& item : v->as_array()) {
                     if (!item.is_object()) continue;
-                    by_uid[first_uid(item.as_object(), "00081155")] = {true, 0, {}, false};
+                    by_uid[first_uid(item.as_object(), "00081155")] = {true, 0, {}, false, {}};
                 }
             }
         }
@@ -164,10 +164,12 @@ awaitable<std::vector<dicom::SendResult>> stow_objects(
                     const auto reason = static_cast<uint16_t>(first_int(io, "00081197"));
                     const std::string comment = first_uid(io, "00000902");
                     by_uid[first_uid(io, "00081155")] = {
-                        true, reason,
+                        true,
+                        reason,
                         "STOW-RS failure reason " + std::to_string(reason) +
                             (comment.empty() ? "" : ": " + comment),
-                        (reason & 0xFF00) != 0xA700};
+                        (reason & 0xFF00) != 0xA700,
+                        {}};
                 }
             }
         }
@@ -176,7 +178,7 @@ awaitable<std::vector<dicom::SendResult>> stow_objects(
         const auto it = by_uid.find(objects[i].sop_instance_uid);
         results[i] = it != by_uid.end()
                          ? it->second
-                         : dicom::SendResult{false, 0, "not in the STOW-RS response", false};
+                         : dicom::SendResult{false, 0, "not in the STOW-RS response", false, {}};
     }
     co_return results;
 }

@@ -2,6 +2,8 @@
 // timeouts that reclaim idle associations.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <fstream>
 
@@ -138,6 +140,34 @@ TEST(Service, SyntheticObjectsAreValidIodsAndStayValidThroughTheGateway) {
         const auto again = run("dciodvfy -new '" + stored.string() + "'");
         EXPECT_EQ(again.output.find("Error"), std::string::npos) << kind << "\n" << again.output;
     }
+}
+
+}  // namespace
+}  // namespace countylink::testing
+
+namespace countylink::testing {
+namespace {
+
+// The load generator in smoke mode: a few objects over several associations, all stored.
+TEST(Service, LoadGeneratorSmoke) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const fs::path dir = tmp.path() / "dx";
+    ASSERT_EQ(run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() +
+                  "' --kind dx --count 12 --seed 9")
+                  .exit_code,
+              0);
+    const auto r =
+        run((bin_dir() / "countylink-load").string() + " --dir '" + dir.string() + "' --port " +
+            std::to_string(gw.dicom_port()) + " -n 4 --per-association 2 --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto summary = boost::json::parse(r.output.substr(r.output.rfind("{\"objects\"")));
+    EXPECT_EQ(summary.at("objects").as_int64(), 12);
+    EXPECT_GT(summary.at("latency_ms").at("p50").as_double(), 0.0);
+    const auto metrics = gw.get("/metrics").body;
+    EXPECT_NE(metrics.find(R"(countylink_associations_total{outcome="released"} 6)"),
+              std::string::npos)
+        << metrics;
 }
 
 }  // namespace

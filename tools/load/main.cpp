@@ -1,0 +1,229 @@
+// countylink-load: an async C-STORE load generator on our own SCU (gateway/dicom/store_scu).
+// N concurrent associations share a list of objects (a folder of Part-10 files, e.g. from
+// countylink-synth), each association sending up to --per-association objects before
+// releasing and opening the next. Prints a progress line every second, then objects/s, MB/s,
+// round-trip latency percentiles and errors by status (--json for machines).
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <vector>
+
+#include "codecs/dicom/part10.hpp"
+#include "gateway/dicom/store_scu.hpp"
+
+namespace asio = boost::asio;
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace countylink;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One object to send, its dataset held in memory (the generator must not be the bottleneck).
+struct LoadObject {
+    codecs::dicom::MetaInfo meta;
+    std::vector<std::byte> dataset;
+};
+
+std::vector<LoadObject> load_folder(const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (e.is_regular_file()) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<LoadObject> out;
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        std::vector<char> raw((std::istreambuf_iterator<char>(in)), {});
+        const auto bytes = std::as_bytes(std::span(raw.data(), raw.size()));
+        const auto start = codecs::dicom::read_part10_start(bytes);
+        if (!start) {
+            std::cerr << "load: skipping " << f << " (not a Part-10 file)\n";
+            continue;
+        }
+        out.push_back(
+            {start->meta,
+             {bytes.begin() + static_cast<std::ptrdiff_t>(start->dataset_offset), bytes.end()}});
+    }
+    return out;
+}
+
+struct Stats {
+    std::vector<double> latencies_ms;
+    std::map<std::string, uint64_t> errors;  // by status or error text
+    uint64_t objects = 0, bytes = 0;
+};
+
+struct Run {
+    const std::vector<LoadObject>& objects;
+    std::size_t total;
+    std::size_t per_association;
+    dicom::ScuPeer peer;
+    asio::thread_pool& workers;
+    std::size_t next = 0;  // next object index (single network thread: no lock)
+    Stats stats;
+};
+
+asio::awaitable<void> sender(Run& run) {
+    while (run.next < run.total) {
+        const std::size_t first = run.next;
+        const std::size_t n = std::min(run.per_association, run.total - first);
+        run.next += n;
+        std::vector<dicom::OutgoingObject> batch;
+        std::vector<std::size_t> sizes;
+        for (std::size_t i = first; i < first + n; ++i) {
+            const LoadObject& o = run.objects[i % run.objects.size()];
+            auto pos = std::make_shared<std::size_t>(0);
+            batch.push_back({o.meta.sop_class_uid, o.meta.sop_instance_uid,
+                             o.meta.transfer_syntax_uid, [&o, pos](std::span<std::byte> out) {
+                                 const std::size_t k =
+                                     std::min(out.size(), o.dataset.size() - *pos);
+                                 std::copy_n(o.dataset.begin() + static_cast<std::ptrdiff_t>(*pos),
+                                             k, out.begin());
+                                 *pos += k;
+                                 return k;
+                             }});
+            sizes.push_back(o.dataset.size());
+        }
+        try {
+            const auto results = co_await dicom::send_objects(co_await asio::this_coro::executor,
+                                                              run.workers, run.peer, batch);
+            for (std::size_t i = 0; i < results.size(); ++i) {
+                const auto& r = results[i];
+                const bool ok = r.sent && (r.status == 0 || (r.status & 0xF000) == 0xB000);
+                if (ok) {
+                    ++run.stats.objects;
+                    run.stats.bytes += sizes[i];
+                    run.stats.latencies_ms.push_back(
+                        std::chrono::duration<double, std::milli>(r.round_trip).count());
+                } else {
+                    ++run.stats.errors[r.sent ? "status " + std::to_string(r.status) : r.error];
+                }
+            }
+        } catch (const std::exception& e) {
+            run.stats.errors[std::string("association: ") + e.what()] += n;
+        }
+    }
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(at, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        po::options_description desc("countylink-load options");
+        desc.add_options()("help,h", "show this help")("dir", po::value<std::string>()->required(),
+                                                       "folder of Part-10 files to send")(
+            "host", po::value<std::string>()->default_value("127.0.0.1"), "gateway host")(
+            "port", po::value<uint16_t>()->default_value(11112), "gateway DICOM port")(
+            "called-ae", po::value<std::string>()->default_value("COUNTYLINK"), "its AE title")(
+            "calling-ae", po::value<std::string>()->default_value("LOADGEN"), "our AE title")(
+            "associations,n", po::value<std::size_t>()->default_value(8),
+            "concurrent associations")("count", po::value<std::size_t>()->default_value(0),
+                                       "objects to send in all (default: each file once)")(
+            "per-association", po::value<std::size_t>()->default_value(100),
+            "objects per association before releasing")("json", "print the summary as JSON");
+        po::variables_map vm;
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        if (vm.count("help")) {
+            std::cout << desc;
+            return 0;
+        }
+        po::notify(vm);
+        const auto objects = load_folder(vm["dir"].as<std::string>());
+        if (objects.empty()) {
+            std::cerr << "load: no DICOM files in " << vm["dir"].as<std::string>()
+                      << "; make some with countylink-synth --out DIR --kind ct --count 100\n";
+            return 2;
+        }
+        asio::thread_pool workers(1);
+        const std::size_t total =
+            vm["count"].as<std::size_t>() ? vm["count"].as<std::size_t>() : objects.size();
+        Run run{objects,
+                total,
+                std::max<std::size_t>(1, vm["per-association"].as<std::size_t>()),
+                {vm["host"].as<std::string>(), vm["port"].as<uint16_t>(),
+                 vm["called-ae"].as<std::string>(), vm["calling-ae"].as<std::string>(),
+                 std::chrono::seconds(60)},
+                workers,
+                0,
+                {}};
+        asio::io_context io(1);
+        for (std::size_t i = 0; i < vm["associations"].as<std::size_t>(); ++i) {
+            asio::co_spawn(io, sender(run), asio::detached);
+        }
+        const auto start = Clock::now();
+        // Progress once a second on stderr while the senders run.
+        asio::steady_timer progress(io);
+        std::function<void(boost::system::error_code)> tick = [&](boost::system::error_code ec) {
+            if (ec || run.next >= total) return;  // the last batches are in flight
+            const double s = std::chrono::duration<double>(Clock::now() - start).count();
+            std::cerr << "load: " << run.stats.objects << "/" << total << " objects, "
+                      << static_cast<uint64_t>(static_cast<double>(run.stats.objects) / s)
+                      << " obj/s, " << static_cast<double>(run.stats.bytes) / 1e6 / s << " MB/s\n";
+            progress.expires_after(std::chrono::seconds(1));
+            progress.async_wait(tick);
+        };
+        progress.expires_after(std::chrono::seconds(1));
+        progress.async_wait(tick);
+        io.run_for(std::chrono::hours(24));
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        workers.join();
+
+        const auto& st = run.stats;
+        const double ops = static_cast<double>(st.objects) / seconds;
+        const double mbps = static_cast<double>(st.bytes) / 1e6 / seconds;
+        uint64_t error_count = 0;
+        for (const auto& [k, v] : st.errors) error_count += v;
+        if (vm.count("json")) {
+            boost::json::object errors;
+            for (const auto& [k, v] : st.errors) errors[k] = v;
+            std::cout << boost::json::serialize(
+                             boost::json::object{{"objects", st.objects},
+                                                 {"seconds", seconds},
+                                                 {"objects_per_s", ops},
+                                                 {"mb_per_s", mbps},
+                                                 {"latency_ms",
+                                                  {{"p50", percentile(st.latencies_ms, 0.50)},
+                                                   {"p95", percentile(st.latencies_ms, 0.95)},
+                                                   {"p99", percentile(st.latencies_ms, 0.99)},
+                                                   {"max", percentile(st.latencies_ms, 1.0)}}},
+                                                 {"errors", errors}})
+                      << "\n";
+        } else {
+            std::cout << "objects " << st.objects << " in " << seconds << " s: " << ops
+                      << " obj/s, " << mbps << " MB/s\n"
+                      << "C-STORE round trip ms: p50 " << percentile(st.latencies_ms, 0.50)
+                      << ", p95 " << percentile(st.latencies_ms, 0.95) << ", p99 "
+                      << percentile(st.latencies_ms, 0.99) << ", max "
+                      << percentile(st.latencies_ms, 1.0) << "\n"
+                      << "errors " << error_count << "\n";
+            for (const auto& [k, v] : st.errors) std::cout << "  " << v << " x " << k << "\n";
+        }
+        return error_count == 0 ? 0 : 1;
+    } catch (const po::error& e) {
+        std::cerr << "countylink-load: " << e.what() << " (see --help)\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "countylink-load: " << e.what() << "\n";
+        return 1;
+    }
+}
