@@ -1,4 +1,5 @@
 #include "gateway/dicom/association.hpp"
+#include "gateway/server/clock.hpp"
 
 #include <array>
 #include <limits>
@@ -34,12 +35,6 @@ std::string error_comment(std::string text) {
     }
     if (text.size() > 64) text.resize(64);
     return text;
-}
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 // Thrown inside the association to end it with an A-ABORT.
@@ -331,10 +326,12 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
     } else {
         m.spool->close();
         ingest::SpoolFile spool = std::move(*m.spool);
-        ingest::IngestRequest request{
-            spool.path(), calling_ae_,
-            township_,    {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
-            now_ms(),     {}};
+        ingest::IngestRequest request{spool.path(),
+                                      calling_ae_,
+                                      township_,
+                                      {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
+                                      server::unix_now_ms(),
+                                      {}};
         auto& pipeline = ctx_.pipeline;
         const ingest::IngestOutcome outcome = co_await server::run_on(
             ctx_.workers, [&pipeline, &request] { return pipeline.ingest(request); });

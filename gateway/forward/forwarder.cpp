@@ -1,4 +1,5 @@
 #include "gateway/forward/forwarder.hpp"
+#include "gateway/server/clock.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -22,12 +23,6 @@ namespace asio = boost::asio;
 using asio::awaitable;
 
 namespace {
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 double jitter() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -93,7 +88,7 @@ awaitable<void> Forwarder::run(const config::ForwardDestination& destination) {
         std::vector<OutboxItem> items;
         std::size_t taken = 0;
         try {
-            const int64_t now = now_ms();
+            const int64_t now = server::unix_now_ms();
             const std::size_t batch = config_.forward.batch;
             auto& outbox = outbox_;
             const std::string& name = destination.name;
@@ -123,7 +118,7 @@ awaitable<void> Forwarder::run(const config::ForwardDestination& destination) {
 
 awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destination,
                                       std::vector<OutboxItem> items) {
-    const int64_t start = now_ms();
+    const int64_t start = server::unix_now_ms();
     const int64_t deadline_ms = int64_t{config_.forward.retry_deadline_s} * 1000;
     std::vector<OutboxItem> sendable;
     std::vector<dicom::OutgoingObject> objects;
@@ -171,7 +166,7 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
     } catch (const std::exception& e) {
         association_error = e.what();
     }
-    const int64_t end = now_ms();
+    const int64_t end = server::unix_now_ms();
     if (!association_error.empty()) {
         // The destination is unreachable or broke the association: every item waits its
         // backoff, which pauses this destination alone.

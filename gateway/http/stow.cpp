@@ -1,4 +1,5 @@
 #include "gateway/http/stow.hpp"
+#include "gateway/server/clock.hpp"
 
 #include <fcntl.h>
 
@@ -26,12 +27,6 @@ namespace json = boost::json;
 using asio::awaitable;
 
 namespace {
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // One received part, spooled as sent.
 struct ReceivedPart {
@@ -207,8 +202,8 @@ awaitable<Response> handle_stow(beast::tcp_stream& stream, beast::flat_buffer& b
                                               [&] { return normalise(in.path(), out, meta); });
         }
         if (refusal.empty()) {
-            const ingest::IngestRequest request{normal->path(), "STOW:" + who.name, "stow", {},
-                                                now_ms(),       study_uid};
+            const ingest::IngestRequest request{
+                normal->path(), "STOW:" + who.name, "stow", {}, server::unix_now_ms(), study_uid};
             auto& pipeline = ctx.pipeline;
             const auto outcome = co_await server::run_on(
                 ctx.workers, [&pipeline, &request] { return pipeline.ingest(request); });

@@ -1,4 +1,5 @@
 #include "gateway/http/worklist_api.hpp"
+#include "gateway/server/clock.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -12,12 +13,6 @@ namespace json = boost::json;
 using boost::asio::awaitable;
 
 namespace {
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string priority_label(int p) {
     return config::priority_name(static_cast<config::Priority>(std::clamp(p, 0, 2)));
@@ -131,7 +126,7 @@ awaitable<std::optional<Response>> handle_worklist(const Request& req, std::stri
     const std::string_view query =
         qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
     auto& queues = ctx.queues;
-    const int64_t now = now_ms();
+    const int64_t now = server::unix_now_ms();
     const bool get = req.method() == bhttp::verb::get;
     const bool post = req.method() == bhttp::verb::post;
 

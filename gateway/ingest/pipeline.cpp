@@ -1,4 +1,5 @@
 #include "gateway/ingest/pipeline.hpp"
+#include "gateway/server/clock.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -17,12 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 std::string label_or_none(const std::string& v) {
@@ -111,7 +106,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.township = request.township;
     record.calling_ae = request.calling_ae;
     record.received_at_ms = request.received_at_ms;
-    record.stored_at_ms = now_ms();
+    record.stored_at_ms = server::unix_now_ms();
     record.raw_size = blob.raw_size;
     record.stored_size = blob.stored_size;
     record.sha256 = blob.sha256;

@@ -20,13 +20,6 @@ std::vector<std::byte> bytes_of(const std::string& s) {
     return out;
 }
 
-std::string dcm_value(const fs::path& file, const std::string& tag) {
-    const auto r = run("dcmdump -q -Un +P " + tag + " '" + file.string() + "'");
-    static const std::regex value(R"(\[([^\]]*)\])");
-    std::smatch m;
-    return std::regex_search(r.output, m, value) ? m[1].str() : std::string();
-}
-
 // The object as retrieved from the gateway over HTTP; empty if not found.
 std::vector<std::byte> retrieve(const Gateway& gw, const std::string& sop_instance_uid) {
     const auto res = gw.get("/api/v1/instances/" + sop_instance_uid);
@@ -77,7 +70,7 @@ TEST(CStore, CorpusRoundTripMatchesStorescp) {
         if (stored.empty()) continue;  // storescp refused it: not part of this contract
         ASSERT_EQ(stored.size(), 1u) << file;
         const auto expected = dataset_bytes(read_file(stored[0]));
-        const std::string uid = dcm_value(stored[0], "0002,0003");
+        const std::string uid = dicom_value(stored[0], "0002,0003");
         ASSERT_FALSE(uid.empty()) << file;
 
         const auto r = run("dcmsend -dn" + gw_args(gw) + "'" + file.string() + "'");
@@ -102,7 +95,7 @@ TEST(CStore, SeveralTransferSyntaxes) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
     const auto original = shared_dir() / "corpus" / "dicom" / "MR_small.dcm";
-    const std::string uid = dcm_value(original, "0008,0018");
+    const std::string uid = dicom_value(original, "0008,0018");
     const std::vector<std::pair<std::string, std::string>> syntaxes = {
         {"+ti", "1.2.840.10008.1.2"},
         {"+te", "1.2.840.10008.1.2.1"},
@@ -128,7 +121,7 @@ TEST(CStore, SeveralTransferSyntaxes) {
         const fs::path out = tmp.path() / "back.dcm";
         std::ofstream(out, std::ios::binary)
             .write(reinterpret_cast<const char*>(back.data()), static_cast<long>(back.size()));
-        EXPECT_EQ(dcm_value(out, "0002,0010"), ts) << option;
+        EXPECT_EQ(dicom_value(out, "0002,0010"), ts) << option;
         EXPECT_EQ(run("dcmdump -q '" + out.string() + "' >/dev/null").exit_code, 0) << option;
     }
 }
@@ -153,7 +146,7 @@ TEST(CStore, TwoHundredObjectsInOneAssociation) {
     EXPECT_EQ(count("Received Store Response (Success)"), 200u) << r.output;
     EXPECT_NE(gw.log().find("released after 200 objects"), std::string::npos) << gw.log();
     for (const auto& f : files) {
-        const auto back = retrieve(gw, dcm_value(f, "0008,0018"));
+        const auto back = retrieve(gw, dicom_value(f, "0008,0018"));
         ASSERT_FALSE(back.empty()) << f;
         EXPECT_TRUE(dataset_bytes(back) == dataset_bytes(read_file(f))) << f;
     }
@@ -180,7 +173,7 @@ TEST(CStore, EightAssociationsAtOnce) {
         EXPECT_EQ(r.exit_code, 0) << r.output;
     }
     for (const auto& f : files) {
-        const auto back = retrieve(gw, dcm_value(f, "0008,0018"));
+        const auto back = retrieve(gw, dicom_value(f, "0008,0018"));
         ASSERT_FALSE(back.empty()) << f;
         EXPECT_TRUE(dataset_bytes(back) == dataset_bytes(read_file(f))) << f;
     }
@@ -193,7 +186,7 @@ TEST(CStore, SmallPdusReassemble) {
     const auto file = shared_dir() / "corpus" / "dicom" / "eCT_Supplemental.dcm";
     const auto r = run("storescu -R --max-send-pdu 4096" + gw_args(gw) + "'" + file.string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    const auto back = retrieve(gw, dcm_value(file, "0008,0018"));
+    const auto back = retrieve(gw, dicom_value(file, "0008,0018"));
     ASSERT_FALSE(back.empty());
     EXPECT_TRUE(dataset_bytes(back) == storescp_received("storescu -R --max-send-pdu 4096", file));
 }

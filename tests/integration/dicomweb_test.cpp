@@ -56,15 +56,11 @@ std::size_t sequence_size(const json::value& body, const char* tag) {
 }
 
 std::string sop_uid(const fs::path& file) {
-    const auto out = run("dcmdump -q -Un +P 0008,0018 '" + file.string() + "'").output;
-    const auto open = out.find('['), close = out.find(']');
-    return open == std::string::npos ? "" : out.substr(open + 1, close - open - 1);
+    return dicom_value(file, "0008,0018");
 }
 
 std::string study_uid(const fs::path& file) {
-    const auto out = run("dcmdump -q -Un +P 0020,000d '" + file.string() + "'").output;
-    const auto open = out.find('['), close = out.find(']');
-    return open == std::string::npos ? "" : out.substr(open + 1, close - open - 1);
+    return dicom_value(file, "0020,000d");
 }
 
 std::vector<std::byte> bytes_of(const std::string& s) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <iostream>
 #include <regex>
 
 #include "codecs/dicom/part10.hpp"
@@ -15,10 +16,7 @@ std::string gw_args(const Gateway& gw) {
 }
 
 std::string sop_uid(const fs::path& file) {
-    const auto r = run("dcmdump -q +P 0008,0018 '" + file.string() + "'");
-    static const std::regex value(R"(\[([^\]]*)\])");
-    std::smatch m;
-    return std::regex_search(r.output, m, value) ? m[1].str() : std::string();
+    return dicom_value(file, "0008,0018");
 }
 
 TEST(Durability, AcknowledgedObjectSurvivesKillNine) {
@@ -77,6 +75,7 @@ TEST(Memory, GigabyteObjectWithBoundedMemory) {
     const uint64_t peak = gw.peak_rss_bytes();
     EXPECT_LT(peak, 200ull << 20) << "peak RSS " << (peak >> 20) << " MiB";
     RecordProperty("peak_rss_mib", std::to_string(peak >> 20));
+    std::cout << "countylinkd peak RSS while storing 1 GiB: " << (peak >> 20) << " MiB\n";
 
     const fs::path out = tmp.path() / "exported.dcm";
     const auto exported = run((bin_dir() / "countylinkctl").string() + " export " + sop_uid(file) +

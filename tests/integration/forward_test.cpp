@@ -40,9 +40,7 @@ void send(const Gateway& gw, const fs::path& dir) {
 }
 
 std::string sop_uid(const fs::path& file) {
-    const auto out = run("dcmdump -q -Un +P 0008,0018 '" + file.string() + "'").output;
-    const auto open = out.find('['), close = out.find(']');
-    return open == std::string::npos ? "" : out.substr(open + 1, close - open - 1);
+    return dicom_value(file, "0008,0018");
 }
 
 std::vector<std::byte> bytes_of(const std::string& s) {

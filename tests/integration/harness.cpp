@@ -83,6 +83,14 @@ std::vector<std::byte> read_file(const fs::path& file) {
     return out;
 }
 
+std::string dicom_value(const fs::path& file, const std::string& tag) {
+    const auto out = run("dcmdump -q -Un +P " + tag + " '" + file.string() + "'").output;
+    const auto open = out.find('['), close = out.find(']', open);
+    return open == std::string::npos || close == std::string::npos
+               ? std::string()
+               : out.substr(open + 1, close - open - 1);
+}
+
 std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10) {
     const auto offset = codecs::dicom::dataset_offset(part10);
     if (!offset) throw std::runtime_error("not a Part-10 file with a meta group length");

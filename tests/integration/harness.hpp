@@ -34,6 +34,10 @@ CommandResult run(const std::string& command_line);
 // Reads the whole file.
 std::vector<std::byte> read_file(const fs::path& file);
 
+// The value of a DICOM attribute ("0008,0018") in a file, as dcmdump prints it (UIDs as
+// numbers); empty when absent.
+std::string dicom_value(const fs::path& file, const std::string& tag);
+
 // The dataset bytes of a Part-10 file (what follows the file meta group).
 std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codecs/io/file.hpp"
+#include "gateway/server/clock.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
@@ -82,19 +83,13 @@ int list_quarantine(const fs::path& data) {
     return 0;
 }
 
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 int forward_command(const fs::path& data, const std::vector<std::string>& args,
                     const std::string& state) {
     open_index(data);  // fails with a hint when the data directory is wrong
     store::SqliteOutbox outbox(data / "index.sqlite");
     const std::string destination = args.size() > 1 ? args[1] : "";
     if (args[0] == "retry") {
-        const auto n = outbox.retry_dead(destination, now_ms());
+        const auto n = outbox.retry_dead(destination, server::unix_now_ms());
         std::cout << n << " dead-lettered objects put back in the outbox"
                   << (destination.empty() ? "" : " of " + destination)
                   << "; the running gateway sends them within a second\n";
