@@ -74,9 +74,23 @@ struct Run {
     asio::thread_pool& workers;
     std::size_t next = 0;  // next object index (single network thread: no lock)
     Stats stats;
+    std::size_t running = 0;                    // senders still at work
+    Clock::time_point finished{};               // when the last sender returned
+    std::function<void()> on_finished = [] {};  // stops the progress line
 };
 
+asio::awaitable<void> send_share(Run& run);
+
+// One association slot: sends batches until the objects run out, then reports in.
 asio::awaitable<void> sender(Run& run) {
+    co_await send_share(run);
+    if (--run.running == 0) {
+        run.finished = Clock::now();
+        run.on_finished();
+    }
+}
+
+asio::awaitable<void> send_share(Run& run) {
     while (run.next < run.total) {
         const std::size_t first = run.next;
         const std::size_t n = std::min(run.per_association, run.total - first);
@@ -167,7 +181,8 @@ int main(int argc, char** argv) {
                 0,
                 {}};
         asio::io_context io(1);
-        for (std::size_t i = 0; i < vm["associations"].as<std::size_t>(); ++i) {
+        run.running = vm["associations"].as<std::size_t>();
+        for (std::size_t i = 0; i < run.running; ++i) {
             asio::co_spawn(io, sender(run), asio::detached);
         }
         const auto start = Clock::now();
@@ -184,8 +199,9 @@ int main(int argc, char** argv) {
         };
         progress.expires_after(std::chrono::seconds(1));
         progress.async_wait(tick);
-        io.run_for(std::chrono::hours(24));
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        run.on_finished = [&progress] { progress.cancel(); };
+        io.run();
+        const double seconds = std::chrono::duration<double>(run.finished - start).count();
         workers.join();
 
         const auto& st = run.stats;
