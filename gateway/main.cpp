@@ -4,6 +4,7 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
+#include <sys/statvfs.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -88,6 +89,31 @@ Options parse_options(int argc, char** argv) {
     return out;
 }
 
+// Storage gauges for ops: free space, index and spool sizes.
+void observe_storage(server::Context& ctx) {
+    const fs::path data = ctx.config.storage.data_dir;
+    struct statvfs fs_stat {};
+    if (::statvfs(data.c_str(), &fs_stat) == 0) {
+        ctx.metrics.data_dir_free_bytes.set(
+            static_cast<int64_t>(fs_stat.f_bavail * fs_stat.f_frsize));
+        ctx.metrics.data_dir_size_bytes.set(
+            static_cast<int64_t>(fs_stat.f_blocks * fs_stat.f_frsize));
+    }
+    std::error_code ec;
+    int64_t index_bytes = 0;
+    for (const char* name : {"index.sqlite", "index.sqlite-wal"}) {
+        const auto size = fs::file_size(data / name, ec);
+        if (!ec) index_bytes += static_cast<int64_t>(size);
+    }
+    ctx.metrics.index_size_bytes.set(index_bytes);
+    int64_t spool = 0;
+    for (const auto& e : fs::directory_iterator(ctx.spool_dir, ec)) {
+        const auto size = e.file_size(ec);
+        if (!ec) spool += static_cast<int64_t>(size);
+    }
+    ctx.metrics.spool_bytes.set(spool);
+}
+
 // Once a second, on a worker: promote stable studies to the worklist, expire leases, and
 // refresh the queue gauges.
 asio::awaitable<void> tick_queues(server::Context& ctx) {
@@ -125,6 +151,10 @@ asio::awaitable<void> tick_queues(server::Context& ctx) {
                 ctx.metrics.queue_oldest_age.with({name, prio}).set(0);
             }
             seen.insert(now_seen.begin(), now_seen.end());
+            co_await server::run_on(ctx.workers, [&ctx] {
+                observe_storage(ctx);  // file system calls: off the network thread
+                return 0;
+            });
         } catch (const std::exception& e) {
             ctx.log.error("queue tick failed: ", e.what());
         }
@@ -175,6 +205,10 @@ int run(const config::Config& config) {
 
     metrics::Registry registry;
     metrics::GatewayMetrics gateway_metrics(registry);
+    gateway_metrics.build_info.with({"0.1.0"}).set(1);
+    gateway_metrics.turnaround_target.with({"stat"}).set(config.turnaround.stat_s);
+    gateway_metrics.turnaround_target.with({"urgent"}).set(config.turnaround.urgent_s);
+    gateway_metrics.turnaround_target.with({"routine"}).set(config.turnaround.routine_s);
     server::Health health;
     store::GroupCommit commits(index);
     const route::Router router(config.routing);

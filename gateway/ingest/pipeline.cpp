@@ -151,6 +151,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
             break;
     }
     metrics_.objects_total.with({label, request.township, label_or_none(ids.modality)}).inc();
+    metrics_.township_last_seen.with({request.township}).set(record.stored_at_ms / 1000);
     if (outcome != store::RecordOutcome::duplicate) {
         metrics_.bytes_raw_total.with({request.township}).inc(blob.raw_size);
         metrics_.bytes_stored_total.with({request.township}).inc(blob.stored_size);

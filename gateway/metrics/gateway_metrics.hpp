@@ -50,7 +50,25 @@ struct GatewayMetrics {
                                            {"destination", "outcome"})),
           forward_send_seconds(r.histogram("countylink_forward_send_seconds",
                                            "Time to send one batch over one association",
-                                           {"destination"}, latency_buckets())) {}
+                                           {"destination"}, latency_buckets())),
+          township_last_seen(r.gauge("countylink_township_last_seen_timestamp_seconds",
+                                     "When a township last had an object stored (Unix time)",
+                                     {"township"})),
+          data_dir_free_bytes(r.gauge("countylink_data_dir_free_bytes",
+                                      "Free bytes on the data directory's filesystem", {})
+                                  .with({})),
+          data_dir_size_bytes(r.gauge("countylink_data_dir_size_bytes",
+                                      "Size of the data directory's filesystem", {})
+                                  .with({})),
+          index_size_bytes(
+              r.gauge("countylink_index_size_bytes", "Size of the index database and its WAL", {})
+                  .with({})),
+          spool_bytes(
+              r.gauge("countylink_spool_bytes", "Bytes of objects being received", {}).with({})),
+          turnaround_target(r.gauge("countylink_turnaround_target_seconds",
+                                    "Configured turnaround target per priority", {"priority"})),
+          build_info(r.gauge("countylink_build_info", "Always 1; labels say which build runs",
+                             {"version"})) {}
 
     Gauge& associations_active;
     Family<Counter>& associations_total;
@@ -69,6 +87,13 @@ struct GatewayMetrics {
     Family<Gauge>& forward_dead;
     Family<Counter>& forward_attempts_total;
     Family<Histogram>& forward_send_seconds;
+    Family<Gauge>& township_last_seen;
+    Gauge& data_dir_free_bytes;
+    Gauge& data_dir_size_bytes;
+    Gauge& index_size_bytes;
+    Gauge& spool_bytes;
+    Family<Gauge>& turnaround_target;
+    Family<Gauge>& build_info;
 };
 
 }  // namespace countylink::metrics

@@ -1,0 +1,104 @@
+// Ops against the real tools: a real Prometheus scrapes a running countylinkd while studies
+// arrive and answers rate and quantile queries; every metric the rules use exists live.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "tests/integration/harness.hpp"
+
+namespace countylink::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// The countylink_* metric names an ops file refers to (recording rule names excluded).
+std::set<std::string> metric_names_in(const fs::path& file) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string s = text.str();
+    static const std::regex name(R"(countylink_[a-z_]+)");
+    std::set<std::string> out;
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), name); it != std::sregex_iterator();
+         ++it) {
+        std::string n = it->str();
+        for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+            const std::string sfx = suffix;
+            if (n.size() > sfx.size() && n.ends_with(sfx)) n.resize(n.size() - sfx.size());
+        }
+        out.insert(n);
+    }
+    return out;
+}
+
+TEST(Ops, EveryMetricTheRulesUseExistsLive) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const auto metrics = gw.get("/metrics").body;
+    const auto used = metric_names_in(source_dir() / "ops" / "prometheus" / "rules.yml");
+    ASSERT_GT(used.size(), 8u);
+    for (const auto& name : used) {
+        EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos)
+            << name << " is used by ops/prometheus/rules.yml but not exposed";
+    }
+}
+
+double query(uint16_t port, const std::string& promql) {
+    const auto r = run("curl -s -G --data-urlencode 'query=" + promql +
+                       "' http://127.0.0.1:" + std::to_string(port) + "/api/v1/query");
+    boost::system::error_code ec;
+    const auto v = json::parse(r.output, ec);
+    if (ec) return -1;
+    const auto& result = v.at("data").at("result").as_array();
+    if (result.empty()) return -1;
+    return std::stod(std::string(result[0].at("value").as_array()[1].as_string()));
+}
+
+TEST(Ops, RealPrometheusScrapesRatesAndQuantiles) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const uint16_t port = free_port();
+    const fs::path config = tmp.path() / "prometheus.yml";
+    std::ofstream(config) << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                          << "rule_files:\n  - " << (source_dir() / "ops/prometheus/rules.yml")
+                          << "\nscrape_configs:\n  - job_name: countylink\n    static_configs:\n"
+                          << "      - targets: ['127.0.0.1:" << gw.http_port() << "']\n";
+    Process prometheus({"prometheus", "--config.file=" + config.string(),
+                        "--storage.tsdb.path=" + (tmp.path() / "tsdb").string(),
+                        "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                       tmp.path() / "prometheus.log");
+    wait_for_port(port, 60s);
+
+    const fs::path dir = tmp.path() / "dx";
+    ASSERT_EQ(run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() +
+                  "' --kind dx --count 30 --seed 12")
+                  .exit_code,
+              0);
+    double rate = -1, p95 = -1;
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    // Keep studies arriving (one small batch per round) until Prometheus has seen them move.
+    while (std::chrono::steady_clock::now() < deadline && (rate <= 0 || p95 <= 0)) {
+        run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " +sd '" +
+            dir.string() + "'");
+        rate =
+            query(port, "sum(rate(countylink_objects_total{outcome=~\"stored|duplicate\"}[10s]))");
+        p95 = query(port,
+                    "histogram_quantile(0.95, sum by (le) "
+                    "(rate(countylink_stage_latency_seconds_bucket{stage=\"store\"}[10s])))");
+        ::poll(nullptr, 0, 500);
+    }
+    EXPECT_GT(rate, 0) << "ingest rate from Prometheus";
+    EXPECT_GT(p95, 0) << "store latency p95 from Prometheus";
+    EXPECT_LT(p95, 30) << "a store of a few hundred KB takes well under 30 s";
+    EXPECT_EQ(query(port, "up{job=\"countylink\"}"), 1.0);
+}
+
+}  // namespace
+}  // namespace countylink::testing
