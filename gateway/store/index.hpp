@@ -55,6 +55,13 @@ struct QuarantineRow {
     QuarantineRecord record;
 };
 
+// How much one township has sent, for status screens.
+struct TownshipSummary {
+    std::string township;
+    uint64_t instances = 0;
+    int64_t last_received_ms = 0;
+};
+
 // A QIDO-style search over the latest version of every instance. Empty fields match anything;
 // study_date may be a DICOM range ("20260101-20261231", "-20261231", "20260101-").
 struct InstanceQuery {
@@ -87,6 +94,9 @@ class Index {
 
     // Latest versions of the instances matching `query`, by study, series and instance UID.
     virtual std::vector<InstanceRow> find_instances(const InstanceQuery& query) = 0;
+
+    // Instances and last arrival per township, busiest first.
+    virtual std::vector<TownshipSummary> townships() = 0;
 
     // Number of instance rows (all versions).
     virtual uint64_t instance_count() = 0;

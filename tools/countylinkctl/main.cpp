@@ -3,19 +3,26 @@
 //   countylinkctl quarantine [--data-dir DIR]             refused objects and why
 //   countylinkctl forward list [DEST] [--state S]         the forward outbox
 //   countylinkctl forward retry [DEST]                    dead letters back to pending
+//   countylinkctl status                                  one screen: townships, queues, disk
+//   countylinkctl backup DEST                             online consistent copy of the data
 #include <fcntl.h>
 
+#include <sys/statvfs.h>
 #include <boost/program_options.hpp>
+
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <vector>
 
 #include "codecs/io/file.hpp"
+#include "config/config.hpp"
 #include "gateway/server/clock.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
+#include "gateway/store/sqlite/sqlite_queues.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -28,7 +35,9 @@ constexpr const char* kUsage =
     "  countylinkctl export UID [--data-dir DIR] [-o FILE]\n"
     "  countylinkctl quarantine [--data-dir DIR]\n"
     "  countylinkctl forward list [DESTINATION] [--state pending|delivered|dead] [--data-dir DIR]\n"
-    "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n";
+    "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n"
+    "  countylinkctl status [--data-dir DIR]\n"
+    "  countylinkctl backup DEST [--data-dir DIR]\n";
 
 store::SqliteIndex open_index(const fs::path& data) {
     const fs::path file = data / "index.sqlite";
@@ -106,6 +115,80 @@ int forward_command(const fs::path& data, const std::vector<std::string>& args,
     return 0;
 }
 
+std::string ago(int64_t then_ms) {
+    if (then_ms == 0) return "never";
+    const int64_t s = (server::unix_now_ms() - then_ms) / 1000;
+    if (s < 120) return std::to_string(s) + " s ago";
+    if (s < 7200) return std::to_string(s / 60) + " min ago";
+    if (s < 172800) return std::to_string(s / 3600) + " h ago";
+    return std::to_string(s / 86400) + " days ago";
+}
+
+int show_status(const fs::path& data) {
+    auto index = open_index(data);
+    store::SqliteReadingQueues queues(data / "index.sqlite");
+    store::SqliteOutbox outbox(data / "index.sqlite");
+    std::cout << "CountyLink data " << fs::absolute(data).string() << ": " << index.instance_count()
+              << " instances, " << index.quarantine(1000000).size() << " in quarantine\n";
+    struct statvfs st {};
+    if (::statvfs(data.c_str(), &st) == 0) {
+        const double free_gb = static_cast<double>(st.f_bavail * st.f_frsize) / 1e9;
+        const double size_gb = static_cast<double>(st.f_blocks * st.f_frsize) / 1e9;
+        std::cout << "disk: " << free_gb << " GB free of " << size_gb << " GB\n";
+    }
+    std::cout << "\ntownships (instances, last received):\n";
+    for (const auto& t : index.townships()) {
+        std::cout << "  " << t.township << ": " << t.instances << ", " << ago(t.last_received_ms)
+                  << "\n";
+    }
+    std::cout << "\nreading queues (pending + claimed):\n";
+    for (const auto& q : queues.summaries()) {
+        std::cout << "  " << q.name << ":";
+        if (q.priorities.empty()) std::cout << " empty";
+        for (const auto& p : q.priorities) {
+            std::cout << " " << config::priority_name(static_cast<config::Priority>(p.priority))
+                      << " " << p.depth << " (oldest queued " << ago(p.oldest_queued_ms) << ")";
+        }
+        std::cout << "\n";
+    }
+    std::cout << "\nforward outbox:\n";
+    for (const auto& b : outbox.backlog()) {
+        std::cout << "  " << b.destination << ": " << b.pending << " pending (oldest "
+                  << ago(b.oldest_pending_ms) << "), " << b.dead << " dead\n";
+    }
+    return 0;
+}
+
+// A consistent copy while the gateway runs: the index by SQLite's online backup, then the
+// blobs it refers to (immutable and fsync'd before their index rows, so all are there).
+int backup(const fs::path& data, const fs::path& destination) {
+    if (fs::exists(destination) && !fs::is_empty(destination)) {
+        std::cerr << "countylinkctl: " << destination << " is not empty; choose a new directory\n";
+        return 2;
+    }
+    auto index = open_index(data);
+    fs::create_directories(destination / "blobs");
+    const auto blobs = index.backup_to(destination / "index.sqlite");
+    std::cerr << "backup: index copied, " << blobs.size() << " blobs to copy\n";
+    store::BlobStore source(data / "blobs", 3);
+    std::size_t done = 0;
+    for (const auto& sha : blobs) {
+        const fs::path from = source.path_of(sha);
+        const fs::path to = destination / "blobs" / sha.substr(0, 2) / from.filename();
+        fs::create_directories(to.parent_path());
+        std::error_code ec;
+        fs::create_hard_link(from, to, ec);  // same file system: instant, blobs never change
+        if (ec) fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+        if (++done % 1000 == 0) std::cerr << "backup: " << done << "/" << blobs.size() << "\n";
+    }
+    if (fs::exists(data / "quarantine")) {
+        fs::copy(data / "quarantine", destination / "quarantine", fs::copy_options::recursive);
+    }
+    std::cout << "backup of " << blobs.size() << " blobs and the index written to "
+              << destination.string() << "; restore by starting countylinkd --data-dir on it\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +217,8 @@ int main(int argc, char** argv) {
             return export_instance(data, args[0], vm["output"].as<std::string>());
         }
         if (command == "quarantine" && args.empty()) return list_quarantine(data);
+        if (command == "status" && args.empty()) return show_status(data);
+        if (command == "backup" && args.size() == 1) return backup(data, args[0]);
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {
             return forward_command(data, args, vm["state"].as<std::string>());

@@ -400,6 +400,30 @@ std::vector<InstanceRow> SqliteIndex::find_instances(const InstanceQuery& q) {
     return rows;
 }
 
+std::vector<TownshipSummary> SqliteIndex::townships() {
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(),
+                "SELECT township, COUNT(*), MAX(received_at_ms) FROM instances GROUP BY township "
+                "ORDER BY COUNT(*) DESC");
+    std::vector<TownshipSummary> out;
+    while (s.step()) out.push_back({s.text(0), static_cast<uint64_t>(s.integer(1)), s.integer(2)});
+    return out;
+}
+
+std::vector<std::string> SqliteIndex::backup_to(const std::filesystem::path& destination) {
+    {
+        sqlite::Database copy(destination);
+        std::lock_guard lock(reader_->mutex());
+        sqlite3_backup* b = sqlite3_backup_init(copy.handle(), "main", reader_->handle(), "main");
+        if (!b) sqlite::fail(copy.handle(), "backup");
+        const int rc = sqlite3_backup_step(b, -1);
+        sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE) sqlite::fail(copy.handle(), "backup step");
+    }
+    SqliteIndex copy(destination);
+    return copy.referenced_blobs();
+}
+
 uint64_t SqliteIndex::instance_count() {
     std::lock_guard lock(reader_->mutex());
     Statement s(reader_->handle(), "SELECT COUNT(*) FROM instances");

@@ -25,7 +25,11 @@ class SqliteIndex final : public Index {
     std::vector<QuarantineRow> quarantine(std::size_t limit) override;
     std::vector<std::string> referenced_blobs() override;
     std::vector<InstanceRow> find_instances(const InstanceQuery& query) override;
+    std::vector<TownshipSummary> townships() override;
     uint64_t instance_count() override;
+    // Writes a consistent copy of the index to `destination` while the gateway keeps running
+    // (SQLite online backup); returns the SHA-256 names of the blobs that copy refers to.
+    std::vector<std::string> backup_to(const std::filesystem::path& destination);
 
   private:
     std::unique_ptr<sqlite::Database> writer_;
