@@ -38,15 +38,17 @@ std::set<std::string> metric_names_in(const fs::path& file) {
     return out;
 }
 
-TEST(Ops, EveryMetricTheRulesUseExistsLive) {
+TEST(Ops, EveryMetricTheRulesAndDashboardUseExistsLive) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
     const auto metrics = gw.get("/metrics").body;
-    const auto used = metric_names_in(source_dir() / "ops" / "prometheus" / "rules.yml");
-    ASSERT_GT(used.size(), 8u);
-    for (const auto& name : used) {
-        EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos)
-            << name << " is used by ops/prometheus/rules.yml but not exposed";
+    for (const char* file : {"prometheus/rules.yml", "grafana/countylink.json"}) {
+        const auto used = metric_names_in(source_dir() / "ops" / file);
+        ASSERT_GT(used.size(), 8u) << file;
+        for (const auto& name : used) {
+            EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos)
+                << name << " is used by ops/" << file << " but not exposed";
+        }
     }
 }
 
@@ -98,6 +100,21 @@ TEST(Ops, RealPrometheusScrapesRatesAndQuantiles) {
     EXPECT_GT(p95, 0) << "store latency p95 from Prometheus";
     EXPECT_LT(p95, 30) << "a store of a few hundred KB takes well under 30 s";
     EXPECT_EQ(query(port, "up{job=\"countylink\"}"), 1.0);
+    // Every dashboard query is valid PromQL for this Prometheus.
+    std::ifstream dashboard_file(source_dir() / "ops" / "grafana" / "countylink.json");
+    std::stringstream dashboard_text;
+    dashboard_text << dashboard_file.rdbuf();
+    const auto dashboard = json::parse(dashboard_text.str());
+    for (const auto& panel : dashboard.at("panels").as_array()) {
+        for (const auto& target : panel.at("targets").as_array()) {
+            const std::string expr(target.at("expr").as_string());
+            const auto r = run("curl -s -G --data-urlencode 'query=" + expr +
+                               "' http://127.0.0.1:" + std::to_string(port) + "/api/v1/query");
+            EXPECT_NE(r.output.find("\"status\":\"success\""), std::string::npos)
+                << panel.at("title") << ": " << expr << "\n"
+                << r.output;
+        }
+    }
 }
 
 }  // namespace
