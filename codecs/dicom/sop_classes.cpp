@@ -64,6 +64,23 @@ bool is_accepted_sop_class(std::string_view uid) {
     return uid == kVerificationSopClass || storage_classes().contains(std::string(uid));
 }
 
+std::vector<std::string> storage_sop_classes() {
+    std::vector<std::string> out;
+    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i) {
+        out.emplace_back(dcmAllStorageSOPClassUIDs[i]);
+    }
+    return out;
+}
+
+std::vector<std::string> accepted_transfer_syntaxes() {
+    return {kTransferSyntaxes.begin(), kTransferSyntaxes.end()};
+}
+
+std::string uid_name(std::string_view uid) {
+    const char* name = dcmFindNameOfUID(std::string(uid).c_str(), nullptr);
+    return name ? name : std::string(uid);
+}
+
 bool is_image_sop_class(std::string_view uid) {
     return dcmIsImageStorageSOPClassUID(std::string(uid).c_str());
 }

@@ -1,7 +1,9 @@
 // Which abstract and transfer syntaxes the gateway accepts in association negotiation.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace countylink::codecs::dicom {
 
@@ -12,6 +14,15 @@ inline constexpr std::string_view kImplicitVrLittleEndian = "1.2.840.10008.1.2";
 // True for Verification and every Storage SOP Class in the standard (DCMTK's list, which
 // includes the ECG waveform classes).
 bool is_accepted_sop_class(std::string_view uid);
+
+// Every Storage SOP Class we accept (DCMTK's list), in DCMTK's order.
+std::vector<std::string> storage_sop_classes();
+
+// Every transfer syntax we accept, in our order.
+std::vector<std::string> accepted_transfer_syntaxes();
+
+// The DICOM name of a UID ("CT Image Storage"), or the UID itself when unknown.
+std::string uid_name(std::string_view uid);
 
 // True for image storage SOP classes (DCMTK's list): what goes to the imaging reading queue.
 bool is_image_sop_class(std::string_view uid);

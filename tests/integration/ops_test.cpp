@@ -159,3 +159,22 @@ TEST(Ops, OnlineBackupRestoresAndStatusSummarises) {
 
 }  // namespace
 }  // namespace countylink::testing
+
+namespace countylink::testing {
+namespace {
+
+// The committed Conformance Statement is what the code generates: it cannot drift.
+TEST(Ops, ConformanceStatementMatchesTheCode) {
+    const auto generated = run((bin_dir() / "countylinkctl").string() + " conformance");
+    ASSERT_EQ(generated.exit_code, 0);
+    std::ifstream in(source_dir() / "docs" / "conformance-statement.md");
+    std::stringstream committed;
+    committed << in.rdbuf();
+    EXPECT_EQ(generated.output, committed.str())
+        << "regenerate with: build/bin/countylinkctl conformance > docs/conformance-statement.md";
+    EXPECT_NE(committed.str().find("1.2.840.10008.5.1.4.1.1.9.1.1"), std::string::npos)
+        << "12-lead ECG storage must be listed";
+}
+
+}  // namespace
+}  // namespace countylink::testing

@@ -5,6 +5,7 @@
 //   countylinkctl forward retry [DEST]                    dead letters back to pending
 //   countylinkctl status                                  one screen: townships, queues, disk
 //   countylinkctl backup DEST                             online consistent copy of the data
+//   countylinkctl conformance                             the DICOM Conformance Statement
 #include <fcntl.h>
 
 #include <sys/statvfs.h>
@@ -23,6 +24,7 @@
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
 #include "gateway/store/sqlite/sqlite_queues.hpp"
+#include "tools/countylinkctl/conformance.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -37,7 +39,8 @@ constexpr const char* kUsage =
     "  countylinkctl forward list [DESTINATION] [--state pending|delivered|dead] [--data-dir DIR]\n"
     "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n"
     "  countylinkctl status [--data-dir DIR]\n"
-    "  countylinkctl backup DEST [--data-dir DIR]\n";
+    "  countylinkctl backup DEST [--data-dir DIR]\n"
+    "  countylinkctl conformance\n";
 
 store::SqliteIndex open_index(const fs::path& data) {
     const fs::path file = data / "index.sqlite";
@@ -218,6 +221,10 @@ int main(int argc, char** argv) {
         }
         if (command == "quarantine" && args.empty()) return list_quarantine(data);
         if (command == "status" && args.empty()) return show_status(data);
+        if (command == "conformance" && args.empty()) {
+            std::cout << ctl::conformance_statement(config::embedded_default());
+            return 0;
+        }
         if (command == "backup" && args.size() == 1) return backup(data, args[0]);
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {
