@@ -5,6 +5,7 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/oflog/oflog.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/program_options.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -27,6 +29,7 @@
 #include "gateway/ingest/pipeline.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
 #include "gateway/route/router.hpp"
+#include "gateway/server/clock.hpp"
 #include "gateway/server/context.hpp"
 #include "gateway/server/log.hpp"
 #include "gateway/server/run_on.hpp"
@@ -112,6 +115,15 @@ void observe_storage(server::Context& ctx) {
         if (!ec) spool += static_cast<int64_t>(size);
     }
     ctx.metrics.spool_bytes.set(spool);
+    // Process gauges under the standard names, so stock dashboards work.
+    std::ifstream statm("/proc/self/statm");
+    long pages_total = 0, pages_resident = 0;
+    if (statm >> pages_total >> pages_resident) {
+        ctx.metrics.resident_memory_bytes.set(pages_resident * ::sysconf(_SC_PAGESIZE));
+    }
+    int64_t fds = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd", ec)) ++fds;
+    ctx.metrics.open_fds.set(fds);
 }
 
 // Once a second, on a worker: promote stable studies to the worklist, expire leases, and
@@ -206,6 +218,7 @@ int run(const config::Config& config) {
     metrics::Registry registry;
     metrics::GatewayMetrics gateway_metrics(registry);
     gateway_metrics.build_info.with({"0.1.0"}).set(1);
+    gateway_metrics.start_time_seconds.set(server::unix_now_ms() / 1000);
     gateway_metrics.turnaround_target.with({"stat"}).set(config.turnaround.stat_s);
     gateway_metrics.turnaround_target.with({"urgent"}).set(config.turnaround.urgent_s);
     gateway_metrics.turnaround_target.with({"routine"}).set(config.turnaround.routine_s);

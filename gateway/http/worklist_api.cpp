@@ -115,6 +115,9 @@ void observe_queued(const std::vector<queue::Item>& items, metrics::GatewayMetri
     for (const auto& i : items) {
         metrics.turnaround.with({i.queue, priority_label(i.priority), "received_to_queued"})
             .observe(seconds_between(i.received_at_ms, i.queued_at_ms));
+        // The "queue" stage: from arrival to being on a worklist (study assembly included).
+        metrics.stage_latency.with({"queue"}).observe(
+            seconds_between(i.received_at_ms, i.queued_at_ms));
     }
 }
 

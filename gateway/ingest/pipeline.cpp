@@ -113,7 +113,9 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.study_time = ids.study_time;
     record.study_description = ids.study_description;
     record.body_part = ids.body_part;
+    const auto route_start = Clock::now();
     const route::Routing routing = router_.route(ids, request.township);
+    metrics_.stage_latency.with({"route"}).observe(seconds_since(route_start));
     record.queues = routing.queues;
     record.forward = routing.forward;
     record.priority = static_cast<int>(routing.priority);

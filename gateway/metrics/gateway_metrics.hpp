@@ -68,7 +68,14 @@ struct GatewayMetrics {
           turnaround_target(r.gauge("countylink_turnaround_target_seconds",
                                     "Configured turnaround target per priority", {"priority"})),
           build_info(r.gauge("countylink_build_info", "Always 1; labels say which build runs",
-                             {"version"})) {}
+                             {"version"})),
+          resident_memory_bytes(
+              r.gauge("process_resident_memory_bytes", "Resident memory size in bytes", {})
+                  .with({})),
+          open_fds(r.gauge("process_open_fds", "Number of open file descriptors", {}).with({})),
+          start_time_seconds(r.gauge("process_start_time_seconds",
+                                     "Start time of the process since the Unix epoch", {})
+                                 .with({})) {}
 
     Gauge& associations_active;
     Family<Counter>& associations_total;
@@ -94,6 +101,9 @@ struct GatewayMetrics {
     Gauge& spool_bytes;
     Family<Gauge>& turnaround_target;
     Family<Gauge>& build_info;
+    Gauge& resident_memory_bytes;
+    Gauge& open_fds;
+    Gauge& start_time_seconds;
 };
 
 }  // namespace countylink::metrics
