@@ -156,12 +156,13 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         auto& o = objects[i];
         const uint8_t pc = context_of.at({o.sop_class_uid, o.transfer_syntax_uid});
         if (!accepted[pc]) {
-            results[i] = {
-                false,
-                0,
-                "destination does not accept " + o.sop_class_uid + " in " + o.transfer_syntax_uid,
-                true,
-                {}};
+            // Fields set one by one: GCC 12 miscompiles brace-initialised temporaries with
+            // string members in coroutines (UBSan caught a null string being moved).
+            SendResult refused;
+            refused.error =
+                "destination does not accept " + o.sop_class_uid + " in " + o.transfer_syntax_uid;
+            refused.permanent = true;
+            results[i] = std::move(refused);
             continue;
         }
         const auto started = std::chrono::steady_clock::now();
@@ -202,11 +203,18 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         const Command rsp = decode_command(response);
         const uint16_t status = rsp.status.value_or(0xFFFF);
         const bool ok = status == 0x0000 || (status & 0xF000) == 0xB000;
-        results[i] = {true, status,
-                      ok ? rsp.error_comment
-                         : "status " + hex16(status) +
-                               (rsp.error_comment.empty() ? "" : ": " + rsp.error_comment),
-                      !ok && is_permanent(status), std::chrono::steady_clock::now() - started};
+        SendResult result;  // see above: no brace-initialised temporary here
+        result.sent = true;
+        result.status = status;
+        if (ok) {
+            result.error = rsp.error_comment;
+        } else {
+            result.error = "status " + hex16(status);
+            if (!rsp.error_comment.empty()) result.error += ": " + rsp.error_comment;
+        }
+        result.permanent = !ok && is_permanent(status);
+        result.round_trip = std::chrono::steady_clock::now() - started;
+        results[i] = std::move(result);
     }
     co_await link.write(encode_release_rq());
     try {

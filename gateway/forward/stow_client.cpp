@@ -42,6 +42,52 @@ int64_t first_int(const json::object& item, const char* tag) {
     return v.is_int64() ? v.as_int64() : v.is_uint64() ? static_cast<int64_t>(v.as_uint64()) : -1;
 }
 
+// Per-instance outcomes from a STOW-RS response body, in the order of `objects`. A plain
+// function on purpose: GCC 12 miscompiles brace-initialised temporaries inside coroutines.
+std::vector<dicom::SendResult> outcomes_from(const std::string& response,
+                                             const std::vector<dicom::OutgoingObject>& objects) {
+    std::map<std::string, dicom::SendResult> by_uid;
+    boost::system::error_code ec;
+    const json::value body = json::parse(response, ec);
+    auto items = [&](const char* tag) -> const json::array* {
+        if (ec || !body.is_object()) return nullptr;
+        const auto* seq = body.as_object().if_contains(tag);
+        if (!seq || !seq->is_object()) return nullptr;
+        const auto* v = seq->as_object().if_contains("Value");
+        return v && v->is_array() ? &v->as_array() : nullptr;
+    };
+    if (const auto* referenced = items("00081199")) {
+        for (const auto& item : *referenced) {
+            if (item.is_object())
+                by_uid[first_uid(item.as_object(), "00081155")] = {true, 0, {}, false, {}};
+        }
+    }
+    if (const auto* failed = items("00081198")) {
+        for (const auto& item : *failed) {
+            if (!item.is_object()) continue;
+            const auto& io = item.as_object();
+            const auto reason = static_cast<uint16_t>(first_int(io, "00081197"));
+            const std::string comment = first_uid(io, "00000902");
+            by_uid[first_uid(io, "00081155")] = {true,
+                                                 reason,
+                                                 "STOW-RS failure reason " +
+                                                     std::to_string(reason) +
+                                                     (comment.empty() ? "" : ": " + comment),
+                                                 (reason & 0xFF00) != 0xA700,
+                                                 {}};
+        }
+    }
+    std::vector<dicom::SendResult> results;
+    for (const auto& o : objects) {
+        const auto it = by_uid.find(o.sop_instance_uid);
+        results.push_back(
+            it != by_uid.end()
+                ? it->second
+                : dicom::SendResult{false, 0, "not in the STOW-RS response", false, {}});
+    }
+    return results;
+}
+
 }  // namespace
 
 StowPeer stow_peer_from_url(const std::string& url, const std::string& token) {
@@ -67,8 +113,7 @@ StowPeer stow_peer_from_url(const std::string& url, const std::string& token) {
 awaitable<std::vector<dicom::SendResult>> stow_objects(
     asio::any_io_executor executor, asio::thread_pool& workers, const StowPeer& peer,
     std::vector<dicom::OutgoingObject>& objects) {
-    std::vector<dicom::SendResult> results(objects.size());
-    if (objects.empty()) co_return results;
+    if (objects.empty()) co_return std::vector<dicom::SendResult>{};
     beast::tcp_stream stream(executor);
     try {
         asio::ip::tcp::resolver resolver(executor);
@@ -142,45 +187,7 @@ awaitable<std::vector<dicom::SendResult>> stow_objects(
         throw dicom::AssociationFailed("STOW-RS answered HTTP " + std::to_string(status) + ": " +
                                        res.body().substr(0, 200));
     }
-    // Per-instance outcomes by SOP Instance UID.
-    std::map<std::string, dicom::SendResult> by_uid;
-    boost::system::error_code ec;
-    const json::value body = json::parse(res.body(), ec);
-    if (!ec && body.is_object()) {
-        const auto& o = body.as_object();
-        if (const auto* seq = o.if_contains("00081199"); seq && seq->is_object()) {
-            if (const auto* v = seq->as_object().if_contains("Value"); v && v->is_array()) {
-                for (const auto& item : v->as_array()) {
-                    if (!item.is_object()) continue;
-                    by_uid[first_uid(item.as_object(), "00081155")] = {true, 0, {}, false, {}};
-                }
-            }
-        }
-        if (const auto* seq = o.if_contains("00081198"); seq && seq->is_object()) {
-            if (const auto* v = seq->as_object().if_contains("Value"); v && v->is_array()) {
-                for (const auto& item : v->as_array()) {
-                    if (!item.is_object()) continue;
-                    const auto& io = item.as_object();
-                    const auto reason = static_cast<uint16_t>(first_int(io, "00081197"));
-                    const std::string comment = first_uid(io, "00000902");
-                    by_uid[first_uid(io, "00081155")] = {
-                        true,
-                        reason,
-                        "STOW-RS failure reason " + std::to_string(reason) +
-                            (comment.empty() ? "" : ": " + comment),
-                        (reason & 0xFF00) != 0xA700,
-                        {}};
-                }
-            }
-        }
-    }
-    for (std::size_t i = 0; i < objects.size(); ++i) {
-        const auto it = by_uid.find(objects[i].sop_instance_uid);
-        results[i] = it != by_uid.end()
-                         ? it->second
-                         : dicom::SendResult{false, 0, "not in the STOW-RS response", false, {}};
-    }
-    co_return results;
+    co_return outcomes_from(res.body(), objects);
 }
 
 }  // namespace countylink::forward
