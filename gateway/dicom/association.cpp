@@ -1,6 +1,10 @@
 #include "gateway/dicom/association.hpp"
 #include "gateway/server/clock.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <limits>
 #include <utility>
@@ -80,6 +84,13 @@ awaitable<void> Association::watchdog() {
             co_return;
         }
     }
+}
+
+// Senders that leave Nagle on (most modalities) hold their last small segment until our ACK;
+// Linux delays ACKs by up to 40 ms. Quick-ACK mode is not sticky, so it is set after each PDU.
+void Association::acknowledge_now() {
+    const int on = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 // The watchdog sleeps until the timer's expiry; a deadline earlier than that wakes it to re-arm.
@@ -207,6 +218,7 @@ awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
     }
     body_.resize(header.length);
     co_await asio::async_read(socket_, asio::buffer(body_), use_awaitable);
+    acknowledge_now();
     deadline_ = Clock::time_point::max();
     co_return header;
 }

@@ -60,6 +60,7 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);
+    void acknowledge_now();
     void abort_now(AbortReason reason, const std::string& why);
     void finish(const std::string& outcome);      // record_end, then close
     void record_end(const std::string& outcome);  // metrics and the one log line
