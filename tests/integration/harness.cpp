@@ -117,13 +117,16 @@ Gateway::Gateway(const fs::path& data_dir, const std::string& config_toml) : dat
 }
 
 void Gateway::start(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    // The server's stderr goes straight into the log file, so a line it logged before
+    // answering a client is in the file when the client has its answer (no copying thread
+    // that could lag behind).
+    // Emptied here, before the child exists: a restart must not find the old "listening" line.
+    std::ofstream(log_file_, std::ios::trunc).close();
     pid_ = ::fork();
     if (pid_ == 0) {
-        ::dup2(fds[1], 2);
-        ::close(fds[0]);
-        ::close(fds[1]);
+        const int fd = ::open(log_file_.c_str(), O_WRONLY | O_APPEND, 0644);
+        ::dup2(fd, 2);
+        ::close(fd);
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -131,41 +134,23 @@ void Gateway::start(const std::vector<std::string>& args) {
         std::perror("execv countylinkd");
         ::_exit(127);
     }
-    ::close(fds[1]);
-    // Copy the server's log to a file as it comes, and find the "listening" line in it.
-    struct Tap {
-        std::mutex mutex;
-        std::condition_variable ready;
-        bool done = false;
-        std::string seen;
-    };
-    auto tap = std::make_shared<Tap>();
-    std::thread([fd = fds[0], file = log_file_, tap] {
-        std::ofstream out(file);
-        char buffer[4096];
-        ssize_t n;
-        while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
-            out.write(buffer, n);
-            out.flush();
-            std::lock_guard lock(tap->mutex);
-            if (tap->done) continue;
-            tap->seen.append(buffer, static_cast<std::size_t>(n));
-            const auto at = tap->seen.find("listening");
-            if (at != std::string::npos && tap->seen.find('\n', at) != std::string::npos) {
-                tap->done = true;
-                tap->ready.notify_all();
-            }
+    // Start-up: wait (bounded) for the line that names the ports, or for the process to exit.
+    std::string seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        seen = log();
+        const auto at = seen.find("listening");
+        if (at != std::string::npos && seen.find('\n', at) != std::string::npos) break;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("countylinkd exited at start; its log:\n" + seen);
         }
-        ::close(fd);
-        std::lock_guard lock(tap->mutex);
-        tap->done = true;  // exited before listening: the caller reports the log
-        tap->ready.notify_all();
-    }).detach();
-    std::unique_lock lock(tap->mutex);
-    if (!tap->ready.wait_for(lock, std::chrono::seconds(30), [&] { return tap->done; })) {
-        throw std::runtime_error("countylinkd did not start within 30 s");
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw std::runtime_error("countylinkd did not start within 30 s; its log:\n" + seen);
+        }
+        ::poll(nullptr, 0, 10);
     }
-    const std::string seen = tap->seen;
     static const std::regex ports(R"(DICOM [^ ]*:(\d+) .*HTTP [^ ]*:(\d+))");
     std::smatch m;
     if (!std::regex_search(seen, m, ports)) {
