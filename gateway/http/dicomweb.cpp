@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <charconv>
 #include <map>
 #include <set>
 #include <sstream>
@@ -48,18 +49,15 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return out;
 }
 
-std::string query_value(std::string_view query, std::string_view key) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == key && eq != std::string_view::npos) {
-            return std::string(pair.substr(eq + 1));
-        }
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return {};
+// A non-negative count from a query parameter; nullopt if present but not a number.
+std::optional<std::size_t> count_param(std::string_view query, std::string_view key,
+                                       std::size_t fallback) {
+    const auto text = query_param(query, key);
+    if (!text) return fallback;
+    std::size_t v = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+    return v;
 }
 
 json::object attr(const char* vr, json::value v) {
@@ -248,23 +246,23 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
     if (parts.size() < 2 || parts[0] != "dicomweb" || req.method() != bhttp::verb::get) {
         co_return false;
     }
-    const std::string_view target(req.target().data(), req.target().size());
-    const auto qmark = target.find('?');
-    const std::string_view query =
-        qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
+    const std::string_view query = query_of({req.target().data(), req.target().size()});
 
     store::InstanceQuery q;
-    q.patient_id = query_value(query, "PatientID");
-    q.study_date = query_value(query, "StudyDate");
-    q.modality = query_value(query, "Modality");
-    q.accession_number = query_value(query, "AccessionNumber");
-    q.study_instance_uid = query_value(query, "StudyInstanceUID");
-    q.series_instance_uid = query_value(query, "SeriesInstanceUID");
-    q.sop_instance_uid = query_value(query, "SOPInstanceUID");
-    const std::string limit_text = query_value(query, "limit");
-    const std::string offset_text = query_value(query, "offset");
-    const std::size_t limit = limit_text.empty() ? 1000 : std::stoul(limit_text);
-    const std::size_t offset = offset_text.empty() ? 0 : std::stoul(offset_text);
+    q.patient_id = query_param(query, "PatientID").value_or("");
+    q.study_date = query_param(query, "StudyDate").value_or("");
+    q.modality = query_param(query, "Modality").value_or("");
+    q.accession_number = query_param(query, "AccessionNumber").value_or("");
+    q.study_instance_uid = query_param(query, "StudyInstanceUID").value_or("");
+    q.series_instance_uid = query_param(query, "SeriesInstanceUID").value_or("");
+    q.sop_instance_uid = query_param(query, "SOPInstanceUID").value_or("");
+    const auto limit = count_param(query, "limit", 1000);
+    const auto offset = count_param(query, "offset", 0);
+    if (!limit || !offset) {
+        co_await write_response(stream, json_error(req, bhttp::status::bad_request,
+                                                   "limit and offset must be whole numbers"));
+        co_return true;
+    }
 
     // Path shapes: studies | studies/S | studies/S/series | studies/S/series/R |
     // studies/S/series/R/instances | .../instances/I | any of those + /metadata |
@@ -301,7 +299,7 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
     const auto rows =
         co_await server::run_on(ctx.workers, [&index, &q] { return index.find_instances(q); });
     if (search) {
-        const auto results = qido_results(rows, *search, offset, limit);
+        const auto results = qido_results(rows, *search, *offset, *limit);
         co_await write_response(
             stream, text_response(req, bhttp::status::ok, json::serialize(results) + "\n",
                                   "application/dicom+json"));

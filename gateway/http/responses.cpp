@@ -25,6 +25,25 @@ Response json_error(const Request& req, bhttp::status status, std::string messag
     return json_response(req, status, boost::json::object{{"error", std::move(message)}});
 }
 
+std::string_view query_of(std::string_view target) {
+    const auto qmark = target.find('?');
+    return qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == key) {
+            return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
 boost::json::value iso_time(int64_t unix_ms) {
     if (unix_ms == 0) return nullptr;
     const std::time_t t = unix_ms / 1000;

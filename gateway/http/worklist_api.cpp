@@ -54,21 +54,6 @@ json::object item_json(const queue::Item& i, int64_t now) {
     return o;
 }
 
-// The value of `key` in a query string, if present (no percent-decoding needed for our keys).
-std::optional<std::string> query_param(std::string_view query, std::string_view key) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == key) {
-            return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-        }
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return std::nullopt;
-}
-
 std::optional<int64_t> parse_id(std::string_view s) {
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -124,10 +109,7 @@ void observe_queued(const std::vector<queue::Item>& items, metrics::GatewayMetri
 awaitable<std::optional<Response>> handle_worklist(const Request& req, std::string_view path,
                                                    const auth::Principal& who,
                                                    server::Context& ctx) {
-    const std::string_view target(req.target().data(), req.target().size());
-    const auto qmark = target.find('?');
-    const std::string_view query =
-        qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
+    const std::string_view query = query_of({req.target().data(), req.target().size()});
     auto& queues = ctx.queues;
     const int64_t now = server::unix_now_ms();
     const bool get = req.method() == bhttp::verb::get;

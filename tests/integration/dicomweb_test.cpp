@@ -190,6 +190,7 @@ TEST(DicomWeb, QidoFindsAndWadoRetrieves) {
     EXPECT_TRUE(parsed[0].at("7FE00010").as_object().contains("BulkDataURI"))
         << json::serialize(parsed[0].at("7FE00010"));
     EXPECT_EQ(gw.get("/dicomweb/studies/1.2.3.999").status, 404);
+    EXPECT_EQ(gw.get("/dicomweb/studies?limit=abc").status, 400);
 }
 
 }  // namespace
