@@ -11,7 +11,7 @@ packages=(
   libssl-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libxml2-dev
   dicom3tools prometheus orthanc
   clang-format curl procps python3
 )

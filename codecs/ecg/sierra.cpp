@@ -1,0 +1,10 @@
+// Placeholder until this format's parser lands: refuses with a clear reason.
+#include "codecs/ecg/read.hpp"
+
+namespace countylink::codecs::ecg {
+
+ParseResult read_sierra(std::span<const std::byte>) {
+    return ParseResult::fail(ErrorKind::unsupported, "Philips Sierra XML files are not read yet");
+}
+
+}  // namespace countylink::codecs::ecg
