@@ -95,8 +95,9 @@ constexpr std::array<std::string_view, 1> validation_keys{"fatal"};
 constexpr std::array<std::string_view, 2> server_keys{"workers", "log_level"};
 constexpr std::array<std::string_view, 2> township_keys{"name", "ae_titles"};
 constexpr std::array<std::string_view, 2> routing_keys{"stable_after_s", "rules"};
-constexpr std::array<std::string_view, 6> rule_keys{"modalities", "sop_classes", "townships",
-                                                    "priority",   "queues",      "forward"};
+constexpr std::array<std::string_view, 7> rule_keys{
+    "modalities", "sop_classes", "townships", "ecg_verdicts", "priority", "queues", "forward"};
+constexpr std::array<std::string_view, 2> ecg_verdict_names{"acceptable", "unacceptable"};
 constexpr std::array<std::string_view, 2> api_keys{"lease_s", "tokens"};
 constexpr std::array<std::string_view, 2> token_keys{"name", "token"};
 constexpr std::array<std::string_view, 3> turnaround_keys{"stat_s", "urgent_s", "routine_s"};
@@ -596,6 +597,15 @@ RouteRule read_rule(const TableReader& in) {
                "expected a UID string");
     in.strings("townships", rule.townships, "expected an array of township names",
                "expected a township name string");
+    in.strings("ecg_verdicts", rule.ecg_verdicts, "expected an array of ECG verdicts",
+               "expected \"acceptable\" or \"unacceptable\"");
+    for (const auto& verdict : rule.ecg_verdicts) {
+        if (std::find(ecg_verdict_names.begin(), ecg_verdict_names.end(), verdict) ==
+            ecg_verdict_names.end()) {
+            in.fail("ecg_verdicts",
+                    "expected one of " + join(ecg_verdict_names) + ", got " + quote_value(verdict));
+        }
+    }
     if (const toml::node* node = in.find("priority")) {
         const std::string expectation = "expected one of " + join(priority_names);
         const std::string name = in.string_value(*node, in.path_of("priority"), expectation);

@@ -80,6 +80,9 @@ struct RouteRule {
     std::optional<Priority> priority;
     std::vector<std::string> queues;   // reading queues
     std::vector<std::string> forward;  // forward destination names; a rule needs a queue or one
+    // ECG quality verdicts ("acceptable", "unacceptable"); empty: any object. Non-empty: only
+    // ECGs with one of these verdicts (e.g. unacceptable ones to a township's redo queue).
+    std::vector<std::string> ecg_verdicts;
 
     bool operator==(const RouteRule&) const = default;
 };

@@ -343,6 +343,7 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
                                       township_,
                                       {cmd.affected_sop_class_uid, cmd.affected_sop_instance_uid},
                                       server::unix_now_ms(),
+                                      {},
                                       {}};
         auto& pipeline = ctx_.pipeline;
         const ingest::IngestOutcome outcome = co_await server::run_on(

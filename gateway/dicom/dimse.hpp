@@ -25,9 +25,13 @@ inline constexpr uint16_t kNoDataSet = 0x0101;
 namespace status {
 inline constexpr uint16_t success = 0x0000;
 inline constexpr uint16_t warning_not_conformant = 0xB007;  // stored, but flawed
-inline constexpr uint16_t out_of_resources = 0xA700;        // disk full, object too large
-inline constexpr uint16_t dataset_mismatch = 0xA900;        // dataset vs command disagree
-inline constexpr uint16_t cannot_understand = 0xC000;       // + 0..4 for the finding
+// Stored, but the ECG quality gate says the tracing must be redone (reason in Error Comment).
+// C-STORE's warning statuses are B000/B006/B007; B000 is the one senders show without implying
+// the dataset itself was wrong.
+inline constexpr uint16_t warning_ecg_unacceptable = 0xB000;
+inline constexpr uint16_t out_of_resources = 0xA700;   // disk full, object too large
+inline constexpr uint16_t dataset_mismatch = 0xA900;   // dataset vs command disagree
+inline constexpr uint16_t cannot_understand = 0xC000;  // + 0..4 for the finding
 inline constexpr uint16_t sop_class_not_supported = 0x0122;
 inline constexpr uint16_t unrecognized_operation = 0x0211;
 }  // namespace status

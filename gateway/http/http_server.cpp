@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "gateway/http/dicomweb.hpp"
+#include "gateway/http/ecg_api.hpp"
 #include "gateway/http/responses.hpp"
 #include "gateway/http/stow.hpp"
 #include "gateway/http/worklist_api.hpp"
@@ -75,8 +76,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             if (header.get().method() == bhttp::verb::post && target.starts_with(kStudies)) {
                 co_await stow(buffer, header, target);
             } else {
+                const bool ecg_upload = header.get().method() == bhttp::verb::post &&
+                                        target.substr(0, target.find('?')) == "/api/v1/ecg";
                 bhttp::request_parser<bhttp::string_body> parser{std::move(header)};
-                parser.body_limit(1 << 20);
+                parser.body_limit(ecg_upload ? kMaxEcgUploadBytes : 1 << 20);
                 co_await bhttp::async_read(stream_, buffer, parser,
                                            asio::redirect_error(use_awaitable, ec));
                 if (ec) break;
@@ -157,6 +160,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             co_return;
         }
         if (auto res = co_await handle_worklist(req, path, *who, ctx_)) {
+            co_return co_await write(std::move(*res));
+        }
+        if (auto res = co_await handle_ecg(req, path, *who, ctx_)) {
             co_return co_await write(std::move(*res));
         }
         if (path == "/api/v1/quarantine" && get) {

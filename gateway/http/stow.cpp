@@ -203,7 +203,8 @@ awaitable<Response> handle_stow(beast::tcp_stream& stream, beast::flat_buffer& b
         }
         if (refusal.empty()) {
             const ingest::IngestRequest request{
-                normal->path(), "STOW:" + who.name, "stow", {}, server::unix_now_ms(), study_uid};
+                normal->path(),        "STOW:" + who.name, "stow", {},
+                server::unix_now_ms(), study_uid,          {}};
             auto& pipeline = ctx.pipeline;
             const auto outcome = co_await server::run_on(
                 ctx.workers, [&pipeline, &request] { return pipeline.ingest(request); });

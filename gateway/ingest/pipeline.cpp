@@ -5,6 +5,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "codecs/dicom/sop_classes.hpp"
 #include "gateway/dicom/dimse.hpp"
 
 namespace countylink::ingest {
@@ -64,30 +65,44 @@ IngestOutcome Pipeline::ingest(const IngestRequest& request) {
             }
         }
     }
+    std::optional<EcgAssessment> ecg = request.ecg;
+    if (!ecg && codecs::dicom::is_ecg_sop_class(report.ids.sop_class_uid)) {
+        const auto gate_start = Clock::now();
+        ecg = assess_dicom_file(request.file);
+        metrics_.stage_latency.with({"ecg_quality"}).observe(seconds_since(gate_start));
+    }
+    if (ecg) {
+        metrics_.ecg_total.with({request.township, ecg->record.format, ecg->record.verdict}).inc();
+        for (const auto& f : ecg->findings) metrics_.ecg_findings_total.with({f.code}).inc();
+    }
     try {
-        return store(request, report);
+        return store(request, report, std::move(ecg));
     } catch (const std::system_error& e) {
         const bool full = e.code() == std::errc::no_space_on_device;
-        const std::string why =
-            full ? "gateway disk full, retry later" : "storage error, retry later";
         if (full) health_.storage_failed("data directory full");
-        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", e.what());
-        metrics_.objects_total
-            .with({"failed", request.township, label_or_none(report.ids.modality)})
-            .inc();
-        return {IngestOutcome::Result::refused, status::out_of_resources, why,
-                report.ids.sop_instance_uid, report.ids.modality};
+        return store_failed(request, report, e,
+                            full ? "gateway disk full, retry later" : "storage error, retry later");
     } catch (const std::exception& e) {
-        log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", e.what());
-        metrics_.objects_total
-            .with({"failed", request.township, label_or_none(report.ids.modality)})
-            .inc();
-        return {IngestOutcome::Result::refused, status::out_of_resources,
-                "storage error, retry later", report.ids.sop_instance_uid, report.ids.modality};
+        return store_failed(request, report, e, "storage error, retry later");
     }
 }
 
-IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckReport& report) {
+IngestOutcome Pipeline::store_failed(const IngestRequest& request, const cd::CheckReport& report,
+                                     const std::exception& error, const std::string& why) {
+    log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", error.what());
+    metrics_.objects_total.with({"failed", request.township, label_or_none(report.ids.modality)})
+        .inc();
+    IngestOutcome out;
+    out.result = IngestOutcome::Result::refused;
+    out.status = status::out_of_resources;
+    out.comment = why;
+    out.sop_instance_uid = report.ids.sop_instance_uid;
+    out.modality = report.ids.modality;
+    return out;
+}
+
+IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckReport& report,
+                              std::optional<EcgAssessment> ecg) {
     const auto start = Clock::now();
     const store::BlobRef blob = storage_.blobs.put(request.file);
 
@@ -114,13 +129,16 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.study_description = ids.study_description;
     record.body_part = ids.body_part;
     const auto route_start = Clock::now();
-    const route::Routing routing = router_.route(ids, request.township);
+    const route::Routing routing =
+        router_.route(ids, request.township, ecg ? ecg->record.verdict : std::string());
     metrics_.stage_latency.with({"route"}).observe(seconds_since(route_start));
     record.queues = routing.queues;
     record.forward = routing.forward;
     record.priority = static_cast<int>(routing.priority);
     record.immediate = routing.immediate;
-    std::string comment;
+    // An unacceptable ECG is stored and read, but the sender hears at once why it must be redone.
+    std::string comment = ecg ? ecg->comment : std::string();
+    if (ecg) record.ecg = ecg->record;
     for (const auto& f : report.findings) {
         record.flags += (record.flags.empty() ? "" : ",") + f.code;
         comment += (comment.empty() ? "" : "; ") + f.reason;
@@ -135,13 +153,16 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     out.modality = ids.modality;
     out.raw_bytes = blob.raw_size;
     out.stored_bytes = blob.stored_size;
-    out.status = report.findings.empty() ? status::success : status::warning_not_conformant;
+    out.status = !report.findings.empty()   ? status::warning_not_conformant
+                 : ecg && ecg->unacceptable ? status::warning_ecg_unacceptable
+                                            : status::success;
     out.comment = comment;
+    out.ecg = std::move(ecg);
     std::string label;
     switch (outcome) {
         case store::RecordOutcome::stored:
             out.result = IngestOutcome::Result::stored;
-            label = report.findings.empty() ? "stored" : "stored_with_warning";
+            label = out.status == status::success ? "stored" : "stored_with_warning";
             break;
         case store::RecordOutcome::duplicate:
             out.result = IngestOutcome::Result::duplicate;

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "codecs/dicom/dataset_check.hpp"
 #include "config/config.hpp"
+#include "gateway/ingest/ecg_gate.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
 #include "gateway/route/router.hpp"
 #include "gateway/server/health.hpp"
@@ -25,6 +27,9 @@ struct IngestRequest {
     codecs::dicom::Expected expected;  // what the C-STORE-RQ said (empty for STOW)
     int64_t received_at_ms = 0;
     std::string required_study_uid;  // STOW-RS to /studies/{uid}: others are refused
+    // Set by front ends that already read and judged the waveform (an uploaded non-DICOM ECG
+    // converted to DICOM); otherwise ECG objects are read from `file` and judged here.
+    std::optional<EcgAssessment> ecg;
 };
 
 struct IngestOutcome {
@@ -34,6 +39,7 @@ struct IngestOutcome {
     std::string comment;  // Error Comment: why, readable, no patient data
     std::string sop_instance_uid, modality;
     uint64_t raw_bytes = 0, stored_bytes = 0;
+    std::optional<EcgAssessment> ecg;  // waveform objects: the quality gate's verdict
 };
 
 // The storage a pipeline writes to, bundled so front ends need one reference.
@@ -56,7 +62,11 @@ class Pipeline {
   private:
     IngestOutcome refuse(const IngestRequest& request, const codecs::dicom::CheckReport& report,
                          const codecs::dicom::Finding& finding);
-    IngestOutcome store(const IngestRequest& request, const codecs::dicom::CheckReport& report);
+    IngestOutcome store_failed(const IngestRequest& request,
+                               const codecs::dicom::CheckReport& report,
+                               const std::exception& error, const std::string& why);
+    IngestOutcome store(const IngestRequest& request, const codecs::dicom::CheckReport& report,
+                        std::optional<EcgAssessment> ecg);
 
     const config::Config& config_;
     std::set<std::string> fatal_codes_;

@@ -17,6 +17,12 @@ struct GatewayMetrics {
                                   {"outcome", "township", "modality"})),
           findings_total(r.counter("countylink_validation_findings_total",
                                    "Validation findings by code", {"code"})),
+          ecg_total(r.counter("countylink_ecg_total",
+                              "ECG recordings judged by the quality gate, by township, format "
+                              "and verdict",
+                              {"township", "format", "verdict"})),
+          ecg_findings_total(
+              r.counter("countylink_ecg_findings_total", "ECG quality findings by code", {"code"})),
           bytes_raw_total(r.counter("countylink_bytes_raw_total",
                                     "Bytes of objects stored, as received", {"township"})),
           bytes_stored_total(r.counter("countylink_bytes_stored_total",
@@ -81,6 +87,8 @@ struct GatewayMetrics {
     Family<Counter>& associations_total;
     Family<Counter>& objects_total;
     Family<Counter>& findings_total;
+    Family<Counter>& ecg_total;
+    Family<Counter>& ecg_findings_total;
     Family<Counter>& bytes_raw_total;
     Family<Counter>& bytes_stored_total;
     Family<Counter>& refusals_total;

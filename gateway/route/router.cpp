@@ -26,7 +26,8 @@ config::Priority priority_of(const codecs::dicom::Identifiers& ids) {
     return config::Priority::routine;
 }
 
-Routing Router::route(const codecs::dicom::Identifiers& ids, const std::string& township) const {
+Routing Router::route(const codecs::dicom::Identifiers& ids, const std::string& township,
+                      const std::string& ecg_verdict) const {
     Routing out;
     out.priority = priority_of(ids);
     out.immediate = codecs::dicom::is_ecg_sop_class(ids.sop_class_uid);
@@ -41,7 +42,9 @@ Routing Router::route(const codecs::dicom::Identifiers& ids, const std::string& 
     for (const auto& rule : settings_.rules) {
         if (!any_or_contains(rule.modalities, ids.modality) ||
             !any_or_contains(rule.sop_classes, ids.sop_class_uid) ||
-            !any_or_contains(rule.townships, township)) {
+            !any_or_contains(rule.townships, township) ||
+            (!rule.ecg_verdicts.empty() &&
+             (ecg_verdict.empty() || !any_or_contains(rule.ecg_verdicts, ecg_verdict)))) {
             continue;
         }
         for (const auto& q : rule.queues) {

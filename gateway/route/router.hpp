@@ -27,8 +27,10 @@ class Router {
 
     // With no rules: image objects to "imaging", ECG waveforms to "ecg", nothing else queued.
     // With rules: the union of the queues of every matching rule; the most urgent priority of
-    // the object and of the matching rules that set one.
-    Routing route(const codecs::dicom::Identifiers& ids, const std::string& township) const;
+    // the object and of the matching rules that set one. `ecg_verdict` is the quality gate's
+    // verdict for waveform objects (empty otherwise); rules with ecg_verdicts match only those.
+    Routing route(const codecs::dicom::Identifiers& ids, const std::string& township,
+                  const std::string& ecg_verdict = {}) const;
 
   private:
     const config::RoutingSettings& settings_;

@@ -10,6 +10,21 @@
 
 namespace countylink::store {
 
+// What the ECG quality gate said of a waveform object, and where the file as uploaded is kept
+// when it was not DICOM (the stored instance is then our DICOM conversion of it).
+struct EcgRecord {
+    std::string format;                 // codecs::ecg::format_name of the file as received
+    std::string original_sha256;        // blob of the non-DICOM original; empty for DICOM
+    std::string original_content_type;  // as uploaded; empty for DICOM
+    uint64_t original_size = 0;
+    std::string verdict;        // "acceptable" / "unacceptable"
+    std::string findings_json;  // [{"code","lead","reason"}...]
+    double heart_rate_bpm = 0;
+    double sample_rate_hz = 0;
+    double duration_s = 0;
+    int leads = 0;
+};
+
 struct InstanceRecord {
     std::string sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid;
     std::string patient_id, patient_name, modality, study_date, accession_number;
@@ -26,6 +41,7 @@ struct InstanceRecord {
     std::vector<std::string> forward;  // forward destinations it is sent on to; empty: none
     int priority = 2;                  // config::Priority: 0 STAT, 1 urgent, 2 routine
     bool immediate = false;            // a worklist item at once (ECG), not after stable_after
+    std::optional<EcgRecord> ecg;      // waveform objects: the quality gate's verdict
 };
 
 enum class RecordOutcome {
@@ -88,6 +104,9 @@ class Index {
 
     // Quarantined objects, newest first.
     virtual std::vector<QuarantineRow> quarantine(std::size_t limit) = 0;
+
+    // The quality record of the latest version of an ECG instance, if it has one.
+    virtual std::optional<EcgRecord> ecg_record(const std::string& sop_instance_uid) = 0;
 
     // Every blob name (sha256) the index refers to: recovery keeps these and removes the rest.
     virtual std::vector<std::string> referenced_blobs() = 0;

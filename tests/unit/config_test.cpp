@@ -278,9 +278,10 @@ TEST(ConfigRouting, RulesParse) {
                                    {"Xiping", "unregistered"},
                                    Priority::urgent,
                                    {"ecg", "cardio-2"},
+                                   {},
                                    {}};
     EXPECT_EQ(config.routing.rules[0], expected_first);
-    const RouteRule expected_second{{"CT", "SR_X"}, {}, {}, std::nullopt, {"imaging"}, {}};
+    const RouteRule expected_second{{"CT", "SR_X"}, {}, {}, std::nullopt, {"imaging"}, {}, {}};
     EXPECT_EQ(config.routing.rules[1], expected_second);
 }
 
@@ -325,7 +326,12 @@ TEST(ConfigRouting, BadRuleValuesAreRefused) {
         {"routing.rules[0].sop_classes[0]: expected a UID"});
     expect_contains(parse_error("[[routing.rules]]\nqueues = [\"a\"]\nqueue = [\"b\"]\n"),
                     {"cfg.toml:3:", "unknown key 'routing.rules[0].queue'",
-                     "allowed: modalities, sop_classes, townships, priority, queues, forward"});
+                     "allowed: modalities, sop_classes, townships, ecg_verdicts, priority, "
+                     "queues, forward"});
+    expect_contains(
+        parse_error("[[routing.rules]]\necg_verdicts = [\"bad\"]\nqueues = [\"a\"]\n"),
+        {"cfg.toml:2:", "routing.rules[0].ecg_verdicts: expected one of acceptable, unacceptable",
+         "'bad'"});
     expect_contains(parse_error("[routing]\nrules = 3\n"),
                     {"routing.rules: expected an array of tables"});
     expect_contains(
@@ -396,7 +402,7 @@ TEST(ConfigTurnaround, RangesAreChecked) {
 
 TEST(ConfigValidation, ValidateChecksEditedRoutingAndApi) {
     Config config = embedded_default();
-    config.routing.rules = {RouteRule{{}, {}, {"Nowhere"}, std::nullopt, {"ecg"}, {}}};
+    config.routing.rules = {RouteRule{{}, {}, {"Nowhere"}, std::nullopt, {"ecg"}, {}, {}}};
     expect_contains(error_of([&] { validate(config); }),
                     {"routing.rules[0].townships[0]", "unknown township 'Nowhere'"});
 
@@ -406,7 +412,7 @@ TEST(ConfigValidation, ValidateChecksEditedRoutingAndApi) {
                     {"routing.rules[0]: expected at least one reading queue"});
 
     config = embedded_default();
-    config.routing.rules = {RouteRule{{}, {}, {}, static_cast<Priority>(7), {"ecg"}, {}}};
+    config.routing.rules = {RouteRule{{}, {}, {}, static_cast<Priority>(7), {"ecg"}, {}, {}}};
     expect_contains(error_of([&] { validate(config); }), {"routing.rules[0].priority"});
 
     config = embedded_default();
@@ -451,7 +457,7 @@ TEST(ConfigForward, RuleWithOnlyForwardIsValid) {
 
     Config edited = embedded_default();
     edited.forward.destinations = {dicom_destination("pacs", "PACS", "pacs.local", 11112)};
-    edited.routing.rules = {RouteRule{{"DX"}, {}, {}, std::nullopt, {}, {"pacs"}}};
+    edited.routing.rules = {RouteRule{{"DX"}, {}, {}, std::nullopt, {}, {"pacs"}, {}}};
     EXPECT_NO_THROW(validate(edited));
 }
 
@@ -562,7 +568,7 @@ TEST(ConfigForward, BadDestinationValuesAreRefused) {
     config.forward.destinations = {dicom_destination("pacs", "PACS", "h", 104, "   ")};
     expect_contains(error_of([&] { validate(config); }), {"forward.destinations[0].calling_ae"});
     config.forward.destinations = {dicom_destination("pacs", "PACS", "h")};
-    config.routing.rules = {RouteRule{{}, {}, {}, std::nullopt, {}, {"other"}}};
+    config.routing.rules = {RouteRule{{}, {}, {}, std::nullopt, {}, {"other"}, {}}};
     expect_contains(
         error_of([&] { validate(config); }),
         {"routing.rules[0].forward[0]", "unknown forward destination 'other'", "known: pacs"});

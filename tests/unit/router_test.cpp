@@ -31,9 +31,9 @@ TEST(Router, DefaultsSendImagesToImagingAndEcgAtOnceToEcg) {
 
 TEST(Router, RulesMatchOnEveryConditionAndRaisePriority) {
     config::RoutingSettings settings;
-    settings.rules.push_back({{}, {kEcg}, {"Xiping"}, config::Priority::stat, {"ecg"}, {}});
+    settings.rules.push_back({{}, {kEcg}, {"Xiping"}, config::Priority::stat, {"ecg"}, {}, {}});
     settings.rules.push_back(
-        {{"CT", "DX"}, {}, {}, std::nullopt, {"imaging", "teaching"}, {"county-pacs"}});
+        {{"CT", "DX"}, {}, {}, std::nullopt, {"imaging", "teaching"}, {"county-pacs"}, {}});
     const Router router(settings);
     const auto xiping_ecg = router.route(object(kEcg, "ECG"), "Xiping");
     EXPECT_EQ(xiping_ecg.queues, std::vector<std::string>{"ecg"});
@@ -44,6 +44,29 @@ TEST(Router, RulesMatchOnEveryConditionAndRaisePriority) {
     EXPECT_EQ(ct.forward, std::vector<std::string>{"county-pacs"});
     EXPECT_TRUE(xiping_ecg.forward.empty());
     EXPECT_EQ(ct.priority, config::Priority::routine);
+}
+
+TEST(Router, EcgVerdictRulesSendUnacceptableTracingsToTheRedoQueue) {
+    config::RoutingSettings settings;
+    config::RouteRule redo;
+    redo.sop_classes = {kEcg};
+    redo.ecg_verdicts = {"unacceptable"};
+    redo.queues = {"redo-xiping"};
+    config::RouteRule cardiology;
+    cardiology.ecg_verdicts = {"acceptable"};
+    cardiology.queues = {"cardiology"};
+    config::RouteRule all_ct;
+    all_ct.modalities = {"CT"};
+    all_ct.queues = {"imaging"};
+    settings.rules = {redo, cardiology, all_ct};
+    const Router router(settings);
+    EXPECT_EQ(router.route(object(kEcg, "ECG"), "Xiping", "unacceptable").queues,
+              std::vector<std::string>{"redo-xiping"});
+    EXPECT_EQ(router.route(object(kEcg, "ECG"), "Xiping", "acceptable").queues,
+              std::vector<std::string>{"cardiology"});
+    // Objects without a verdict never match verdict rules.
+    EXPECT_EQ(router.route(object(kCt, "CT"), "Xiping").queues,
+              std::vector<std::string>{"imaging"});
 }
 
 TEST(Router, PriorityFromTheObject) {

@@ -70,6 +70,11 @@ Statement& Statement::bind(int i, int64_t v) {
     return *this;
 }
 
+Statement& Statement::bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+}
+
 Statement& Statement::bind_null(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -89,6 +94,10 @@ std::string Statement::text(int col) const {
 
 int64_t Statement::integer(int col) const {
     return sqlite3_column_int64(stmt_, col);
+}
+
+double Statement::real(int col) const {
+    return sqlite3_column_double(stmt_, col);
 }
 
 bool Statement::is_null(int col) const {

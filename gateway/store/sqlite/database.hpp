@@ -58,11 +58,13 @@ class Statement {
     Statement& reset();
     Statement& bind(int i, const std::string& v);
     Statement& bind(int i, int64_t v);
+    Statement& bind(int i, double v);
     Statement& bind_null(int i);
     // True while a row is available; throws on error.
     bool step();
     std::string text(int col) const;
     int64_t integer(int col) const;
+    double real(int col) const;
     bool is_null(int col) const;
 
   private:

@@ -89,6 +89,22 @@ CREATE TABLE IF NOT EXISTS forward_items (
 );
 CREATE INDEX IF NOT EXISTS forward_due ON forward_items (destination, state, priority,
                                                           created_ms);
+CREATE TABLE IF NOT EXISTS ecg_records (
+    sop_instance_uid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    format TEXT NOT NULL,
+    original_sha256 TEXT NOT NULL,
+    original_content_type TEXT NOT NULL,
+    original_size INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    heart_rate_bpm REAL NOT NULL,
+    sample_rate_hz REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    leads INTEGER NOT NULL,
+    PRIMARY KEY (sop_instance_uid, sha256)
+);
+CREATE INDEX IF NOT EXISTS ecg_original ON ecg_records (original_sha256);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -238,6 +254,11 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
                                    "?15,?16,?17,?18,?19)";
     Statement insert(db, insert_sql);
     ItemWriter items(db);
+    Statement ecg(db,
+                  "INSERT OR REPLACE INTO ecg_records (sop_instance_uid, sha256, format, "
+                  "original_sha256, original_content_type, original_size, verdict, findings, "
+                  "heart_rate_bpm, sample_rate_hz, duration_s, leads) VALUES "
+                  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     // The outbox: one item per destination and distinct bytes of an instance.
     Statement enqueue(db,
                       "INSERT OR IGNORE INTO forward_items (destination, sop_instance_uid, "
@@ -282,6 +303,23 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
             .bind(18, r.sha256)
             .bind(19, flags);
         insert.step();
+        if (r.ecg) {
+            const EcgRecord& e = *r.ecg;
+            ecg.reset()
+                .bind(1, r.sop_instance_uid)
+                .bind(2, r.sha256)
+                .bind(3, e.format)
+                .bind(4, e.original_sha256)
+                .bind(5, e.original_content_type)
+                .bind(6, static_cast<int64_t>(e.original_size))
+                .bind(7, e.verdict)
+                .bind(8, e.findings_json)
+                .bind(9, e.heart_rate_bpm)
+                .bind(10, e.sample_rate_hz)
+                .bind(11, e.duration_s)
+                .bind(12, int64_t{e.leads});
+            ecg.step();
+        }
         items.add(r);
         for (const auto& destination : r.forward) {
             enqueue.reset()
@@ -359,10 +397,36 @@ std::vector<QuarantineRow> SqliteIndex::quarantine(std::size_t limit) {
 
 std::vector<std::string> SqliteIndex::referenced_blobs() {
     std::lock_guard lock(reader_->mutex());
-    Statement s(reader_->handle(), "SELECT DISTINCT sha256 FROM instances");
+    Statement s(reader_->handle(),
+                "SELECT sha256 FROM instances UNION SELECT original_sha256 FROM ecg_records "
+                "WHERE original_sha256 != ''");
     std::vector<std::string> out;
     while (s.step()) out.push_back(s.text(0));
     return out;
+}
+
+std::optional<EcgRecord> SqliteIndex::ecg_record(const std::string& sop_instance_uid) {
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(),
+                "SELECT e.format, e.original_sha256, e.original_content_type, e.original_size, "
+                "e.verdict, e.findings, e.heart_rate_bpm, e.sample_rate_hz, e.duration_s, e.leads "
+                "FROM ecg_records AS e JOIN instances AS i ON i.sop_instance_uid = "
+                "e.sop_instance_uid AND i.sha256 = e.sha256 WHERE i.sop_instance_uid = ?1 "
+                "ORDER BY i.version DESC LIMIT 1");
+    s.bind(1, sop_instance_uid);
+    if (!s.step()) return std::nullopt;
+    EcgRecord e;
+    e.format = s.text(0);
+    e.original_sha256 = s.text(1);
+    e.original_content_type = s.text(2);
+    e.original_size = static_cast<uint64_t>(s.integer(3));
+    e.verdict = s.text(4);
+    e.findings_json = s.text(5);
+    e.heart_rate_bpm = s.real(6);
+    e.sample_rate_hz = s.real(7);
+    e.duration_s = s.real(8);
+    e.leads = static_cast<int>(s.integer(9));
+    return e;
 }
 
 std::vector<InstanceRow> SqliteIndex::find_instances(const InstanceQuery& q) {

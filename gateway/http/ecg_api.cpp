@@ -1,0 +1,296 @@
+#include "gateway/http/ecg_api.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "codecs/ecg/read.hpp"
+#include "codecs/ecg/to_dicom.hpp"
+#include "codecs/io/file.hpp"
+#include "gateway/ingest/ecg_gate.hpp"
+#include "gateway/ingest/spool_file.hpp"
+#include "gateway/server/clock.hpp"
+#include "gateway/server/run_on.hpp"
+
+namespace countylink::http {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+namespace ecg = codecs::ecg;
+using boost::asio::awaitable;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/api/v1/ecg";
+
+// What the worker hands back to the session: a status and a JSON body.
+struct Answer {
+    bhttp::status status = bhttp::status::ok;
+    json::value body;
+};
+
+Answer error_answer(bhttp::status status, std::string message) {
+    Answer a;
+    a.status = status;
+    a.body = json::object{{"error", std::move(message)}};
+    return a;
+}
+
+bhttp::status status_for(ecg::ErrorKind kind) {
+    switch (kind) {
+        case ecg::ErrorKind::unknown_format:
+            return bhttp::status::unsupported_media_type;
+        case ecg::ErrorKind::too_large:
+            return bhttp::status::payload_too_large;
+        case ecg::ErrorKind::malformed:
+        case ecg::ErrorKind::unsupported:
+            break;
+    }
+    return bhttp::status::unprocessable_entity;
+}
+
+std::string error_code(ecg::ErrorKind kind) {
+    switch (kind) {
+        case ecg::ErrorKind::unknown_format:
+            return "ecg_unknown_format";
+        case ecg::ErrorKind::too_large:
+            return "ecg_too_large";
+        case ecg::ErrorKind::unsupported:
+            return "ecg_unsupported";
+        case ecg::ErrorKind::malformed:
+            break;
+    }
+    return "ecg_malformed";
+}
+
+std::span<const std::byte> bytes_of(const std::string& body) {
+    return {reinterpret_cast<const std::byte*>(body.data()), body.size()};
+}
+
+// Writes `bytes` to a new spool file (closed, not yet fsync'd).
+ingest::SpoolFile spool_bytes(const std::filesystem::path& spool_dir,
+                              std::span<const std::byte> bytes) {
+    ingest::SpoolFile file(spool_dir);
+    file.append(bytes);
+    file.close();
+    return file;
+}
+
+// A file no parser could read goes to quarantine with the reason, as refused DICOM does.
+void quarantine(server::Context& ctx, std::span<const std::byte> bytes, const std::string& who,
+                const ecg::ParseError& error) {
+    try {
+        ingest::SpoolFile file = spool_bytes(ctx.spool_dir, bytes);
+        const std::filesystem::path dir = ctx.config.storage.data_dir / "quarantine";
+        store::QuarantineRecord q;
+        q.file = file.path().filename().replace_extension(".ecg").string();
+        q.township = "http";
+        q.calling_ae = who;
+        q.received_at_ms = server::unix_now_ms();
+        q.status = 0xC000;
+        q.finding = error_code(error.kind);
+        q.reason = error.reason;
+        q.size = bytes.size();
+        std::filesystem::rename(file.path(), dir / q.file);
+        io::sync_directory(dir);
+        ctx.index.record_quarantine(q);
+    } catch (const std::exception& e) {
+        ctx.log.error("could not quarantine refused ECG upload: ", e.what());
+    }
+}
+
+// {id, format, leads, sample_rate, duration_s, heart_rate_bpm, verdict, reasons[], findings[]}:
+// the same shape from the upload answer and from GET /api/v1/ecg/{id}.
+json::object verdict_json(const std::string& id, const store::EcgRecord& r) {
+    json::value findings = json::parse(r.findings_json);
+    json::array reasons;
+    for (const auto& f : findings.as_array()) reasons.push_back(f.at("reason"));
+    return json::object{
+        {"id", id},
+        {"format", r.format},
+        {"leads", r.leads},
+        {"sample_rate", r.sample_rate_hz},
+        {"duration_s", r.duration_s},
+        {"heart_rate_bpm", r.heart_rate_bpm},
+        {"verdict", r.verdict},
+        {"reasons", std::move(reasons)},
+        {"findings", std::move(findings)},
+        {"original_content_type",
+         r.original_sha256.empty() ? json::value(nullptr) : json::value(r.original_content_type)}};
+}
+
+// Reads, judges, keeps and routes one uploaded recording. Blocking: runs on a worker.
+Answer upload(server::Context& ctx, const std::string& body, const std::string& content_type,
+              const std::string& who) {
+    if (body.empty()) {
+        return error_answer(bhttp::status::bad_request,
+                            "empty body: send the ECG file itself as the request body");
+    }
+    const auto bytes = bytes_of(body);
+    const ecg::ParseResult parsed = ecg::read_ecg(bytes, content_type);
+    if (!parsed.ok()) {
+        quarantine(ctx, bytes, who, parsed.error);
+        ctx.log.warn("refused ECG upload from ", who, ": ", parsed.error.reason);
+        ctx.metrics.objects_total.with({"refused", "http", "ECG"}).inc();
+        return error_answer(status_for(parsed.error.kind), parsed.error.reason);
+    }
+    const ecg::Waveform& waveform = *parsed.waveform;
+    ingest::IngestRequest request;
+    request.calling_ae = "API:" + who;
+    request.township = "http";
+    request.received_at_ms = server::unix_now_ms();
+    request.ecg = ingest::assess_waveform(waveform);
+
+    std::optional<ingest::SpoolFile> dicom;
+    if (waveform.format == ecg::Format::dicom) {
+        dicom.emplace(spool_bytes(ctx.spool_dir, bytes));
+    } else {
+        // Keep the original as sent (same durability as objects), then store our DICOM
+        // conversion of it, which is what queues, viewers and the county PACS get.
+        const ingest::SpoolFile original = spool_bytes(ctx.spool_dir, bytes);
+        const store::BlobRef ref = ctx.blobs.put(original.path());
+        io::sync_directory(ref.directory);
+        auto& record = request.ecg->record;
+        record.original_sha256 = ref.sha256;
+        record.original_content_type = content_type;
+        record.original_size = ref.raw_size;
+        ecg::DicomOptions options;
+        options.uid_seed = ref.sha256;
+        options.institution = request.township;
+        dicom.emplace(spool_bytes(ctx.spool_dir, ecg::to_dicom(waveform, options)));
+    }
+    request.file = dicom->path();
+    const ingest::IngestOutcome outcome = ctx.pipeline.ingest(request);
+    if (outcome.result == ingest::IngestOutcome::Result::refused) {
+        const bool full = outcome.status == 0xA700;
+        return error_answer(
+            full ? bhttp::status::insufficient_storage : bhttp::status::unprocessable_entity,
+            outcome.comment);
+    }
+    Answer a;
+    a.status = outcome.result == ingest::IngestOutcome::Result::duplicate ? bhttp::status::ok
+                                                                          : bhttp::status::created;
+    a.body = verdict_json(outcome.sop_instance_uid, request.ecg->record);
+    return a;
+}
+
+// The verdict of a stored ECG.
+Answer summary(server::Context& ctx, const std::string& id) {
+    const auto record = ctx.index.ecg_record(id);
+    if (!record) return error_answer(bhttp::status::not_found, "no ECG with this id");
+    Answer a;
+    a.body = verdict_json(id, *record);
+    return a;
+}
+
+std::vector<std::byte> read_blob(server::Context& ctx, const std::string& sha256) {
+    store::BlobReader reader = ctx.blobs.open(sha256);
+    std::vector<std::byte> out;
+    std::vector<std::byte> chunk(1 << 20);
+    for (std::size_t n; (n = reader.read(chunk)) > 0;)
+        out.insert(out.end(), chunk.begin(), chunk.begin() + n);
+    return out;
+}
+
+// One value per block of `factor` samples (the block's mean: a crude anti-alias filter).
+json::array decimated(const std::vector<float>& samples, std::size_t factor) {
+    json::array out;
+    out.reserve(samples.size() / factor + 1);
+    for (std::size_t i = 0; i < samples.size(); i += factor) {
+        const std::size_t end = std::min(samples.size(), i + factor);
+        double sum = 0;
+        for (std::size_t k = i; k < end; ++k) sum += samples[k];
+        out.push_back(std::round(sum / static_cast<double>(end - i) * 10) / 10);
+    }
+    return out;
+}
+
+// The waveform of a stored ECG, read again from what was kept (the original when the upload
+// was not DICOM). `?decimate=N` keeps one sample in N.
+Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor) {
+    const auto record = ctx.index.ecg_record(id);
+    const auto instance = ctx.index.latest_instance(id);
+    if (!record || !instance) return error_answer(bhttp::status::not_found, "no ECG with this id");
+    const bool original = !record->original_sha256.empty();
+    const std::vector<std::byte> bytes =
+        read_blob(ctx, original ? record->original_sha256 : instance->record.sha256);
+    const ecg::ParseResult parsed =
+        original ? ecg::read_ecg(bytes, record->original_content_type) : ecg::read_dicom_ecg(bytes);
+    if (!parsed.ok()) {
+        return error_answer(bhttp::status::unprocessable_entity,
+                            "stored ECG cannot be read: " + parsed.error.reason);
+    }
+    const ecg::Waveform& w = *parsed.waveform;
+    json::array leads;
+    for (const auto& lead : w.leads) {
+        leads.push_back(
+            json::object{{"name", lead.name}, {"microvolts", decimated(lead.microvolts, factor)}});
+    }
+    json::array measurements;
+    for (const auto& m : w.measurements) {
+        measurements.push_back(
+            json::object{{"name", m.name}, {"value", m.value}, {"unit", m.unit}});
+    }
+    Answer a;
+    a.body = json::object{
+        {"id", id},
+        {"format", ecg::format_name(w.format)},
+        {"sample_rate", w.sample_rate_hz / static_cast<double>(factor)},
+        {"duration_s", w.duration_s()},
+        {"acquisition_time", w.acquisition_time},
+        {"device", w.device_manufacturer + (w.device_model.empty() ? "" : " ") + w.device_model},
+        {"leads", std::move(leads)},
+        {"measurements", std::move(measurements)}};
+    return a;
+}
+
+}  // namespace
+
+awaitable<std::optional<Response>> handle_ecg(const Request& req, std::string_view path,
+                                              const auth::Principal& who, server::Context& ctx) {
+    if (path != kPrefix && !path.starts_with(std::string(kPrefix) + "/")) co_return std::nullopt;
+    const bool get = req.method() == bhttp::verb::get;
+    Answer answer;
+    if (path == kPrefix && req.method() == bhttp::verb::post) {
+        const std::string type(req[bhttp::field::content_type]);
+        const std::string& body = req.body();
+        const std::string& name = who.name;
+        answer = co_await server::run_on(
+            ctx.workers, [&ctx, &body, &type, &name] { return upload(ctx, body, type, name); });
+    } else if (get && path.size() > kPrefix.size() + 1) {
+        std::string rest(path.substr(kPrefix.size() + 1));
+        const std::size_t slash = rest.find('/');
+        const std::string id = rest.substr(0, slash);
+        const std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
+        std::size_t factor = 1;
+        if (auto d = query_param(
+                query_of(std::string_view(req.target().data(), req.target().size())), "decimate")) {
+            try {
+                factor = std::stoul(*d);
+            } catch (const std::exception&) {
+                factor = 0;
+            }
+            if (factor < 1 || factor > 100) {
+                co_return json_error(req, bhttp::status::bad_request,
+                                     "decimate must be an integer from 1 to 100");
+            }
+        }
+        if (tail.empty()) {
+            answer = co_await server::run_on(ctx.workers, [&ctx, &id] { return summary(ctx, id); });
+        } else if (tail == "/waveform") {
+            answer = co_await server::run_on(
+                ctx.workers, [&ctx, &id, &factor] { return waveform(ctx, id, factor); });
+        } else {
+            co_return json_error(req, bhttp::status::not_found, "no such resource");
+        }
+    } else {
+        co_return json_error(req, bhttp::status::method_not_allowed,
+                             "use POST /api/v1/ecg or GET /api/v1/ecg/{id}[/waveform]");
+    }
+    co_return json_response(req, answer.status, answer.body);
+}
+
+}  // namespace countylink::http

@@ -1,0 +1,68 @@
+#include "gateway/ingest/ecg_gate.hpp"
+
+#include <boost/json.hpp>
+
+#include "codecs/ecg/read.hpp"
+
+namespace countylink::ingest {
+
+namespace ecg = codecs::ecg;
+namespace json = boost::json;
+
+std::string findings_json(const std::vector<ecg::QualityFinding>& findings) {
+    json::array out;
+    for (const auto& f : findings) {
+        out.push_back(json::object{{"code", f.code}, {"lead", f.lead}, {"reason", f.reason}});
+    }
+    return json::serialize(out);
+}
+
+namespace {
+
+// The reasons a technician acts on, most important first, in one line.
+std::string comment_for(const std::vector<ecg::QualityFinding>& findings) {
+    std::string out = "ECG unacceptable: ";
+    for (std::size_t i = 0; i < findings.size(); ++i) out += (i ? "; " : "") + findings[i].reason;
+    return out;
+}
+
+}  // namespace
+
+EcgAssessment assess_waveform(const ecg::Waveform& waveform) {
+    const ecg::QualityReport report = ecg::assess(waveform);
+    EcgAssessment out;
+    out.findings = report.findings;
+    out.unacceptable = report.verdict == ecg::Verdict::unacceptable;
+    if (out.unacceptable) out.comment = comment_for(report.findings);
+    auto& r = out.record;
+    r.format = std::string(ecg::format_name(waveform.format));
+    r.verdict = std::string(ecg::verdict_name(report.verdict));
+    r.findings_json = findings_json(report.findings);
+    r.heart_rate_bpm = report.heart_rate_bpm;
+    r.sample_rate_hz = waveform.sample_rate_hz;
+    r.duration_s = waveform.duration_s();
+    r.leads = static_cast<int>(waveform.leads.size());
+    return out;
+}
+
+EcgAssessment assess_unreadable(ecg::Format format, const ecg::ParseError& error) {
+    EcgAssessment out;
+    ecg::QualityFinding finding;
+    finding.code = "unreadable";
+    finding.reason = "waveform unreadable (" + error.reason + "): record again";
+    out.findings.push_back(finding);
+    out.unacceptable = true;
+    out.comment = comment_for(out.findings);
+    out.record.format = std::string(ecg::format_name(format));
+    out.record.verdict = std::string(ecg::verdict_name(ecg::Verdict::unacceptable));
+    out.record.findings_json = findings_json(out.findings);
+    return out;
+}
+
+EcgAssessment assess_dicom_file(const std::filesystem::path& file) {
+    const ecg::ParseResult parsed = ecg::read_dicom_ecg_file(file);
+    if (!parsed.ok()) return assess_unreadable(ecg::Format::dicom, parsed.error);
+    return assess_waveform(*parsed.waveform);
+}
+
+}  // namespace countylink::ingest
