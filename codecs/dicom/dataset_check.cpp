@@ -11,6 +11,7 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dctag.h>
+#include <dcmtk/dcmdata/dcuid.h>
 
 #include <algorithm>
 #include <array>
@@ -357,6 +358,43 @@ void check_pixel_data(DcmDataset& ds, std::vector<Finding>& findings) {
     }
 }
 
+// Native 16-bit samples in a little-endian, uncompressed dataset: pixels, else the largest
+// multiplex group of waveform data.
+std::optional<SampleHint> sample_hint(DcmDataset& ds, const std::string& transfer_syntax) {
+    if (transfer_syntax != UID_LittleEndianExplicitTransferSyntax &&
+        transfer_syntax != UID_LittleEndianImplicitTransferSyntax) {
+        return std::nullopt;
+    }
+    DcmElement* elem = nullptr;
+    if (ds.findAndGetElement(DCM_PixelData, elem, OFFalse).good() && elem != nullptr) {
+        const Uint32 length = elem->getLengthField();
+        if (length == DCM_UndefinedLength || read_number(ds, DCM_BitsAllocated) != 16u) {
+            return std::nullopt;
+        }
+        return SampleHint{0x7FE0, 0x0010, length, 0};
+    }
+    std::optional<SampleHint> best;
+    DcmSequenceOfItems* groups = nullptr;
+    if (ds.findAndGetSequence(DCM_WaveformSequence, groups, OFFalse).bad() || !groups) {
+        return std::nullopt;
+    }
+    for (unsigned long i = 0; i < groups->card(); ++i) {
+        DcmItem* group = groups->getItem(i);
+        DcmElement* data = nullptr;
+        if (group->findAndGetElement(DCM_WaveformData, data, OFFalse).bad() || !data) continue;
+        const auto channels = read_number(*group, DCM_NumberOfWaveformChannels);
+        const Uint32 length = data->getLengthField();
+        if (read_number(*group, DCM_WaveformBitsAllocated) != 16u || !channels || *channels == 0 ||
+            *channels > 0xFFFF || length == DCM_UndefinedLength) {
+            continue;
+        }
+        if (!best || length > best->length) {
+            best = SampleHint{0x5400, 0x1010, length, static_cast<uint16_t>(*channels)};
+        }
+    }
+    return best;
+}
+
 // DCMTK takes the end of the file for the end of the dataset when the file ends right after a
 // sequence or item header, and only warns when it ends inside an undefined-length sequence, so
 // a file cut there would pass. Only the end of the last element can be cut: walk the chain of
@@ -534,6 +572,7 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
     check_uids(ds, findings);
     check_expected(report.ids, expected, findings);
     check_pixel_data(ds, findings);
+    report.samples = sample_hint(ds, report.ids.transfer_syntax_uid);
     if (report.ids.patient_id.empty()) {
         findings.push_back({"missing_patient_id", "Patient ID (0010,0020) missing or empty"});
     }

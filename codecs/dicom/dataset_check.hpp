@@ -2,7 +2,9 @@
 // whether that stops it from being stored.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,8 +34,17 @@ struct Identifiers {
     std::string study_priority_id;             // (0032,000C): HIGH, MED, LOW (retired, still sent)
 };
 
+// 16-bit little-endian samples worth pre-filtering before compression
+// (codecs/compress/sample_filter): native Pixel Data or the largest Waveform Data.
+struct SampleHint {
+    uint16_t group = 0, element = 0;  // (7FE0,0010) or (5400,1010)
+    uint64_t length = 0;              // value length in bytes
+    uint16_t stride = 0;              // interleaved channels (waveforms); 0 for pixels
+};
+
 struct CheckReport {
     Identifiers ids;
+    std::optional<SampleHint> samples;
     std::vector<Finding> findings;
     // True when any finding's code is in the fatal set given to check_part10_file.
     bool fatal = false;

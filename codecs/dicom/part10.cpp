@@ -1,6 +1,7 @@
 #include "codecs/dicom/part10.hpp"
 
 #include <cstring>
+#include <fstream>
 
 namespace countylink::codecs::dicom {
 namespace {
@@ -113,6 +114,52 @@ std::optional<Part10Start> read_part10_start(std::span<const std::byte> head) {
     if (out.meta.transfer_syntax_uid.empty()) return std::nullopt;
     out.dataset_offset = pos;
     return out;
+}
+
+}  // namespace countylink::codecs::dicom
+
+namespace countylink::codecs::dicom {
+
+std::optional<compress::SampleRange> locate_samples(const std::filesystem::path& path,
+                                                    const SampleHint& hint) {
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(path, ec);
+    if (ec || hint.length == 0 || hint.length > size) return std::nullopt;
+    // The header (tag, VR, length: at most 12 bytes) ends where the value starts; the value
+    // may be followed by trailing elements, so look back up to 64 KiB before the last place
+    // the value could start.
+    constexpr uint64_t kWindow = 64 * 1024 + 12;
+    const uint64_t last_start = size - hint.length;
+    const uint64_t from = last_start > kWindow ? last_start - kWindow : 0;
+    std::vector<std::byte> window(static_cast<std::size_t>(last_start - from));
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    in.read(reinterpret_cast<char*>(window.data()), static_cast<std::streamsize>(window.size()));
+    if (in.gcount() != static_cast<std::streamsize>(window.size())) return std::nullopt;
+
+    const auto le = [&](std::size_t at, int bytes) {
+        uint64_t v = 0;
+        for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(window[at + i]) << (8 * i);
+        return v;
+    };
+    for (std::size_t p = window.size() >= 8 ? window.size() - 8 : 0; p-- > 0;) {
+        if (le(p, 2) != hint.group || le(p + 2, 2) != hint.element) continue;
+        std::size_t value = 0;
+        if (p + 12 <= window.size() && (window[p + 4] == std::byte{'O'}) && le(p + 6, 2) == 0 &&
+            le(p + 8, 4) == hint.length) {
+            value = p + 12;  // explicit VR: OW/OB, two reserved bytes, 32-bit length
+        } else if (le(p + 4, 4) == hint.length) {
+            value = p + 8;  // implicit VR: 32-bit length
+        } else {
+            continue;
+        }
+        compress::SampleRange range;
+        range.offset = from + value;
+        range.length = hint.length;
+        range.stride = hint.stride;
+        return range;
+    }
+    return std::nullopt;
 }
 
 }  // namespace countylink::codecs::dicom

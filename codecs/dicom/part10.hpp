@@ -3,11 +3,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "codecs/compress/sample_filter.hpp"
+#include "codecs/dicom/dataset_check.hpp"
 
 namespace countylink::codecs::dicom {
 
@@ -43,5 +47,15 @@ struct Part10Start {
 // nullopt if `head` (the file's first bytes, at least the whole meta group) is not a Part-10
 // start: no "DICM", or a malformed meta group.
 std::optional<Part10Start> read_part10_start(std::span<const std::byte> head);
+
+}  // namespace countylink::codecs::dicom
+
+namespace countylink::codecs::dicom {
+
+// Where the value of the element `hint` names lies in the Part-10 file at `path`: found by
+// its tag and length near the end of the file (large sample values come last). nullopt when
+// not found; the range only steers compression, so a miss costs ratio, never correctness.
+std::optional<compress::SampleRange> locate_samples(const std::filesystem::path& path,
+                                                    const SampleHint& hint);
 
 }  // namespace countylink::codecs::dicom

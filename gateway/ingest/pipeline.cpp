@@ -5,6 +5,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/sop_classes.hpp"
 #include "gateway/dicom/dimse.hpp"
 
@@ -104,7 +105,9 @@ IngestOutcome Pipeline::store_failed(const IngestRequest& request, const cd::Che
 IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckReport& report,
                               std::optional<EcgAssessment> ecg) {
     const auto start = Clock::now();
-    const store::BlobRef blob = storage_.blobs.put(request.file);
+    const auto samples =
+        report.samples ? cd::locate_samples(request.file, *report.samples) : std::nullopt;
+    const store::BlobRef blob = storage_.blobs.put(request.file, samples);
 
     store::InstanceRecord record;
     const auto& ids = report.ids;

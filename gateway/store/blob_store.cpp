@@ -4,7 +4,12 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -37,7 +42,47 @@ std::string unique_suffix() {
 
 }  // namespace
 
-BlobReader::BlobReader(io::UniqueFd fd) : fd_(std::move(fd)), zstd_(fd_.get()) {}
+namespace {
+
+// The filter a blob declares in its first bytes, read without moving the file offset.
+std::optional<compress::SampleRange> filter_of(int fd) {
+    std::array<std::byte, 32> head{};
+    const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    if (n != static_cast<ssize_t>(head.size())) return std::nullopt;
+    return compress::decode_filter_header(head);
+}
+
+}  // namespace
+
+BlobReader::BlobReader(io::UniqueFd fd) : fd_(std::move(fd)), zstd_(fd_.get()) {
+    if (auto range = filter_of(fd_.get())) {
+        filter_.emplace(*range, compress::SampleFilter::Direction::decode);
+        inflated_.resize(kChunk);
+    }
+}
+
+std::size_t BlobReader::read(std::span<std::byte> out) {
+    if (!filter_) return zstd_.read(out);
+    // zstd skips the header frame by itself; the filter is undone on what it inflates.
+    const auto keep = [this](std::span<const std::byte> b) {
+        pending_.insert(pending_.end(), b.begin(), b.end());
+    };
+    while (pending_pos_ == pending_.size() && !done_) {
+        pending_.clear();
+        pending_pos_ = 0;
+        const std::size_t n = zstd_.read(inflated_);
+        if (n == 0) {
+            filter_->finish(keep);
+            done_ = true;
+        } else {
+            filter_->feed(std::span(inflated_).first(n), keep);
+        }
+    }
+    const std::size_t n = std::min(out.size(), pending_.size() - pending_pos_);
+    std::memcpy(out.data(), pending_.data() + pending_pos_, n);
+    pending_pos_ += n;
+    return n;
+}
 
 BlobStore::BlobStore(fs::path root, int zstd_level) : root_(std::move(root)), level_(zstd_level) {
     fs::create_directories(root_ / kTmpDir);
@@ -47,7 +92,8 @@ fs::path BlobStore::path_of(const std::string& sha256) const {
     return root_ / sha256.substr(0, 2) / (sha256 + ".zst");
 }
 
-BlobRef BlobStore::put(const fs::path& source) {
+BlobRef BlobStore::put(const fs::path& source,
+                       const std::optional<compress::SampleRange>& samples) {
     io::UniqueFd in = io::open_file(source, O_RDONLY);
     const fs::path tmp = root_ / kTmpDir / ("put-" + unique_suffix());
     BlobRef ref;
@@ -70,16 +116,30 @@ BlobRef BlobStore::put(const fs::path& source) {
         if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) {
             throw std::runtime_error("openssl: cannot start SHA-256");
         }
+        uint64_t header_size = 0;
+        std::optional<compress::SampleFilter> filter;
+        if (samples) {
+            const auto header = compress::encode_filter_header(*samples);
+            io::write_all(out.get(), header);
+            header_size = header.size();
+            filter.emplace(*samples, compress::SampleFilter::Direction::encode);
+        }
         compress::ZstdWriter zstd(out.get(), level_);
+        const auto compress = [&zstd](std::span<const std::byte> b) { zstd.write(b); };
         std::vector<std::byte> buffer(kChunk);
         for (;;) {
             const std::size_t n = io::read_some(in.get(), buffer);
             if (n == 0) break;
             EVP_DigestUpdate(sha.get(), buffer.data(), n);
-            zstd.write({buffer.data(), n});
+            if (filter) {
+                filter->feed({buffer.data(), n}, compress);
+            } else {
+                zstd.write({buffer.data(), n});
+            }
             ref.raw_size += n;
         }
-        ref.stored_size = zstd.finish();
+        if (filter) filter->finish(compress);
+        ref.stored_size = header_size + zstd.finish();
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned digest_len = 0;
         EVP_DigestFinal_ex(sha.get(), digest, &digest_len);

@@ -1,14 +1,17 @@
 // Content-addressed blobs: each stored object is one zstd frame named by the SHA-256 of its
-// raw (Part-10) bytes, at <root>/<2 hex>/<64 hex>.zst. Written to a temporary name, fsync'd,
-// then renamed, so a blob under its final name is always complete.
+// raw (Part-10) bytes, at <root>/<2 hex>/<64 hex>.zst, optionally preceded by a skippable
+// frame that declares a sample pre-filter. Written to a temporary name, fsync'd, then renamed,
+// so a blob under its final name is always complete.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "codecs/compress/sample_filter.hpp"
 #include "codecs/compress/zstd_stream.hpp"
 #include "codecs/io/file.hpp"
 
@@ -21,16 +24,20 @@ struct BlobRef {
     std::filesystem::path directory;  // to fsync before the index refers to the blob
 };
 
-// Streams a blob's original bytes.
+// Streams a blob's original bytes (undoing the sample pre-filter when the blob has one).
 class BlobReader {
   public:
     explicit BlobReader(io::UniqueFd fd);
     // Up to out.size() raw bytes; 0 at the end. Throws on corruption (checksum mismatch).
-    std::size_t read(std::span<std::byte> out) { return zstd_.read(out); }
+    std::size_t read(std::span<std::byte> out);
 
   private:
     io::UniqueFd fd_;
     compress::ZstdReader zstd_;
+    std::optional<compress::SampleFilter> filter_;
+    std::vector<std::byte> inflated_, pending_;
+    std::size_t pending_pos_ = 0;
+    bool done_ = false;
 };
 
 class BlobStore {
@@ -40,8 +47,11 @@ class BlobStore {
     // Compresses the file `source` into a blob in one streaming pass (hash and compress
     // together) and fsyncs it. The new name's directory entry is durable only after
     // io::sync_directory(ref.directory). An existing identical blob is reused.
+    // `samples`, when given, is where 16-bit samples lie in the file: they are pre-filtered
+    // (codecs/compress/sample_filter) for a better ratio, and restored exactly on read.
     // Throws std::system_error (ENOSPC included) or std::runtime_error.
-    BlobRef put(const std::filesystem::path& source);
+    BlobRef put(const std::filesystem::path& source,
+                const std::optional<compress::SampleRange>& samples = std::nullopt);
 
     // Opens the blob named `sha256`; throws std::system_error if it does not exist.
     BlobReader open(const std::string& sha256) const;
