@@ -424,7 +424,17 @@ ParseResult read_group(DcmItem& group, Waveform w, std::vector<std::string>& nam
         return fail(error->kind, error->reason);
     std::size_t lead = 0;
     for (const auto& ch : channels) {
-        if (ch.voltage) apply_skew(leads[lead++], ch.skew_samples);
+        if (!ch.voltage) continue;
+        apply_skew(leads[lead++], ch.skew_samples);
+        if (ch.skew_samples != 0)
+            w.notes.push_back(ch.name + " shifted by its skew of " +
+                              std::to_string(ch.skew_samples) + " samples");
+    }
+    if (!other_units.empty()) {
+        std::string units;
+        for (const auto& u : other_units) units += (units.empty() ? "" : ", ") + u;
+        w.notes.push_back(std::to_string(layout.channels - leads.size()) +
+                          " channel(s) that are not voltages left out (units: " + units + ")");
     }
     for (const auto& ch : channels) names.push_back(ch.voltage ? ch.name : std::string());
     w.sample_rate_hz = *rate;
@@ -515,6 +525,18 @@ ParseResult read_dataset(DcmItem& ds) {
         return result;
     }
     read_measurements(ds, rhythm->number, names, *result.waveform);
+    if (groups.size() > 5) {
+        result.waveform->notes.push_back(std::to_string(groups.size() - 1) +
+                                         " other multiplex groups not read");
+        return result;
+    }
+    for (const auto& g : groups) {
+        if (&g == rhythm) continue;
+        result.waveform->notes.push_back("multiplex group " + std::to_string(g.number) + " (" +
+                                         (g.label.empty() ? "unlabelled" : g.label.substr(0, 16)) +
+                                         ") not read: group " + std::to_string(rhythm->number) +
+                                         " is the rhythm");
+    }
     return result;
 }
 
