@@ -27,6 +27,7 @@
 #include "options.hpp"
 #include "random.hpp"
 #include "run.hpp"
+#include "tests/support/byte_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #ifndef COUNTYLINK_SHARED_DIR
@@ -35,7 +36,9 @@
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
+using countylink::testing::read_bytes;
 using countylink::testing::TempDir;
+using countylink::testing::write_bytes;
 
 namespace {
 
@@ -46,19 +49,10 @@ fs::path corpus(const std::string& name) {
     return path;
 }
 
-std::vector<std::byte> slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
-
 // Both entry points must agree; returns the in-memory result after checking that.
 ParseResult read_both(const fs::path& path) {
     const ParseResult from_file = read_dicom_ecg_file(path);
-    const ParseResult from_bytes = read_dicom_ecg(slurp(path));
+    const ParseResult from_bytes = read_dicom_ecg(read_bytes(path));
     EXPECT_EQ(from_file.ok(), from_bytes.ok()) << path;
     if (from_file.ok() && from_bytes.ok()) {
         EXPECT_EQ(from_file.waveform->leads.size(), from_bytes.waveform->leads.size());
@@ -342,16 +336,14 @@ TEST(EcgDicom, PressureChannelsOfAHemodynamicObjectAreLeftOut) {
 
 TEST(EcgDicom, TruncatedFilesAreRefusedNotReadPastTheEnd) {
     TempDir dir;
-    const auto whole = slurp(corpus("waveform_ecg.dcm"));
+    const auto whole = read_bytes(corpus("waveform_ecg.dcm"));
     for (const std::size_t keep :
          {std::size_t{100}, std::size_t{2000}, whole.size() / 2, whole.size() - 10}) {
         const std::vector<std::byte> cut(whole.begin(), whole.begin() + keep);
         const ParseResult r = read_dicom_ecg(cut);
         EXPECT_FALSE(r.ok()) << keep;
         EXPECT_FALSE(r.error.reason.empty());
-        const fs::path path = dir.path() / ("cut" + std::to_string(keep));
-        std::ofstream(path, std::ios::binary)
-            .write(reinterpret_cast<const char*>(cut.data()), static_cast<std::streamsize>(keep));
+        const fs::path path = write_bytes(dir.path() / ("cut" + std::to_string(keep)), cut);
         EXPECT_FALSE(read_dicom_ecg_file(path).ok()) << keep;
     }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codecs/ecg/read.hpp"
+#include "tests/support/byte_file.hpp"
 
 #ifndef COUNTYLINK_SHARED_DIR
 #error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
@@ -23,14 +24,8 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 std::vector<std::byte> corpus(const std::string& name) {
-    const fs::path path = fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg" / "other" / name;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::runtime_error("missing corpus file " + path.string() + ": is ../shared there?");
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
+    return countylink::testing::read_bytes(fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg" /
+                                           "other" / name);
 }
 
 // `text` left-aligned in a field of `width` ASCII characters.
