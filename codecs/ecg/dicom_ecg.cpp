@@ -403,7 +403,7 @@ ParseResult read_group(DcmItem& group, Waveform w, std::vector<std::string>& nam
         ch.baseline_uv = baseline * *uv;
         double skew = number(def, DCM_ChannelSampleSkew).value_or(0);
         if (skew == 0) skew = number(def, DCM_ChannelTimeSkew).value_or(0) * *rate;
-        if (std::fabs(skew) >= static_cast<double>(layout.samples))
+        if (!(std::fabs(std::nearbyint(skew)) < static_cast<double>(layout.samples)))
             return fail(ErrorKind::malformed, "channel " + std::to_string(c + 1) + " skew of " +
                                                   num(skew) + " samples exceeds the group");
         ch.skew_samples = std::lround(skew);

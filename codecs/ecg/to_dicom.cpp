@@ -50,7 +50,8 @@ std::optional<Iod> choose_iod(const Waveform& w, std::size_t samples) {
         static_cast<double>(samples) / rate <= 16.0)
         return Iod{kTwelveLead, "12-lead ECG"};
     if (in_200_1000 && leads <= 24) return Iod{kGeneral, "General ECG"};
-    if (rate >= 50 && rate <= 1000 && leads <= 12) return Iod{kAmbulatory, "Ambulatory ECG"};
+    if (rate >= 50 && rate <= 1000 && leads <= 12 && static_cast<double>(samples) / rate <= 86400)
+        return Iod{kAmbulatory, "Ambulatory ECG"};
     return std::nullopt;
 }
 
@@ -387,11 +388,12 @@ DicomEcgResult to_dicom_ecg(const Waveform& w, const DicomEcgOptions& o) {
     if (!iod) {
         r.error = std::to_string(w.leads.size()) + " leads at " + ds_value(w.sample_rate_hz) +
                   " Hz fit no DICOM ECG object (12-lead/General: 200-1000 Hz, up to 24 leads; "
-                  "Ambulatory: 50-1000 Hz, up to 12 leads)";
+                  "Ambulatory: 50-1000 Hz, up to 12 leads and 24 hours)";
         return r;
     }
-    if (samples > 0xFFFFFFFFu / (2 * w.leads.size())) {
-        r.error = "too many samples for one Waveform Data element";
+    if (samples * w.leads.size() > kMaxTotalSamples) {
+        r.error = std::to_string(w.leads.size()) + " leads x " + std::to_string(samples) +
+                  " samples: more than " + std::to_string(kMaxTotalSamples) + " in all";
         return r;
     }
     const auto when =

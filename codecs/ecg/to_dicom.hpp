@@ -36,8 +36,8 @@ struct DicomEcgResult {
 
 // Converts `waveform`: 12-lead ECG Waveform Storage when every lead is one of the standard
 // twelve, the rate is 200-1000 Hz and it lasts at most 16 s (16384 samples); else General ECG
-// (1-24 leads, 200-1000 Hz); else Ambulatory ECG (1-12 leads, 50-1000 Hz). Samples are 16-bit with
-// a per-lead sensitivity in uV, so every sample decodes to within one quantum of the original
+// (1-24 leads, 200-1000 Hz); else Ambulatory ECG (1-12 leads, 50-1000 Hz, 24 h). Samples are 16-bit
+// with a per-lead sensitivity in uV, so every sample decodes to within one quantum of the original
 // (exactly, when the original values lie on a grid that fits). Deterministic: the same waveform
 // and options give the same bytes. Never throws for a waveform it cannot represent (see error).
 DicomEcgResult to_dicom_ecg(const Waveform& waveform, const DicomEcgOptions& options);

@@ -12,6 +12,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcvrul.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -234,6 +235,39 @@ TEST(EcgDicom, CountylinkSynthFilesParseInBothTransferSyntaxes) {
         EXPECT_DOUBLE_EQ(r.waveform->duration_s(), 10.0);
         EXPECT_FALSE(r.waveform->patient_id.empty());
     }
+}
+
+TEST(EcgDicom, CorrectionFactorBaselineAndSkewAreApplied) {
+    TempDir dir;
+    const fs::path path =
+        edited("Example.dcm", dir.path() / "calibrated.dcm", [](DcmDataset&, DcmItem& group) {
+            DcmItem* lead_i = nullptr;
+            DcmItem* v1 = nullptr;
+            ASSERT_TRUE(
+                group.findAndGetSequenceItem(DCM_ChannelDefinitionSequence, lead_i, 0).good());
+            ASSERT_TRUE(group.findAndGetSequenceItem(DCM_ChannelDefinitionSequence, v1, 6).good());
+            lead_i->putAndInsertString(DCM_ChannelSensitivityCorrectionFactor, "2");
+            lead_i->putAndInsertString(DCM_ChannelBaseline, "10");
+            v1->putAndInsertString(DCM_ChannelSampleSkew, "3");
+        });
+    const ParseResult plain = read_dicom_ecg_file(corpus("Example.dcm"));
+    const ParseResult r = read_both(path);
+    ASSERT_TRUE(plain.ok() && r.ok()) << r.error.reason;
+    const auto& before = plain.waveform->leads;
+    const auto& after = r.waveform->leads;
+    const auto raw = raw_group(corpus("Example.dcm"), 0);
+    for (std::size_t s = 0; s < 5000; s += 13) {
+        // PS3.3: value = sample x sensitivity x correction + baseline (in the sensitivity units)
+        ASSERT_FLOAT_EQ(after[0].microvolts[s], raw[s * 12] * 2.5f * 2 + 10) << s;
+    }
+    ASSERT_EQ(after[6].name, "V1");
+    ASSERT_EQ(after[6].microvolts.size(), 5000u);
+    for (std::size_t s = 0; s < 3; ++s) EXPECT_EQ(after[6].microvolts[s], before[6].microvolts[0]);
+    for (std::size_t s = 3; s < 5000; ++s)
+        ASSERT_EQ(after[6].microvolts[s], before[6].microvolts[s - 3]) << s;
+    const auto& notes = r.waveform->notes;
+    EXPECT_NE(std::find(notes.begin(), notes.end(), "V1 shifted by its skew of 3 samples"),
+              notes.end());
 }
 
 // --- refused ------------------------------------------------------------------------------------
