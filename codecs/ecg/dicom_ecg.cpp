@@ -601,7 +601,10 @@ ParseResult read_dicom_ecg(std::span<const std::byte> bytes) {
         return parse_buffer(dataset.data(), dataset.size(), xfer.getXfer());
     std::string reason;
     const auto inflated = inflate_dataset(dataset, reason);
-    if (!inflated) return fail(ErrorKind::malformed, reason);
+    if (!inflated)
+        return fail(reason.starts_with("deflated dataset inflates beyond") ? ErrorKind::too_large
+                                                                           : ErrorKind::malformed,
+                    reason);
     return parse_buffer(inflated->data(), inflated->size(), EXS_LittleEndianExplicit);
 }
 

@@ -312,6 +312,31 @@ TEST(EcgDicom, AMillionChannelsAreRefusedBeforeAllocating) {
     EXPECT_EQ(r2.error.kind, ErrorKind::too_large);
 }
 
+TEST(EcgDicom, DeflatedObjectDeclaringTooManySamplesIsTooLarge) {
+    TempDir dir;
+    // 12 x 3,000,000 samples: over the limit; 72 MB of zeros deflate to a small file.
+    constexpr Uint32 kSamples = 3000000;
+    DcmFileFormat file;
+    if (file.loadFile(corpus("waveform_ecg.dcm").c_str()).bad()) FAIL() << "DCMTK cannot load";
+    DcmItem* group = nullptr;
+    ASSERT_TRUE(file.getDataset()->findAndGetSequenceItem(DCM_WaveformSequence, group, 0).good());
+    group->putAndInsertUint32(DCM_NumberOfWaveformSamples, kSamples);
+    {
+        const std::vector<Uint16> zeros(std::size_t{12} * kSamples, 0);
+        ASSERT_TRUE(group
+                        ->putAndInsertUint16Array(DCM_WaveformData, zeros.data(),
+                                                  static_cast<unsigned long>(zeros.size()))
+                        .good());
+    }
+    const fs::path path = dir.path() / "bomb.dcm";
+    ASSERT_TRUE(file.saveFile(path.c_str(), EXS_DeflatedLittleEndianExplicit).good());
+    EXPECT_LT(fs::file_size(path), 2u << 20);
+    const ParseResult r = read_both(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error.kind, ErrorKind::too_large);
+    EXPECT_NE(r.error.reason.find("3000000 samples declared"), std::string::npos) << r.error.reason;
+}
+
 TEST(EcgDicom, TwelveBitsAllocatedIsUnsupportedWithTheReason) {
     TempDir dir;
     const fs::path path =
