@@ -18,7 +18,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,6 +126,41 @@ fs::path edited(const std::string& name, const fs::path& out, Edit edit) {
 }
 
 }  // namespace
+
+// Every file in corpus/ecg/dicom against its MANIFEST row ("wave grp1: 12 ch x 10000 samples @
+// 1000 Hz (RHYTHM; ...)"): the rhythm group, or the first that is not a median beat.
+TEST(EcgDicom, EveryCorpusFileMatchesItsManifestRow) {
+    const fs::path shared = fs::path(COUNTYLINK_SHARED_DIR) / "corpus";
+    std::ifstream manifest(shared / "MANIFEST.md");
+    ASSERT_TRUE(manifest) << "missing " << shared / "MANIFEST.md";
+    std::map<std::string, std::string> rows;
+    for (std::string line; std::getline(manifest, line);) {
+        const std::string prefix = "| `ecg/dicom/";
+        if (line.starts_with(prefix))
+            rows[line.substr(prefix.size(), line.find('`', prefix.size()) - prefix.size())] = line;
+    }
+    const std::regex group(R"(wave grp\d+: (\d+) ch x (\d+) samples @ ([0-9.]+) Hz \(([^;)]*))");
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(shared / "ecg" / "dicom")) {
+        const std::string name = entry.path().filename().string();
+        ASSERT_TRUE(rows.count(name)) << name << " has no MANIFEST row";
+        std::smatch m, want;
+        for (auto it = rows[name].cbegin(); std::regex_search(it, rows[name].cend(), m, group);
+             it = m.suffix().first) {
+            const bool median = m[4].str().find("MEDIAN") != std::string::npos;
+            if (m[4] == "RHYTHM" || (want.empty() && !median)) want = m;
+            if (m[4] == "RHYTHM") break;
+        }
+        ASSERT_FALSE(want.empty()) << name;
+        const ParseResult r = read_both(entry.path());
+        ASSERT_TRUE(r.ok()) << name << ": " << r.error.reason;
+        EXPECT_EQ(r.waveform->leads.size(), std::stoul(want[1])) << name;
+        EXPECT_DOUBLE_EQ(r.waveform->sample_rate_hz, std::stod(want[3])) << name;
+        EXPECT_DOUBLE_EQ(r.waveform->duration_s(), std::stod(want[2]) / std::stod(want[3])) << name;
+        ++files;
+    }
+    EXPECT_EQ(files, 3u);  // MANIFEST summary: ecg/dicom/ holds 3 files
+}
 
 TEST(EcgDicom, MortaraTwelveLeadReadsTheRhythmGroupNotTheMedianBeats) {
     const fs::path path = corpus("waveform_ecg.dcm");
