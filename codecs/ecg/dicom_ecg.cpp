@@ -504,6 +504,10 @@ ParseResult read_dataset(DcmItem& ds) {
     if (rhythm == nullptr)
         return fail(ErrorKind::unsupported, "only median-beat multiplex groups, no rhythm");
 
+    // The model's text is UTF-8; a set DCMTK cannot convert leaves the values as sent.
+    const std::string charset = text(ds, DCM_SpecificCharacterSet);
+    if (!charset.empty() && charset != "ISO_IR 192") static_cast<void>(ds.convertToUTF8());
+
     Waveform w;
     w.format = Format::dicom;
     w.patient_id = text(ds, DCM_PatientID);

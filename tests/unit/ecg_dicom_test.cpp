@@ -307,6 +307,18 @@ TEST(EcgDicom, CorrectionFactorBaselineAndSkewAreApplied) {
               notes.end());
 }
 
+TEST(EcgDicom, Latin1NamesComeOutAsUtf8) {
+    TempDir dir;
+    const fs::path path =
+        edited("waveform_ecg.dcm", dir.path() / "latin1.dcm", [](DcmDataset& ds, DcmItem&) {
+            ds.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 100");
+            ds.putAndInsertString(DCM_PatientName, "M\xfcller^J\xfcrgen");  // Latin-1 bytes
+        });
+    const ParseResult r = read_both(path);
+    ASSERT_TRUE(r.ok()) << r.error.reason;
+    EXPECT_EQ(r.waveform->patient_name, "M\xc3\xbcller^J\xc3\xbcrgen");
+}
+
 // --- refused ------------------------------------------------------------------------------------
 
 TEST(EcgDicom, WaveformDataShorterThanDeclaredIsMalformed) {
