@@ -6,12 +6,13 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dctag.h>
 #include <dcmtk/dcmdata/dcuid.h>
+
+#include "codecs/dicom/deferring_stream.hpp"
 
 #include <algorithm>
 #include <array>
@@ -38,64 +39,6 @@ constexpr Uint32 kMaxTextLength = 1024;
 constexpr std::size_t kMaxListedTags = 3;
 // UID values quoted in reasons are cut to this.
 constexpr std::size_t kMaxQuotedChars = 64;
-
-// --- lazy values behind a zlib filter ------------------------------------------------------------
-
-// Reopens the file and inflates up to a deferred value. Only runs if someone loads a deferred
-// value of a Deflated object; the checker itself never does.
-class InflatedValueFactory final : public DcmInputStreamFactory {
-  public:
-    InflatedValueFactory(OFFilename file, E_StreamCompression compression, offile_off_t raw_offset,
-                         offile_off_t inflated_offset)
-        : file_(std::move(file)),
-          compression_(compression),
-          raw_offset_(raw_offset),
-          inflated_offset_(inflated_offset) {}
-
-    DcmInputStream* create() const override {
-        auto stream = std::make_unique<DcmInputFileStream>(file_);
-        stream->skip(raw_offset_);
-        stream->installCompressionFilter(compression_);
-        stream->skip(inflated_offset_);
-        return stream.release();
-    }
-
-    DcmInputStreamFactory* clone() const override { return new InflatedValueFactory(*this); }
-
-    DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
-
-  private:
-    OFFilename file_;
-    E_StreamCompression compression_;
-    offile_off_t raw_offset_;
-    offile_off_t inflated_offset_;
-};
-
-// DcmInputFileStream stops deferring values once a zlib filter is installed (Deflated transfer
-// syntax), so DCMTK would inflate every value into memory: a 1 MB deflated file can hold 1 GB of
-// zeros. This stream keeps deferring; skipping a value then inflates it into a small buffer.
-class DeferringFileStream final : public DcmInputFileStream {
-  public:
-    explicit DeferringFileStream(const OFFilename& file) : DcmInputFileStream(file), file_(file) {}
-
-    OFCondition installCompressionFilter(E_StreamCompression compression) override {
-        raw_offset_ = tell();
-        compression_ = compression;
-        return DcmInputFileStream::installCompressionFilter(compression);
-    }
-
-    DcmInputStreamFactory* newFactory() const override {
-        if (compression_ == ESC_none) return DcmInputFileStream::newFactory();
-        return new InflatedValueFactory(file_, compression_, raw_offset_, tell() - raw_offset_);
-    }
-
-    bool compressed() const { return compression_ != ESC_none; }
-
-  private:
-    OFFilename file_;
-    E_StreamCompression compression_ = ESC_none;
-    offile_off_t raw_offset_ = 0;
-};
 
 // --- small string tools --------------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ struct Waveform {
     std::string patient_id, patient_name, patient_birth_date, patient_sex;  // as given
     std::string order_id;  // accession number / order placer id, when the file carries one
     std::vector<Measurement> measurements;
+    // What the parser did that a reader should know: leads left out, skew applied, gaps joined.
+    std::vector<std::string> notes;
 
     // Samples in the longest lead divided by the sample rate; 0 when there are none.
     double duration_s() const;

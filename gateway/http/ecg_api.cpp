@@ -148,19 +148,28 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
     if (waveform.format == ecg::Format::dicom) {
         dicom.emplace(spool_bytes(ctx.spool_dir, bytes));
     } else {
-        // Keep the original as sent (same durability as objects), then store our DICOM
-        // conversion of it, which is what queues, viewers and the county PACS get.
+        // Our DICOM conversion is what queues, viewers and the county PACS get; the original
+        // is kept as sent (same durability as objects) and is what the waveform view reads.
         const ingest::SpoolFile original = spool_bytes(ctx.spool_dir, bytes);
         const store::BlobRef ref = ctx.blobs.put(original.path());
+        ecg::DicomEcgOptions options;
+        options.uid_seed = ref.sha256;
+        options.institution_name = request.township;
+        options.fallback_time = iso_time(request.received_at_ms).as_string().subview(0, 19);
+        const ecg::DicomEcgResult converted = ecg::to_dicom_ecg(waveform, options);
+        if (!converted.ok()) {
+            ecg::ParseError error;
+            error.kind = ecg::ErrorKind::unsupported;
+            error.reason = "cannot be converted to a DICOM ECG: " + converted.error;
+            quarantine(ctx, bytes, who, error);
+            return error_answer(status_for(error.kind), error.reason);
+        }
         io::sync_directory(ref.directory);
         auto& record = request.ecg->record;
         record.original_sha256 = ref.sha256;
         record.original_content_type = content_type;
         record.original_size = ref.raw_size;
-        ecg::DicomOptions options;
-        options.uid_seed = ref.sha256;
-        options.institution = request.township;
-        dicom.emplace(spool_bytes(ctx.spool_dir, ecg::to_dicom(waveform, options)));
+        dicom.emplace(spool_bytes(ctx.spool_dir, converted.bytes));
     }
     request.file = dicom->path();
     const ingest::IngestOutcome outcome = ctx.pipeline.ingest(request);
