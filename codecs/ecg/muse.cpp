@@ -85,7 +85,10 @@ ParseResult read_muse(std::span<const std::byte> bytes) {
     XmlElement root = xml.document->root();
     XmlElement rhythm;
     for (const auto& waveform : root.children("Waveform"))
-        if (waveform.child("WaveformType").trimmed_text() == "Rhythm") rhythm = waveform;
+        if (waveform.child("WaveformType").trimmed_text() == "Rhythm") {
+            rhythm = waveform;
+            break;
+        }
     if (!rhythm)
         return fail(ErrorKind::malformed, "no Waveform of WaveformType Rhythm" + root.where());
 

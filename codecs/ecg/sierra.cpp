@@ -1,6 +1,8 @@
 // Philips Sierra / PageWriter ECG XML (documenttype SierraECG 1.03, PhilipsECG 1.04.x): settings in
 // dataacquisition/signalcharacteristics, the rhythm in waveforms/parsedwaveforms as base64, either
 // XLI-compressed (one chunk per lead) or plain 16-bit little-endian leads one after the other.
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -60,6 +62,70 @@ void rebuild_limb_leads(std::vector<std::vector<std::int16_t>>& leads,
         out[4][j] = (i - iii) / 2 - out[4][j];
         out[5][j] = (ii + iii) / 2 - out[5][j];
     }
+}
+
+// Plain: white-space separated integers, the leads one after the other.
+std::string split_plain(std::string_view text, std::size_t leads, std::size_t per_lead,
+                        std::vector<std::vector<std::int32_t>>& out) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    for (std::size_t l = 0; l < leads; ++l) {
+        auto& lead = out.emplace_back();
+        lead.reserve(per_lead);
+        while (lead.size() < per_lead) {
+            while (p < end && std::isspace(static_cast<unsigned char>(*p))) ++p;
+            if (p == end)
+                return "Plain parsedwaveforms ends in lead " + std::to_string(l + 1) + " after " +
+                       std::to_string(lead.size()) + " of " + std::to_string(per_lead) + " samples";
+            std::int32_t v = 0;
+            auto [next, ec] = std::from_chars(p, end, v);
+            if (ec != std::errc() ||
+                (next < end && !std::isspace(static_cast<unsigned char>(*next))))
+                return "Plain parsedwaveforms: lead " + std::to_string(l + 1) + " sample " +
+                       std::to_string(lead.size() + 1) + " is not an integer";
+            lead.push_back(v);
+            p = next;
+        }
+    }
+    return {};
+}
+
+// Uncompressed Base64: 16-bit little-endian samples, the leads one after the other.
+std::string split_base64(std::span<const std::byte> data, std::size_t leads, std::size_t per_lead,
+                         std::vector<std::vector<std::int32_t>>& out) {
+    std::size_t need = leads * per_lead * 2;
+    if (data.size() < need)
+        return "uncompressed parsedwaveforms holds " + std::to_string(data.size()) + " bytes, " +
+               std::to_string(need) + " declared";
+    for (std::size_t l = 0; l < leads; ++l) {
+        auto& lead = out.emplace_back(per_lead);
+        for (std::size_t k = 0; k < per_lead; ++k) {
+            std::size_t at = (l * per_lead + k) * 2;
+            lead[k] = static_cast<std::int16_t>(static_cast<std::uint16_t>(data[at]) |
+                                                static_cast<std::uint16_t>(data[at + 1]) << 8);
+        }
+    }
+    return {};
+}
+
+// XLI: a chunk per allocated channel (16 on PageWriters); the first ones are the declared leads,
+// the rest unused channels. III, aVR, aVL and aVF come back from their residuals.
+std::string split_xli(std::span<const std::byte> data, const std::vector<std::string>& labels,
+                      std::size_t per_lead, std::vector<std::vector<std::int32_t>>& out) {
+    // Some slack over the declared duration; the lead is cut to it afterwards.
+    XliLeads xli = decode_xli(data, labels.size(), per_lead + per_lead / 8 + 64);
+    if (!xli.error.empty()) return xli.error;
+    if (xli.leads.size() < labels.size())
+        return "XLI data holds " + std::to_string(xli.leads.size()) +
+               " leads, the document declares " + std::to_string(labels.size());
+    bool limb = labels.size() >= 6;
+    for (std::size_t k = 0; limb && k < 6; ++k) limb = labels[k] == standard_leads()[k];
+    if (limb) {
+        rebuild_limb_leads(xli.leads, out);
+    } else {
+        for (const auto& l : xli.leads) out.emplace_back(l.begin(), l.end());
+    }
+    return {};
 }
 
 std::string not_blank(std::string s) {
@@ -149,56 +215,33 @@ ParseResult read_sierra(std::span<const std::byte> bytes) {
                         std::to_string(labels.size()) + " leads, beyond the limit");
     auto per_lead = static_cast<std::size_t>(declared);
 
-    if (std::string encoding = waves.attr("dataencoding"); encoding != "Base64")
+    std::string encoding = waves.attr("dataencoding");
+    if (encoding != "Base64" && encoding != "Plain")
         return fail(ErrorKind::unsupported,
-                    "dataencoding '" + encoding + "' (only Base64)" + waves.where());
+                    "dataencoding '" + encoding + "' (Base64 and Plain are read)" + waves.where());
     std::string method = waves.attribute("compressmethod")
                              .value_or(waves.attribute("compression").value_or("Uncompressed"));
     if (waves.attr("compressflag") == "False") method = "Uncompressed";
     if (method != "XLI" && method != "Uncompressed")
         return fail(ErrorKind::unsupported,
                     "compression '" + method + "' (XLI and uncompressed are read)" + waves.where());
-
-    std::size_t bad_at = 0;
-    auto data = decode_base64(waves.text(), &bad_at);
-    if (!data)
-        return fail(ErrorKind::malformed, "parsedwaveforms is not valid base64 (character " +
-                                              std::to_string(bad_at) + ")" + waves.where());
+    if (method == "XLI" && encoding != "Base64")
+        return fail(ErrorKind::unsupported, "XLI data that is not Base64" + waves.where());
 
     std::vector<std::vector<std::int32_t>> samples;
-    if (method == "XLI") {
-        // Carts write a chunk per allocated channel (16 on PageWriters): the first ones are
-        // the declared leads, the rest are unused channels.
-        XliLeads xli = decode_xli(*data, kMaxLeads, per_lead);
-        if (!xli.error.empty()) return fail(ErrorKind::malformed, xli.error + waves.where());
-        if (xli.leads.size() < labels.size())
-            return fail(ErrorKind::malformed, "XLI data holds " + std::to_string(xli.leads.size()) +
-                                                  " leads, the document declares " +
-                                                  std::to_string(labels.size()) + waves.where());
-        bool limb = labels.size() >= 6;
-        for (std::size_t k = 0; limb && k < 6; ++k) limb = labels[k] == standard_leads()[k];
-        xli.leads.resize(labels.size());
-        if (limb) {
-            rebuild_limb_leads(xli.leads, samples);
-        } else {
-            for (const auto& l : xli.leads) samples.emplace_back(l.begin(), l.end());
-        }
+    std::string why;
+    if (encoding == "Plain") {
+        why = split_plain(waves.text(), labels.size(), per_lead, samples);
     } else {
-        std::size_t need = labels.size() * per_lead * 2;
-        if (data->size() < need)
-            return fail(ErrorKind::malformed,
-                        "uncompressed parsedwaveforms holds " + std::to_string(data->size()) +
-                            " bytes, " + std::to_string(need) + " declared" + waves.where());
-        for (std::size_t l = 0; l < labels.size(); ++l) {
-            auto& lead = samples.emplace_back(per_lead);
-            for (std::size_t k = 0; k < per_lead; ++k) {
-                std::size_t at = (l * per_lead + k) * 2;
-                lead[k] =
-                    static_cast<std::int16_t>(static_cast<std::uint16_t>((*data)[at]) |
-                                              static_cast<std::uint16_t>((*data)[at + 1]) << 8);
-            }
-        }
+        std::size_t bad_at = 0;
+        auto data = decode_base64(waves.text(), &bad_at);
+        if (!data)
+            return fail(ErrorKind::malformed, "parsedwaveforms is not valid base64 (character " +
+                                                  std::to_string(bad_at) + ")" + waves.where());
+        why = method == "XLI" ? split_xli(*data, labels, per_lead, samples)
+                              : split_base64(*data, labels.size(), per_lead, samples);
     }
+    if (!why.empty()) return fail(ErrorKind::malformed, why + waves.where());
 
     Waveform w;
     w.format = Format::philips_sierra;

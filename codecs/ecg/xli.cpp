@@ -112,11 +112,11 @@ std::vector<std::int16_t> to_samples(std::vector<std::uint8_t>& bytes, std::int1
 
 }  // namespace
 
-XliLeads decode_xli(std::span<const std::byte> data, std::size_t max_leads,
+XliLeads decode_xli(std::span<const std::byte> data, std::size_t leads,
                     std::size_t max_samples_per_lead) {
     XliLeads result;
     std::size_t offset = 0;
-    while (offset < data.size()) {
+    while (offset < data.size() && result.leads.size() < leads) {
         std::size_t lead = result.leads.size();
         auto refuse = [&](const std::string& why) {
             result.leads.clear();
@@ -124,8 +124,6 @@ XliLeads decode_xli(std::span<const std::byte> data, std::size_t max_leads,
                            std::to_string(offset) + ": " + why;
             return result;
         };
-        if (lead == max_leads)
-            return refuse("more than " + std::to_string(max_leads) + " lead chunks");
         if (data.size() - offset < 8)
             return refuse("header needs 8 bytes, " + std::to_string(data.size() - offset) +
                           " remain");

@@ -17,10 +17,12 @@ struct XliLeads {
     std::string error;                             // non-empty when the stream is refused
 };
 
-// Decodes a whole XLI stream. Refuses (error set, leads empty) a chunk whose header or declared
-// size runs past the data, an LZW code that names no entry, more than `max_leads` chunks, and a
-// lead expanding beyond `max_samples_per_lead`. Never reads outside `data`.
-XliLeads decode_xli(std::span<const std::byte> data, std::size_t max_leads,
+// Decodes the first `leads` chunks of an XLI stream; chunks after them (channels the cart
+// allocated but did not use) are never expanded, so the work is bounded by leads x samples.
+// Refuses (error set, leads empty) a chunk whose header or declared size runs past the data, an
+// LZW code that names no entry, and a lead expanding beyond `max_samples_per_lead`. Fewer chunks
+// than `leads` is not an error here: the caller compares. Never reads outside `data`.
+XliLeads decode_xli(std::span<const std::byte> data, std::size_t leads,
                     std::size_t max_samples_per_lead);
 
 }  // namespace countylink::codecs::ecg

@@ -428,6 +428,29 @@ TEST(EcgXmlPayload, XliChunkDeclaringMoreBytesThanPresentIsRefused) {
     EXPECT_TRUE(mentions(short_stream, "XLI chunk")) << short_stream.reason;
 }
 
+TEST(EcgXmlPayload, XliStreamWithFewerChunksThanLeadsIsRefused) {
+    std::string philips = slurp("other/sierra_129DYPRG.XML");
+    auto start = philips.find('>', philips.find("<parsedwaveforms")) + 1;
+    auto end = philips.find("</parsedwaveforms>");
+    auto data = decode_base64(philips.substr(start, end - start), nullptr);
+    ASSERT_TRUE(data.has_value());
+    // Keep the first three chunks, walking their little-endian size headers.
+    std::size_t keep = 0;
+    for (int chunk = 0; chunk < 3; ++chunk) {
+        ASSERT_LE(keep + 8, data->size());
+        std::uint32_t size = 0;
+        for (int b = 3; b >= 0; --b)
+            size = size << 8 | std::to_integer<std::uint32_t>((*data)[keep + b]);
+        keep += 8 + size;
+    }
+    ASSERT_LE(keep, data->size());
+    std::vector<unsigned char> three(keep);
+    std::memcpy(three.data(), data->data(), keep);
+    ParseError e =
+        refusal(read_sierra, philips.substr(0, start) + to_base64(three) + philips.substr(end));
+    EXPECT_TRUE(mentions(e, "XLI data holds 3 leads, the document declares 12")) << e.reason;
+}
+
 TEST(EcgXmlPayload, XliCodeNamingNoEntryIsRefused) {
     std::string philips = slurp("other/sierra_129DYPRG.XML");
     auto start = philips.find('>', philips.find("<parsedwaveforms")) + 1;
@@ -493,4 +516,41 @@ TEST(EcgXmlPayload, Base64DecoderIsStrict) {
     EXPECT_FALSE(decode_base64("T", &bad).has_value());
     EXPECT_FALSE(decode_base64("TWE", &bad).has_value() == false);  // unpadded tail is allowed
     EXPECT_FALSE(decode_base64("TQ=", &bad).has_value());
+}
+
+TEST(EcgXmlPayload, UncompressedPhilipsVariantsReadTheSameSamples) {
+    // The XLI file's decoded leads written back the two uncompressed ways Philips tools write
+    // them (Base64 16-bit little-endian, and Plain integers), leads one after the other.
+    std::string philips = slurp("other/sierra_129DYPRG.XML");
+    ParseResult xli = read_sierra(as_bytes(philips));
+    ASSERT_TRUE(xli.ok()) << xli.error.reason;
+    std::vector<unsigned char> raw;
+    std::string plain;
+    for (const auto& lead : xli.waveform->leads)
+        for (float uv : lead.microvolts) {
+            auto v = static_cast<std::int16_t>(std::lround(uv / 5));  // signalresolution 5
+            raw.push_back(static_cast<unsigned char>(v & 0xFF));
+            raw.push_back(static_cast<unsigned char>((v >> 8) & 0xFF));
+            plain += std::to_string(v) + (plain.size() % 97 == 0 ? "\n" : " ");
+        }
+    auto start = philips.find('>', philips.find("<parsedwaveforms")) + 1;
+    auto end = philips.find("</parsedwaveforms>");
+    auto with = [&](const std::string& payload, const std::string& encoding) {
+        std::string doc = philips.substr(0, start) + payload + philips.substr(end);
+        doc = replace_once(doc, "compressflag=\"True\"", "compressflag=\"False\"");
+        return replace_once(doc, "dataencoding=\"Base64\"", "dataencoding=\"" + encoding + "\"");
+    };
+    for (const auto& [doc, what] : {std::pair{with(to_base64(raw), "Base64"), "Base64"},
+                                    std::pair{with(plain, "Plain"), "Plain"}}) {
+        ParseResult r = read_sierra(as_bytes(doc));
+        ASSERT_TRUE(r.ok()) << what << ": " << r.error.reason;
+        ASSERT_EQ(r.waveform->leads.size(), 12u) << what;
+        for (const auto& lead : xli.waveform->leads)
+            EXPECT_EQ(max_difference(*r.waveform, *xli.waveform, lead.name), 0.0)
+                << what << " " << lead.name;
+    }
+    // A Plain payload one sample short is refused, not padded.
+    std::string short_plain = plain.substr(0, plain.find_last_of(" \n", plain.size() - 2));
+    ParseError e = refusal(read_sierra, with(short_plain, "Plain"));
+    EXPECT_TRUE(mentions(e, "ends in lead 12 after 5499 of 5500 samples")) << e.reason;
 }
