@@ -554,3 +554,33 @@ TEST(EcgXmlPayload, UncompressedPhilipsVariantsReadTheSameSamples) {
     ParseError e = refusal(read_sierra, with(short_plain, "Plain"));
     EXPECT_TRUE(mentions(e, "ends in lead 12 after 5499 of 5500 samples")) << e.reason;
 }
+
+TEST(EcgXmlPayload, CorruptedXliBytesNeverCrashOrReadOutside) {
+    // Deterministic corruption of the compressed stream (run under ASan/UBSan in CI): every
+    // variant either reads or is refused with a reason; none crashes or over-reads.
+    std::string philips = slurp("other/sierra_129DYPRG.XML");
+    auto start = philips.find('>', philips.find("<parsedwaveforms")) + 1;
+    auto end = philips.find("</parsedwaveforms>");
+    auto data = decode_base64(philips.substr(start, end - start), nullptr);
+    ASSERT_TRUE(data.has_value());
+    std::vector<unsigned char> original(data->size());
+    std::memcpy(original.data(), data->data(), data->size());
+    std::uint32_t state = 12345;
+    auto next = [&] { return state = state * 1664525u + 1013904223u; };
+    int refused = 0;
+    for (int round = 0; round < 60; ++round) {
+        std::vector<unsigned char> bytes = original;
+        for (int flips = 1 + next() % 6; flips > 0; --flips)
+            bytes[next() % bytes.size()] = static_cast<unsigned char>(next() >> 24);
+        if (round % 5 == 0) bytes.resize(next() % bytes.size());
+        ParseResult r = read_sierra(
+            as_bytes(philips.substr(0, start) + to_base64(bytes) + philips.substr(end)));
+        if (!r.ok()) {
+            ++refused;
+            EXPECT_TRUE(mentions(r.error, "Philips XML: ")) << r.error.reason;
+        } else {
+            EXPECT_EQ(r.waveform->leads.size(), 12u);
+        }
+    }
+    EXPECT_GT(refused, 0);
+}
