@@ -584,3 +584,22 @@ TEST(EcgXmlPayload, CorruptedXliBytesNeverCrashOrReadOutside) {
     }
     EXPECT_GT(refused, 0);
 }
+
+TEST(EcgXmlSniff, CommentsAndDoctypeSubsetsDoNotHideTheRoot) {
+    std::string commented =
+        "<?xml version=\"1.0\"?>\n<!-- written by <b>cart</b> <RestingECG> -->\n" +
+        aecg_with(aecg_lead("MDC_ECG_LEAD_II", "1 2")).substr(22);
+    EXPECT_EQ(sniff(as_bytes(commented)), Format::hl7_aecg);
+    ParseResult r = read_ecg(as_bytes(commented));
+    ASSERT_TRUE(r.ok()) << r.error.reason;
+
+    // An XXE document still reaches the aECG reader, whose refusal names the entity.
+    std::string xxe =
+        aecg_with(aecg_lead("MDC_ECG_LEAD_II", "1"),
+                  "<!DOCTYPE AnnotatedECG [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">"
+                  "<!-- <restingecgdata> -->]>\n");
+    EXPECT_EQ(sniff(as_bytes(xxe)), Format::hl7_aecg);
+    ParseResult refused = read_ecg(as_bytes(xxe));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(mentions(refused.error, "declares entity 'xxe'")) << refused.error.reason;
+}
