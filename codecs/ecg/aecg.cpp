@@ -115,6 +115,23 @@ void read_demographics(const XmlElement& root, const XmlElement& series, Wavefor
 // Whole-recording measurements: annotations directly under the series' first annotation set
 // whose value is a physical quantity (heart rate, PR, QRS, QT, QTc ...). Per-beat ones nested
 // deeper are not the device's summary and are left out.
+// The common MDC codes under the names the other formats' readers use, so a measurement reads
+// the same whatever format carried it; other codes keep their MDC name.
+constexpr XmlMeasurementField kMeasurementNames[] = {
+    {"MDC_ECG_HEART_RATE", "Ventricular rate", "/min"},
+    {"MDC_ECG_TIME_PD_RR", "RR interval", "ms"},
+    {"MDC_ECG_TIME_PD_P", "P duration", "ms"},
+    {"MDC_ECG_TIME_PD_PR", "PR interval", "ms"},
+    {"MDC_ECG_TIME_PD_QRS", "QRS duration", "ms"},
+    {"MDC_ECG_TIME_PD_QT", "QT interval", "ms"},
+    {"MDC_ECG_TIME_PD_QTc", "QTc", "ms"},
+    {"MDC_ECG_TIME_PD_QTcB", "QTc", "ms"},
+    {"MDC_ECG_TIME_PD_QTcF", "QTc Fridericia", "ms"},
+    {"MDC_ECG_ANGLE_P_FRONT", "P axis", "deg"},
+    {"MDC_ECG_ANGLE_QRS_FRONT", "QRS axis", "deg"},
+    {"MDC_ECG_ANGLE_T_FRONT", "T axis", "deg"},
+};
+
 void read_measurements(const XmlElement& series, Waveform& w) {
     for (const auto& subject_of : series.children("subjectOf")) {
         XmlElement set = subject_of.child("annotationSet");
@@ -126,7 +143,12 @@ void read_measurements(const XmlElement& series, Waveform& w) {
             auto number = parse_number(value.attr("value"));
             std::string code = annotation.child("code").attr("code");
             if (!number || code.empty()) continue;
-            w.measurements.push_back({code, *number, value.attr("unit")});
+            Measurement m{code, *number, value.attr("unit")};
+            for (const auto& known : kMeasurementNames)
+                if (code == known.element) m.name = known.name;
+            // Writers leave out "ms" on intervals; an MDC time period is in ms by definition.
+            if (m.unit.empty() && code.starts_with("MDC_ECG_TIME_PD_")) m.unit = "ms";
+            w.measurements.push_back(std::move(m));
         }
         return;
     }

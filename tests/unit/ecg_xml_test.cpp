@@ -190,13 +190,16 @@ TEST(EcgXmlCorpus, AecgCarriesSubjectDeviceTimeAndMeasurements) {
     std::string converted = slurp("aecg/ad4d3d80-d165_1-04_converted.xml");
     ParseResult c = read_aecg(as_bytes(converted));
     ASSERT_TRUE(c.ok()) << c.error.reason;
-    auto has = [&](const std::string& name, double value) {
-        return std::any_of(
-            c.waveform->measurements.begin(), c.waveform->measurements.end(),
-            [&](const Measurement& m) { return m.name == name && m.value == value; });
+    auto has = [&](const std::string& name, double value, const std::string& unit) {
+        return std::any_of(c.waveform->measurements.begin(), c.waveform->measurements.end(),
+                           [&](const Measurement& m) {
+                               return m.name == name && m.value == value && m.unit == unit;
+                           });
     };
-    EXPECT_TRUE(has("MDC_ECG_HEART_RATE", 41));
-    EXPECT_TRUE(has("MDC_ECG_TIME_PD_QRS", 102));
+    // MDC_ECG_HEART_RATE 41 /min and MDC_ECG_TIME_PD_QRS 102 (no unit written): the names the
+    // Philips original gives for the same values.
+    EXPECT_TRUE(has("Ventricular rate", 41, "/min"));
+    EXPECT_TRUE(has("QRS duration", 102, "ms"));
     EXPECT_EQ(c.waveform->patient_birth_date, "1976-01-01");
     EXPECT_EQ(c.waveform->device_model, "PageWriter Touch");
 }
