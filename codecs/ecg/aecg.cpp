@@ -188,10 +188,11 @@ ParseResult read_aecg(std::span<const std::byte> bytes) {
             XmlElement increment = value.child("increment");
             auto step = parse_number(increment.attr("value"));
             auto unit = seconds_per(increment.attr("unit"));
-            if (!step || !unit || *step <= 0)
+            // 10 us is 100 kHz, far above any ECG: smaller steps are nonsense, not data.
+            if (!step || !unit || *step * *unit < 1e-5)
                 return fail(ErrorKind::malformed, "time increment '" + increment.attr("value") +
                                                       " " + increment.attr("unit") +
-                                                      "' is not a positive time" +
+                                                      "' is not a plausible sample interval" +
                                                       increment.where());
             w.sample_rate_hz = 1.0 / (*step * *unit);
             if (code == "TIME_ABSOLUTE")

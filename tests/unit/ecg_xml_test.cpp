@@ -405,6 +405,9 @@ TEST(EcgXmlSafety, AecgWithBadDigitsOrNoTimeAxisIsRefused) {
     std::string no_time = replace_once(aecg_with(aecg_lead("MDC_ECG_LEAD_I", "1")), "TIME_ABSOLUTE",
                                        "SOMETHING_ELSE");
     EXPECT_TRUE(mentions(refusal(read_aecg, no_time), "no time sequence"));
+    std::string zero_step = replace_once(aecg_with(aecg_lead("MDC_ECG_LEAD_I", "1")),
+                                         "<increment value=\"0.002\"", "<increment value=\"0\"");
+    EXPECT_TRUE(mentions(refusal(read_aecg, zero_step), "not a plausible sample interval"));
     EXPECT_TRUE(mentions(refusal(read_aecg, slurp("other/muse_example1.xml")), "not AnnotatedECG"));
 }
 
