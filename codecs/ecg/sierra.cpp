@@ -1,6 +1,7 @@
 // Philips Sierra / PageWriter ECG XML (documenttype SierraECG 1.03, PhilipsECG 1.04.x): settings in
 // dataacquisition/signalcharacteristics, the rhythm in waveforms/parsedwaveforms as base64, either
-// XLI-compressed (one chunk per lead) or plain 16-bit little-endian leads one after the other.
+// XLI-compressed (one chunk per lead) or uncompressed (Base64 16-bit little-endian, or Plain text
+// integers), leads one after the other.
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -39,7 +40,10 @@ std::vector<std::string> lead_labels(const XmlElement& signal, const XmlElement&
             labels.resize(static_cast<std::size_t>(*n));
         return labels;
     }
-    auto count = parse_integer(signal.child("numberchannelsallocated").text()).value_or(0);
+    // Valid channels, not allocated ones: carts allocate 16 and fill 12.
+    XmlElement channels = signal.child("numberchannelsvalid");
+    if (!channels) channels = signal.child("numberchannelsallocated");
+    auto count = parse_integer(channels.text()).value_or(0);
     std::string type = signal.child("acquisitiontype").trimmed_text();
     bool standard = type == "STD-12" || type == "10-WIRE";
     for (long long i = 0; i < count && labels.size() <= kMaxLeads; ++i)
