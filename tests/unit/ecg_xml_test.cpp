@@ -609,3 +609,28 @@ TEST(EcgXmlSniff, CommentsAndDoctypeSubsetsDoNotHideTheRoot) {
     ASSERT_FALSE(refused.ok());
     EXPECT_TRUE(mentions(refused.error, "declares entity 'xxe'")) << refused.error.reason;
 }
+
+TEST(EcgXmlPayload, XliExpansionBeyondTheDeclaredDurationIsRefused) {
+    // Codes 0, 256, 257 ... each name the string being defined, so each emits one byte more
+    // than the last: 40 codes of 10 bits expand to 820 bytes. 100 ms at 500 Hz is 50 samples.
+    std::vector<unsigned char> codes;
+    std::uint32_t bits = 0;
+    int have = 0;
+    for (int k = 0; k < 40; ++k) {
+        bits = bits << 10 | static_cast<std::uint32_t>(k == 0 ? 0 : 255 + k);
+        for (have += 10; have >= 8; have -= 8) codes.push_back((bits >> (have - 8)) & 0xFF);
+    }
+    if (have > 0) codes.push_back((bits << (8 - have)) & 0xFF);
+    std::vector<unsigned char> chunk = {
+        static_cast<unsigned char>(codes.size()), 0, 0, 0, 0, 0, 0, 0};
+    chunk.insert(chunk.end(), codes.begin(), codes.end());
+
+    std::string philips =
+        replace_once(slurp("other/sierra_129DYPRG.XML"), "durationperchannel=\"11000\"",
+                     "durationperchannel=\"100\"");
+    auto start = philips.find('>', philips.find("<parsedwaveforms")) + 1;
+    auto end = philips.find("</parsedwaveforms>");
+    ParseError e =
+        refusal(read_sierra, philips.substr(0, start) + to_base64(chunk) + philips.substr(end));
+    EXPECT_TRUE(mentions(e, "XLI chunk 1 at byte 0: expands beyond")) << e.reason;
+}
