@@ -388,11 +388,16 @@ TEST(EcgXmlSafety, Latin1AndUtf16AreDecodedToUtf8) {
     muse = replace_once(muse, "<RestingECGMeasurements>",
                         "<PatientDemographics><PatientID>42</PatientID><PatientLastName>M\xFCller"
                         "</PatientLastName><PatientFirstName>J\xF6rg</PatientFirstName>"
-                        "</PatientDemographics><RestingECGMeasurements>");
+                        "</PatientDemographics><TestDemographics><AcquisitionDevice>MAC55"
+                        "</AcquisitionDevice><AcquisitionTime>15:21:27</AcquisitionTime>"
+                        "<AcquisitionDate>11-12-2018</AcquisitionDate></TestDemographics>"
+                        "<RestingECGMeasurements>");
     ParseResult r = read_muse(as_bytes(muse));
     ASSERT_TRUE(r.ok()) << r.error.reason;
     EXPECT_EQ(r.waveform->patient_name, "M\xC3\xBCller^J\xC3\xB6rg");
     EXPECT_EQ(r.waveform->patient_id, "42");
+    EXPECT_EQ(r.waveform->acquisition_time, "2018-11-12T15:21:27");  // MUSE dates are MM-DD-YYYY
+    EXPECT_EQ(r.waveform->device_model, "MAC55");
 }
 
 TEST(EcgXmlSafety, AecgWithBadDigitsOrNoTimeAxisIsRefused) {
