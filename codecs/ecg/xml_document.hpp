@@ -19,9 +19,10 @@ struct _xmlNode;
 
 namespace countylink::codecs::ecg {
 
-// Larger documents are refused before libxml2 sees them (too_large). Depth (256) and single text
-// nodes (10 MB) are bounded by libxml2's own defaults, which we never lift (no XML_PARSE_HUGE).
-inline constexpr std::size_t kMaxXmlBytes = 256u * 1024 * 1024;
+// Larger documents are refused before libxml2 sees them (too_large): resting ECG files are a few
+// MB at most, and libxml2's tree takes several times the document's size. Depth (256) and text
+// nodes (10 MB) keep libxml2's own bounds, which we never lift (no XML_PARSE_HUGE).
+inline constexpr std::size_t kMaxXmlBytes = 64u * 1024 * 1024;
 
 // A non-owning view of one element; empty (false) when a lookup found nothing. Valid while its
 // XmlDocument lives. Names are local names: namespace prefixes and URIs are ignored.
