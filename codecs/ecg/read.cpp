@@ -23,14 +23,32 @@ std::string ascii_head(std::span<const std::byte> b) {
     return out;
 }
 
-// Local name of the first element that is not a declaration, comment or doctype.
+// Local name of the first element that is not a declaration, comment or doctype. Comments,
+// processing instructions and a DOCTYPE's internal subset are skipped whole, so a '<' inside them
+// is not taken for the root.
 std::string xml_root_name(const std::string& text) {
     std::size_t p = 0;
     while ((p = text.find('<', p)) != std::string::npos) {
         if (p + 1 >= text.size()) break;
-        char c = text[p + 1];
-        if (c == '?' || c == '!') {
-            ++p;
+        std::string_view rest = std::string_view(text).substr(p);
+        std::size_t skip_to = std::string::npos;
+        if (rest.starts_with("<!--")) {
+            skip_to = text.find("-->", p + 4);
+        } else if (rest.starts_with("<?")) {
+            skip_to = text.find("?>", p + 2);
+        } else if (rest.starts_with("<!")) {
+            // <!DOCTYPE name ... [ internal subset ]>: the subset's own '<' and '>' are inside.
+            std::size_t bracket = text.find('[', p), close = text.find('>', p);
+            if (bracket != std::string::npos && bracket < close) {
+                std::size_t end = text.find(']', bracket);
+                skip_to = end == std::string::npos ? end : text.find('>', end);
+            } else {
+                skip_to = close;
+            }
+        }
+        if (rest.starts_with("<!") || rest.starts_with("<?")) {
+            if (skip_to == std::string::npos) break;
+            p = skip_to + 1;
             continue;
         }
         std::size_t end = text.find_first_of(" \t\r\n/>", p + 1);
