@@ -269,16 +269,6 @@ ParseResult read_scp(std::span<const std::byte> bytes) {
                                                                std::string(!s4 ? "4" : "5") +
                                                                " is missing");
         if (auto bad = scp::read_qrs_section(*s4, qrs)) return fail(*bad);
-        for (std::size_t z = 1; z < qrs.protected_zones.size(); ++z)
-            if (qrs.protected_zones[z].start <= qrs.protected_zones[z - 1].end)
-                return ParseResult::fail(ErrorKind::malformed,
-                                         s4->where() + ": protected zone " + std::to_string(z + 1) +
-                                             " starts before zone " + std::to_string(z) + " ends");
-        for (std::size_t z = 0; z < qrs.protected_zones.size(); ++z)
-            if (qrs.protected_zones[z].end < qrs.protected_zones[z].start)
-                return ParseResult::fail(ErrorKind::malformed, s4->where() + ": protected zone " +
-                                                                   std::to_string(z + 1) +
-                                                                   " ends before it starts");
         if (auto bad = scp::read_encoded_section(*s5, lead_count, reference)) return fail(*bad);
         if (auto bad = check_header(*s5, reference, subtracted)) return fail(*bad);
         if (bimodal) {

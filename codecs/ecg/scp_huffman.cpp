@@ -6,6 +6,7 @@ namespace {
 
 constexpr std::uint16_t kDefaultTableMarker = 19999;
 constexpr std::size_t kCodeBytes = 9;
+constexpr std::size_t kMaxCodes = 65535;
 
 // Builds each table's decoding tree, refusing codes that cannot be decoded unambiguously.
 // `where` prefixes the reasons.
@@ -107,12 +108,18 @@ Status read_huffman_section(const Section& section, HuffmanTables& out) {
     }
     if (count == 0) return malformed(section.where() + ": declares no Huffman tables");
     out.tables.clear();
+    std::size_t total = 0;
     for (std::uint16_t ti = 0; ti < count; ++ti) {
         const std::string what =
             "Huffman table " + std::to_string(ti + 1) + " of " + std::to_string(count);
         if (auto bad = c.need(2, what)) return bad;
         const std::uint16_t codes = c.u16();
         if (codes == 0) return malformed(section.where() + ": " + what + " has no codes");
+        // Real tables have a few dozen codes; a cap keeps the decoding trees small.
+        if ((total += codes) > kMaxCodes)
+            return Refusal{ErrorKind::too_large, section.where() + ": more than " +
+                                                     std::to_string(kMaxCodes) +
+                                                     " Huffman codes in all"};
         if (auto bad = c.need(std::size_t{codes} * kCodeBytes,
                               what + " (" + std::to_string(codes) + " codes)"))
             return bad;

@@ -114,6 +114,26 @@ Status read_qrs_section(const Section& section, QrsSection& out) {
     } else {
         for (const auto& beat : out.beats) out.protected_zones.push_back({beat.start, beat.end});
     }
+    // Zones in order and apart: the decoder walks them once per lead, so overlapping ones
+    // would be both meaningless and a way to make it loop for ever.
+    for (std::size_t z = 0; z < out.protected_zones.size(); ++z) {
+        const auto& zone = out.protected_zones[z];
+        if (zone.end < zone.start || (z > 0 && zone.start <= out.protected_zones[z - 1].end))
+            return malformed(section.where() + ": protected zone " + std::to_string(z + 1) +
+                             " (samples " + std::to_string(zone.start) + " to " +
+                             std::to_string(zone.end) + ") is empty or overlaps the one before");
+    }
+    const BeatZone* previous = nullptr;
+    for (std::size_t b = 0; b < out.beats.size(); ++b) {
+        const auto& beat = out.beats[b];
+        if (beat.type != 0) continue;
+        if (beat.end < beat.start || (previous && beat.start <= previous->end))
+            return malformed(section.where() + ": subtraction zone of QRS " +
+                             std::to_string(b + 1) + " (samples " + std::to_string(beat.start) +
+                             " to " + std::to_string(beat.end) +
+                             ") is empty or overlaps the one before");
+        previous = &beat;
+    }
     return std::nullopt;
 }
 

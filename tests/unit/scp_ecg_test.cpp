@@ -587,3 +587,20 @@ TEST(ScpDamage, UnknownProtocolVersionIsUnsupported) {
     EXPECT_EQ(result.error.kind, ErrorKind::unsupported);
     EXPECT_NE(result.error.reason.find("protocol version byte 40"), std::string::npos);
 }
+
+TEST(ScpDamage, OverlappingQrsZonesAreRefused) {
+    auto r = twelve_lead(1200);
+    add_reference_beats(r, 1200);
+    auto file = sw::encode(r);
+    // Section 4: header (6 bytes), then type(2) start(4) fiducial(4) end(4) per QRS. Make QRS 2
+    // a subtracted one whose zone starts where QRS 1's ends.
+    const std::size_t zones = *sw::section_offset(file, 4) + 16 + 6;
+    sw::put16(file, zones + 14, 0);
+    sw::put32(file, zones + 14 + 2, sw::get32(file, zones + 10));
+    sw::reseal(file);
+    auto result = read_scp(file);
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.error.reason.find("subtraction zone of QRS 2"), std::string::npos)
+        << result.error.reason;
+    EXPECT_NE(result.error.reason.find("overlaps the one before"), std::string::npos);
+}
