@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -603,4 +604,36 @@ TEST(ScpDamage, OverlappingQrsZonesAreRefused) {
     EXPECT_NE(result.error.reason.find("subtraction zone of QRS 2"), std::string::npos)
         << result.error.reason;
     EXPECT_NE(result.error.reason.find("overlaps the one before"), std::string::npos);
+}
+
+// Hostile content behind valid CRCs: random bytes changed inside sections 1..7 and the CRCs
+// recomputed, so the section decoders themselves see the damage. Every outcome is a waveform
+// or a reason; ASan/UBSan builds check that nothing is read outside the buffer on the way.
+TEST(ScpDamage, RandomisedSectionContentNeverEscapesTheBuffer) {
+    auto r = twelve_lead(800);
+    r.huffman = sw::Huffman::custom;
+    r.custom_tables = sw::custom_tables();
+    add_reference_beats(r, 800);
+    r.bimodal_factor = 2;
+    const auto good = sw::encode(r);
+    ASSERT_TRUE(read_scp(good).ok());
+    std::vector<std::pair<std::size_t, std::size_t>> bodies;
+    for (std::uint16_t id = 1; id <= 7; ++id)
+        if (auto at = sw::section_offset(good, id))
+            bodies.emplace_back(*at + 16, *at + sw::get32(good, *at + 4));
+    std::mt19937 random(20241123);
+    std::size_t refused = 0;
+    for (int round = 0; round < 600; ++round) {
+        auto bad = good;
+        const auto& [from, to] = bodies[random() % bodies.size()];
+        for (int k = 0, n = 1 + static_cast<int>(random() % 4); k < n; ++k)
+            bad[from + random() % (to - from)] = std::byte(random() & 0xFF);
+        sw::reseal(bad);
+        auto result = read_scp(bad);
+        if (!result.ok()) {
+            ASSERT_FALSE(result.error.reason.empty());
+            ++refused;
+        }
+    }
+    EXPECT_GT(refused, 0u);
 }
