@@ -268,7 +268,7 @@ ParseResult read_scp(std::span<const std::byte> bytes) {
             return ParseResult::fail(ErrorKind::malformed, "SCP file: " + why + ", but section " +
                                                                std::string(!s4 ? "4" : "5") +
                                                                " is missing");
-        if (auto bad = scp::read_qrs_section(*s4, qrs)) return fail(*bad);
+        if (auto bad = scp::read_qrs_section(*s4, subtracted, bimodal, qrs)) return fail(*bad);
         if (auto bad = scp::read_encoded_section(*s5, lead_count, reference)) return fail(*bad);
         if (auto bad = check_header(*s5, reference, subtracted)) return fail(*bad);
         if (bimodal) {

@@ -87,7 +87,7 @@ Status read_lead_section(const Section& section, LeadSection& out) {
     return std::nullopt;
 }
 
-Status read_qrs_section(const Section& section, QrsSection& out) {
+Status read_qrs_section(const Section& section, bool subtracted, bool bimodal, QrsSection& out) {
     Cursor c(section);
     if (auto bad = c.need(6, "reference beat header")) return bad;
     out.reference_length_ms = c.u16();
@@ -114,9 +114,10 @@ Status read_qrs_section(const Section& section, QrsSection& out) {
     } else {
         for (const auto& beat : out.beats) out.protected_zones.push_back({beat.start, beat.end});
     }
-    // Zones in order and apart: the decoder walks them once per lead, so overlapping ones
-    // would be both meaningless and a way to make it loop for ever.
-    for (std::size_t z = 0; z < out.protected_zones.size(); ++z) {
+    // Zones in order and apart: the decoder walks them once per lead, so overlapping ones would
+    // be both meaningless and a way to make it work for hours. Only the zones the file uses are
+    // checked: unused ones may hold anything (zeros, often).
+    for (std::size_t z = 0; bimodal && z < out.protected_zones.size(); ++z) {
         const auto& zone = out.protected_zones[z];
         if (zone.end < zone.start || (z > 0 && zone.start <= out.protected_zones[z - 1].end))
             return malformed(section.where() + ": protected zone " + std::to_string(z + 1) +
@@ -124,7 +125,7 @@ Status read_qrs_section(const Section& section, QrsSection& out) {
                              std::to_string(zone.end) + ") is empty or overlaps the one before");
     }
     const BeatZone* previous = nullptr;
-    for (std::size_t b = 0; b < out.beats.size(); ++b) {
+    for (std::size_t b = 0; subtracted && b < out.beats.size(); ++b) {
         const auto& beat = out.beats[b];
         if (beat.type != 0) continue;
         if (beat.end < beat.start || (previous && beat.start <= previous->end))

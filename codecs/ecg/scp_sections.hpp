@@ -162,7 +162,9 @@ struct QrsSection {
     std::vector<BeatZone> beats;
     std::vector<ProtectedZone> protected_zones;  // from the subtraction zones when absent (1.0/1.1)
 };
-Status read_qrs_section(const Section& section, QrsSection& qrs);
+// Checks the zones the file uses (subtraction zones when `subtracted`, protected zones when
+// `bimodal`) are in order and do not overlap.
+Status read_qrs_section(const Section& section, bool subtracted, bool bimodal, QrsSection& qrs);
 
 // Sections 5 and 6: encoded lead data and how to read it.
 struct EncodedLeads {
