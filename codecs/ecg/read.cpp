@@ -1,6 +1,7 @@
 #include "codecs/ecg/read.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -60,6 +61,22 @@ std::string xml_root_name(const std::string& text) {
     return {};
 }
 
+std::uint32_t le32(std::span<const std::byte> b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 4; i-- > 0;) v = v << 8 | std::to_integer<std::uint32_t>(b[at + i]);
+    return v;
+}
+
+// SCP-ECG 1.x writers need not put "SCPECG" in section 0's header: recognise the structure
+// instead. Section 0's ID header (id 0, a protocol version 10..30 = 1.0..3.0) follows the 6-byte
+// file header, and its first pointer is to section 0 itself with the same length.
+bool scp_structure(std::span<const std::byte> b) {
+    if (b.size() < 32) return false;
+    const auto protocol = std::to_integer<unsigned>(b[15]);
+    return (le32(b, 8) & 0xFFFF) == 0 && protocol >= 10 && protocol <= 30 &&
+           (le32(b, 22) & 0xFFFF) == 0 && le32(b, 24) == le32(b, 10) && le32(b, 10) >= 16;
+}
+
 std::string lower(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(),
@@ -83,6 +100,7 @@ std::optional<Format> sniff(std::span<const std::byte> bytes, std::string_view c
     if (starts_with(bytes, 16, "SCPECG") && bytes.size() > 8 && bytes[8] == std::byte{0} &&
         bytes[9] == std::byte{0})
         return Format::scp_ecg;
+    if (scp_structure(bytes)) return Format::scp_ecg;
     // EDF: version "0" padded to 8 bytes, then ASCII header fields.
     if (starts_with(bytes, 0, "0       ") && bytes.size() >= 256) return Format::edf;
     std::string root = xml_root_name(ascii_head(bytes));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codecs/ecg/read.hpp"
+#include "tests/support/file_bytes.hpp"
 
 #ifndef COUNTYLINK_SHARED_DIR
 #error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
@@ -20,13 +21,7 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 std::vector<std::byte> slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::runtime_error("missing corpus file " + path.string() + ": is ../shared there?");
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
+    return countylink::testing::file_bytes(path);
 }
 
 fs::path ecg_corpus() {
