@@ -56,6 +56,8 @@ std::string conformance_statement(const config::Config& c) {
       << "### 3.3 C-STORE SCP status codes\n"
       << "| status | meaning |\n|---|---|\n"
       << "| 0x0000 | stored (or the same bytes were already stored) |\n"
+      << "| 0xB000 | ECG stored, but the quality gate judged the tracing unacceptable; the "
+         "Error Comment says why and which lead (e.g. \"V3 flat: check electrode\") |\n"
       << "| 0xB007 | stored with findings (Error Comment lists them) |\n"
       << "| 0xA700 | out of resources (disk full, object too large) |\n"
       << "| 0xA900 | dataset does not match the command's SOP Class/Instance UID |\n"
