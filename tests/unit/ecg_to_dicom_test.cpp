@@ -216,6 +216,27 @@ TEST(EcgToDicom, DicomCorpusFileComesBackSampleForSample) {
         EXPECT_EQ(back.leads[k].microvolts, source.waveform->leads[k].microvolts) << k;
 }
 
+// What an upload in any format becomes: a valid DICOM ECG with the same samples (12-lead
+// when the IOD allows it; the 100 Hz file is below the 12-lead and General ECG minimum of 200).
+TEST(EcgToDicom, EveryUploadFormatConvertsToAValidObjectWithTheSameSamples) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"aecg/Example_aECG.xml", "1.2.840.10008.5.1.4.1.1.9.1.1"},
+        {"aecg/hl7aecg_example.xml", "1.2.840.10008.5.1.4.1.1.9.1.3"},
+        {"other/sierra_3191723_ZZDEMOPTONLY_1-04_orig.xml", "1.2.840.10008.5.1.4.1.1.9.1.1"},
+        {"other/muse_example3.xml", "1.2.840.10008.5.1.4.1.1.9.1.1"},
+        {"scp/Example.scp", "1.2.840.10008.5.1.4.1.1.9.1.1"}};
+    for (const auto& [file, sop_class] : cases) {
+        SCOPED_TRACE(file);
+        TempDir dir;
+        ParseResult source = read_ecg(read_bytes(corpus(file)));
+        ASSERT_TRUE(source.ok()) << source.error.reason;
+        // De-identified MUSE files carry no acquisition time; uploads fall back to arrival time.
+        if (source.waveform->acquisition_time.empty())
+            source.waveform->acquisition_time = "2026-11-23T08:00:00";
+        round_trip(*source.waveform, sop_class, dir.path());
+    }
+}
+
 TEST(EcgToDicom, SameInputSameBytesAndUidsFromTheSeed) {
     const Waveform w = synthetic(kTwelve, 500, 2);
     const DicomEcgResult a = to_dicom_ecg(w, options());
