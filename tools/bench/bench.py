@@ -123,6 +123,34 @@ def send(files, port, senders, called_ae):
     return time.time() - start, failed
 
 
+def loadgen(data, rounds, idle):
+    """countylinkd under our own load generator: 8 and 64 associations, then 8 with `idle`
+    associations held open and a C-ECHO every 20 ms. Returns printable rows."""
+    out = []
+    for n, extra in ((8, []), (64, []), (8, ["--idle", str(idle), "--echo-ms", "20"])):
+        runs = []
+        for r in range(rounds):
+            work = Path(tempfile.mkdtemp(prefix="countylink-loadgen-"))
+            try:
+                srv = Server("countylinkd", work)
+                res = subprocess.run([str(BIN / "countylink-load"), "--dir", str(data), "--port",
+                                      str(srv.port), "-n", str(n), "--json"] + extra,
+                                     capture_output=True, text=True)
+                cpu, rss, _ = srv.stop()
+                runs.append(dict(json.loads(res.stdout), rss=rss, rc=res.returncode))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        med = statistics.median(x["objects_per_s"] for x in runs)
+        label = f"x{n}" + (f" +{idle} idle, echo/20ms" if extra else "")
+        echo = statistics.median(x["echo_ms"]["p99"] for x in runs) if extra else None
+        out.append(f"countylink-load {label:28} {med:7.0f} obj/s  C-STORE p99 "
+                   f"{statistics.median(x['latency_ms']['p99'] for x in runs):6.1f} ms  "
+                   f"peak RSS {max(x['rss'] for x in runs):5.0f} MB"
+                   + (f"  C-ECHO p99 {echo:.1f} ms" if echo is not None else "")
+                   + f"  failed runs {sum(x['rc'] != 0 for x in runs)}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -130,11 +158,16 @@ def main():
     ap.add_argument("--workloads", default="small,ecg,ct,large")
     ap.add_argument("--servers", default="countylinkd,storescp,storescp-fork,orthanc,orthanc-zlib")
     ap.add_argument("--senders", default="1,8")
+    ap.add_argument("--loadgen", action="store_true",
+                    help="also run countylink-load at 8 and 64 associations and with 1,000 idle "
+                         "associations plus C-ECHO pings, on the first workload")
+    ap.add_argument("--idle", type=int, default=1000)
     args = ap.parse_args()
     if not (BIN / "countylinkd").exists():
         sys.exit("bench: no build/bin/countylinkd; run scripts/build.sh first")
     tmp = Path(tempfile.mkdtemp(prefix="countylink-bench-"))
     rows = []
+    extra_rows = []
     try:
         for name in args.workloads.split(","):
             kind, count, extra = WORKLOADS[name]
@@ -175,6 +208,9 @@ def main():
                         stored_ratio=statistics.median(x["ratio"] for x in runs),
                         failed=sum(x["failed"] for x in runs),
                         vs_storescp=(base / med) if base else None))
+            if args.loadgen and not extra_rows:
+                print("bench: countylink-load runs ...", file=sys.stderr, flush=True)
+                extra_rows = loadgen(data, args.rounds, args.idle)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = sum(r["failed"] for r in rows)
@@ -187,6 +223,8 @@ def main():
         print(f"{r['workload']:8} {r['senders']:>3} {r['server']:14} {span:>20} "
               f"{r['mb_s']:7.1f} {r['cpu_s']:6.1f} {r['rss_mb']:7.0f} {r['stored_ratio']:7.2f} "
               f"{ratio:>10} {r['failed']:>4}")
+    for line in extra_rows:
+        print(line)
     if failures:
         sys.exit(f"bench: {failures} sender runs failed (see the fail column)")
 

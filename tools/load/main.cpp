@@ -2,7 +2,9 @@
 // N concurrent associations share a list of objects (a folder of Part-10 files, e.g. from
 // countylink-synth), each association sending up to --per-association objects before
 // releasing and opening the next. Prints a progress line every second, then objects/s, MB/s,
-// round-trip latency percentiles and errors by status (--json for machines).
+// round-trip latency percentiles and errors by status (--json for machines). --idle M holds M
+// more associations open without traffic, --echo-ms T sends a C-ECHO every T ms on one more,
+// and both are reported (what idle associations cost; how responsive the server stays).
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,6 +24,7 @@
 
 #include "codecs/dicom/part10.hpp"
 #include "gateway/dicom/store_scu.hpp"
+#include "verification.hpp"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
@@ -154,7 +157,12 @@ int main(int argc, char** argv) {
             "concurrent associations")("count", po::value<std::size_t>()->default_value(0),
                                        "objects to send in all (default: each file once)")(
             "per-association", po::value<std::size_t>()->default_value(100),
-            "objects per association before releasing")("json", "print the summary as JSON");
+            "objects per association before releasing")(
+            "idle", po::value<std::size_t>()->default_value(0),
+            "associations to hold open without traffic while the load runs")(
+            "echo-ms", po::value<unsigned>()->default_value(0),
+            "send a C-ECHO every this many ms on one more association (0: off)")(
+            "json", "print the summary as JSON");
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
         if (vm.count("help")) {
@@ -181,6 +189,17 @@ int main(int argc, char** argv) {
                 0,
                 {}};
         asio::io_context io(1);
+        // Idle and echo associations live until the senders are done.
+        asio::steady_timer stop(io, asio::steady_timer::time_point::max());
+        load::VerificationStats verification;
+        for (std::size_t i = 0; i < vm["idle"].as<std::size_t>(); ++i) {
+            asio::co_spawn(io, load::hold_idle(run.peer, stop, verification), asio::detached);
+        }
+        if (const unsigned ms = vm["echo-ms"].as<unsigned>(); ms > 0) {
+            asio::co_spawn(
+                io, load::echo_every(run.peer, std::chrono::milliseconds(ms), stop, verification),
+                asio::detached);
+        }
         run.running = vm["associations"].as<std::size_t>();
         for (std::size_t i = 0; i < run.running; ++i) {
             asio::co_spawn(io, sender(run), asio::detached);
@@ -199,7 +218,10 @@ int main(int argc, char** argv) {
         };
         progress.expires_after(std::chrono::seconds(1));
         progress.async_wait(tick);
-        run.on_finished = [&progress] { progress.cancel(); };
+        run.on_finished = [&progress, &stop] {
+            progress.cancel();
+            stop.expires_at(asio::steady_timer::clock_type::now());
+        };
         io.run();
         const double seconds = std::chrono::duration<double>(run.finished - start).count();
         workers.join();
@@ -212,17 +234,24 @@ int main(int argc, char** argv) {
         if (vm.count("json")) {
             boost::json::object errors;
             for (const auto& [k, v] : st.errors) errors[k] = v;
-            std::cout << boost::json::serialize(
-                             boost::json::object{{"objects", st.objects},
-                                                 {"seconds", seconds},
-                                                 {"objects_per_s", ops},
-                                                 {"mb_per_s", mbps},
-                                                 {"latency_ms",
-                                                  {{"p50", percentile(st.latencies_ms, 0.50)},
-                                                   {"p95", percentile(st.latencies_ms, 0.95)},
-                                                   {"p99", percentile(st.latencies_ms, 0.99)},
-                                                   {"max", percentile(st.latencies_ms, 1.0)}}},
-                                                 {"errors", errors}})
+            std::cout << boost::json::serialize(boost::json::object{
+                             {"objects", st.objects},
+                             {"seconds", seconds},
+                             {"objects_per_s", ops},
+                             {"mb_per_s", mbps},
+                             {"latency_ms",
+                              {{"p50", percentile(st.latencies_ms, 0.50)},
+                               {"p95", percentile(st.latencies_ms, 0.95)},
+                               {"p99", percentile(st.latencies_ms, 0.99)},
+                               {"max", percentile(st.latencies_ms, 1.0)}}},
+                             {"errors", errors},
+                             {"idle_opened", verification.opened},
+                             {"verification_failures", verification.failures.size()},
+                             {"echo_ms",
+                              {{"count", verification.echo_ms.size()},
+                               {"p50", percentile(verification.echo_ms, 0.50)},
+                               {"p99", percentile(verification.echo_ms, 0.99)},
+                               {"max", percentile(verification.echo_ms, 1.0)}}}})
                       << "\n";
         } else {
             std::cout << "objects " << st.objects << " in " << seconds << " s: " << ops
@@ -233,8 +262,21 @@ int main(int argc, char** argv) {
                       << percentile(st.latencies_ms, 1.0) << "\n"
                       << "errors " << error_count << "\n";
             for (const auto& [k, v] : st.errors) std::cout << "  " << v << " x " << k << "\n";
+            if (verification.opened + verification.failures.size() > 0) {
+                std::cout << "verification associations opened " << verification.opened
+                          << ", failed " << verification.failures.size();
+                if (!verification.failures.empty())
+                    std::cout << " (" << verification.failures[0] << ")";
+                std::cout << "\n";
+            }
+            if (!verification.echo_ms.empty()) {
+                std::cout << "C-ECHO under load ms (" << verification.echo_ms.size() << "): p50 "
+                          << percentile(verification.echo_ms, 0.50) << ", p99 "
+                          << percentile(verification.echo_ms, 0.99) << ", max "
+                          << percentile(verification.echo_ms, 1.0) << "\n";
+            }
         }
-        return error_count == 0 ? 0 : 1;
+        return error_count == 0 && verification.failures.empty() ? 0 : 1;
     } catch (const po::error& e) {
         std::cerr << "countylink-load: " << e.what() << " (see --help)\n";
         return 2;
