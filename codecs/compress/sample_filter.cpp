@@ -66,8 +66,17 @@ void SampleFilter::feed(std::span<const std::byte> in, const Sink& sink) {
         } else if (position_ < end) {
             take =
                 std::min({take, kBlock - block_.size(), static_cast<std::size_t>(end - position_)});
-            block_.insert(block_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
-            if (block_.size() == kBlock || position_ + take == end) flush_block(sink);
+            const bool completes = block_.size() + take == kBlock || position_ + take == end;
+            if (block_.empty() && completes) {
+                transform(in.first(take), sink);  // a whole block in the input: no copy
+            } else {
+                block_.insert(block_.end(), in.begin(),
+                              in.begin() + static_cast<std::ptrdiff_t>(take));
+                if (completes) {
+                    transform(block_, sink);
+                    block_.clear();
+                }
+            }
         } else {
             sink(in);
         }
@@ -77,40 +86,47 @@ void SampleFilter::feed(std::span<const std::byte> in, const Sink& sink) {
 }
 
 void SampleFilter::finish(const Sink& sink) {
-    if (!block_.empty()) flush_block(sink);
+    if (block_.empty()) return;
+    transform(block_, sink);
+    block_.clear();
 }
 
-void SampleFilter::flush_block(const Sink& sink) {
-    const std::size_t n = block_.size() / 2;  // whole samples; an odd last byte stays as it is
+void SampleFilter::transform(std::span<const std::byte> block, const Sink& sink) {
+    const std::size_t n = block.size() / 2;  // whole samples; an odd last byte stays as it is
     const std::size_t stride = history_.size();
-    auto delta = [&](uint16_t v, bool encode) -> uint16_t {
-        if (stride == 0) return v;
-        uint16_t& prev = history_[(sample_index_) % stride];
-        const uint16_t out =
-            encode ? static_cast<uint16_t>(v - prev) : static_cast<uint16_t>(v + prev);
-        prev = encode ? v : out;
-        return out;
-    };
+    const std::byte* in = block.data();
+    std::byte* out = output_.data();
+    // The channel of the block's first sample; the history ring advances one slot per sample.
+    std::size_t slot = stride ? static_cast<std::size_t>(sample_index_ % stride) : 0;
     if (direction_ == Direction::encode) {
-        for (std::size_t i = 0; i < n; ++i, ++sample_index_) {
-            const auto v = static_cast<uint16_t>(static_cast<unsigned>(block_[2 * i]) |
-                                                 static_cast<unsigned>(block_[2 * i + 1]) << 8);
-            const uint16_t d = delta(v, true);
-            output_[i] = static_cast<std::byte>(d & 0xff);
-            output_[n + i] = static_cast<std::byte>(d >> 8);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto v = static_cast<uint16_t>(static_cast<unsigned>(in[2 * i]) |
+                                           static_cast<unsigned>(in[2 * i + 1]) << 8);
+            if (stride) {
+                const uint16_t prev = history_[slot];
+                history_[slot] = v;
+                v = static_cast<uint16_t>(v - prev);
+                if (++slot == stride) slot = 0;
+            }
+            out[i] = static_cast<std::byte>(v & 0xff);
+            out[n + i] = static_cast<std::byte>(v >> 8);
         }
     } else {
-        for (std::size_t i = 0; i < n; ++i, ++sample_index_) {
-            const auto d = static_cast<uint16_t>(static_cast<unsigned>(block_[i]) |
-                                                 static_cast<unsigned>(block_[n + i]) << 8);
-            const uint16_t v = delta(d, false);
-            output_[2 * i] = static_cast<std::byte>(v & 0xff);
-            output_[2 * i + 1] = static_cast<std::byte>(v >> 8);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto v = static_cast<uint16_t>(static_cast<unsigned>(in[i]) |
+                                           static_cast<unsigned>(in[n + i]) << 8);
+            if (stride) {
+                v = static_cast<uint16_t>(v + history_[slot]);
+                history_[slot] = v;
+                if (++slot == stride) slot = 0;
+            }
+            out[2 * i] = static_cast<std::byte>(v & 0xff);
+            out[2 * i + 1] = static_cast<std::byte>(v >> 8);
         }
     }
-    if (block_.size() % 2) output_[2 * n] = block_.back();
-    sink(std::span(output_).first(block_.size()));
-    block_.clear();
+    sample_index_ += n;
+    if (block.size() % 2) out[2 * n] = block.back();
+    sink(std::span(output_).first(block.size()));
 }
 
 }  // namespace countylink::compress

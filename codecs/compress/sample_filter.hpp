@@ -46,7 +46,8 @@ class SampleFilter {
     void finish(const Sink& sink);
 
   private:
-    void flush_block(const Sink& sink);
+    // Transforms one block (full, or the range's last) into output_ and hands it on.
+    void transform(std::span<const std::byte> block, const Sink& sink);
 
     SampleRange range_;
     Direction direction_;

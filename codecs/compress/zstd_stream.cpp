@@ -20,7 +20,7 @@ void check(std::size_t rc, const char* what) {
 ZstdWriter::ZstdWriter(int fd, int level)
     : fd_(fd),
       ctx_(ZSTD_createCCtx(), &ZSTD_freeCCtx),
-      out_(std::make_unique<std::byte[]>(ZSTD_CStreamOutSize())),
+      out_(std::make_unique_for_overwrite<std::byte[]>(ZSTD_CStreamOutSize())),
       out_size_(ZSTD_CStreamOutSize()) {
     if (!ctx_) throw std::runtime_error("zstd: cannot create compression context");
     check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_compressionLevel, level), "zstd level");
@@ -55,7 +55,7 @@ uint64_t ZstdWriter::finish() {
 ZstdReader::ZstdReader(int fd)
     : fd_(fd),
       ctx_(ZSTD_createDCtx(), &ZSTD_freeDCtx),
-      in_(std::make_unique<std::byte[]>(ZSTD_DStreamInSize())),
+      in_(std::make_unique_for_overwrite<std::byte[]>(ZSTD_DStreamInSize())),
       in_size_(ZSTD_DStreamInSize()) {
     if (!ctx_) throw std::runtime_error("zstd: cannot create decompression context");
 }

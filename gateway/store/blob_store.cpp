@@ -126,15 +126,16 @@ BlobRef BlobStore::put(const fs::path& source,
         }
         compress::ZstdWriter zstd(out.get(), level_);
         const auto compress = [&zstd](std::span<const std::byte> b) { zstd.write(b); };
-        std::vector<std::byte> buffer(kChunk);
+        // Not zero-filled: a megabyte memset per object showed in profiles.
+        const auto buffer = std::make_unique_for_overwrite<std::byte[]>(kChunk);
         for (;;) {
-            const std::size_t n = io::read_some(in.get(), buffer);
+            const std::size_t n = io::read_some(in.get(), {buffer.get(), kChunk});
             if (n == 0) break;
-            EVP_DigestUpdate(sha.get(), buffer.data(), n);
+            EVP_DigestUpdate(sha.get(), buffer.get(), n);
             if (filter) {
-                filter->feed({buffer.data(), n}, compress);
+                filter->feed({buffer.get(), n}, compress);
             } else {
-                zstd.write({buffer.data(), n});
+                zstd.write({buffer.get(), n});
             }
             ref.raw_size += n;
         }
