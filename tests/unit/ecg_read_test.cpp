@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "codecs/ecg/read.hpp"
-#include "tests/support/file_bytes.hpp"
+#include "tests/support/byte_file.hpp"
 
 #ifndef COUNTYLINK_SHARED_DIR
 #error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
@@ -21,7 +21,7 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 std::vector<std::byte> slurp(const fs::path& path) {
-    return countylink::testing::file_bytes(path);
+    return countylink::testing::read_bytes(path);
 }
 
 fs::path ecg_corpus() {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "codecs/ecg/read.hpp"
-#include "tests/support/file_bytes.hpp"
+#include "tests/support/byte_file.hpp"
 #include "tests/support/scp_writer.hpp"
 
 #ifndef COUNTYLINK_SHARED_DIR
@@ -33,7 +33,7 @@ fs::path corpus() {
 }
 
 std::vector<std::byte> slurp(const fs::path& path) {
-    return countylink::testing::file_bytes(path);
+    return countylink::testing::read_bytes(path);
 }
 
 std::string run(const std::string& command) {
