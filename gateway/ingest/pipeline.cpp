@@ -75,15 +75,27 @@ IngestOutcome Pipeline::ingest(const IngestRequest& request) {
         metrics_.objects_total
             .with({"failed", request.township, label_or_none(report.ids.modality)})
             .inc();
-        return {IngestOutcome::Result::refused, status::out_of_resources, why,
-                report.ids.sop_instance_uid, report.ids.modality};
+        return {IngestOutcome::Result::refused,
+                status::out_of_resources,
+                why,
+                report.ids.sop_instance_uid,
+                report.ids.modality,
+                0,
+                0,
+                report.ids.study_instance_uid};
     } catch (const std::exception& e) {
         log_.error("store failed for instance ", request.expected.sop_instance_uid, ": ", e.what());
         metrics_.objects_total
             .with({"failed", request.township, label_or_none(report.ids.modality)})
             .inc();
-        return {IngestOutcome::Result::refused, status::out_of_resources,
-                "storage error, retry later", report.ids.sop_instance_uid, report.ids.modality};
+        return {IngestOutcome::Result::refused,
+                status::out_of_resources,
+                "storage error, retry later",
+                report.ids.sop_instance_uid,
+                report.ids.modality,
+                0,
+                0,
+                report.ids.study_instance_uid};
     }
 }
 
@@ -132,6 +144,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
 
     IngestOutcome out;
     out.sop_instance_uid = ids.sop_instance_uid;
+    out.study_instance_uid = ids.study_instance_uid;
     out.modality = ids.modality;
     out.raw_bytes = blob.raw_size;
     out.stored_bytes = blob.stored_size;
@@ -168,6 +181,7 @@ IngestOutcome Pipeline::refuse(const IngestRequest& request, const cd::CheckRepo
     out.status = status_for_finding(finding.code);
     out.comment = finding.reason;
     out.sop_instance_uid = report.ids.sop_instance_uid;
+    out.study_instance_uid = report.ids.study_instance_uid;
     out.modality = report.ids.modality;
 
     store::QuarantineRecord q;
