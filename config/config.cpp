@@ -82,14 +82,27 @@ constexpr std::string_view stowrs_destination = "stowrs";
 constexpr std::array<std::string_view, 2> destination_types{dicom_destination, stowrs_destination};
 
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 10> root_keys{"dicom",   "http",     "storage", "validation",
-                                                     "server",  "routing",  "api",     "turnaround",
-                                                     "forward", "townships"};
-constexpr std::array<std::string_view, 9> dicom_keys{
-    "port",           "ae_title",         "bind",
-    "max_pdu_bytes",  "max_object_bytes", "artim_timeout_s",
-    "idle_timeout_s", "max_associations", "accept_unregistered"};
-constexpr std::array<std::string_view, 2> http_keys{"port", "bind"};
+constexpr std::array<std::string_view, 12> root_keys{
+    "dicom", "http",       "storage", "validation", "server", "routing",
+    "api",   "turnaround", "forward", "townships",  "tls",    "audit"};
+constexpr std::array<std::string_view, 12> dicom_keys{"port",
+                                                      "ae_title",
+                                                      "bind",
+                                                      "max_pdu_bytes",
+                                                      "max_object_bytes",
+                                                      "artim_timeout_s",
+                                                      "idle_timeout_s",
+                                                      "max_associations",
+                                                      "accept_unregistered",
+                                                      "plain",
+                                                      "tls",
+                                                      "tls_port"};
+constexpr std::array<std::string_view, 4> http_keys{"port", "bind", "tls", "public_metrics"};
+constexpr std::array<std::string_view, 3> tls_keys{"certificate", "private_key", "ca"};
+constexpr std::array<std::string_view, 1> audit_keys{"file"};
+constexpr std::array<std::string_view, 4> principal_keys{"name", "role", "township", "queues"};
+constexpr std::array<std::string_view, 4> role_names{"uploader", "reader", "ops", "admin"};
+constexpr std::array<Role, 4> roles{Role::uploader, Role::reader, Role::ops, Role::admin};
 constexpr std::array<std::string_view, 2> storage_keys{"data_dir", "zstd_level"};
 constexpr std::array<std::string_view, 1> validation_keys{"fatal"};
 constexpr std::array<std::string_view, 2> server_keys{"workers", "log_level"};
@@ -98,7 +111,7 @@ constexpr std::array<std::string_view, 2> routing_keys{"stable_after_s", "rules"
 constexpr std::array<std::string_view, 7> rule_keys{
     "modalities", "sop_classes", "townships", "ecg_verdicts", "priority", "queues", "forward"};
 constexpr std::array<std::string_view, 2> ecg_verdict_names{"acceptable", "unacceptable"};
-constexpr std::array<std::string_view, 2> api_keys{"lease_s", "tokens"};
+constexpr std::array<std::string_view, 4> api_keys{"lease_s", "tokens", "token_file", "principals"};
 constexpr std::array<std::string_view, 2> token_keys{"name", "token"};
 constexpr std::array<std::string_view, 3> turnaround_keys{"stat_s", "urgent_s", "routine_s"};
 constexpr std::array<std::string_view, 5> forward_keys{"retry_deadline_s", "backoff_initial_s",
@@ -548,6 +561,9 @@ void read_dicom(const TableReader& in, DicomSettings& out) {
     in.integer("idle_timeout_s", idle_range, out.idle_timeout_s);
     in.integer("max_associations", associations_range, out.max_associations);
     in.boolean("accept_unregistered", out.accept_unregistered);
+    in.boolean("plain", out.plain);
+    in.boolean("tls", out.tls);
+    in.integer("tls_port", port_range, out.tls_port);
 }
 
 // An array of tables ([[key]] in the file, or an array of inline tables) replacing `out` when
@@ -688,6 +704,22 @@ ForwardDestination read_destination(const TableReader& in) {
     return destination;
 }
 
+Principal read_principal(const TableReader& in) {
+    Principal principal;
+    principal.name = in.string_value(in.require("name", token_name_expectation), in.path_of("name"),
+                                     "expected a principal name string");
+    const std::string expectation = "expected one of " + join(role_names);
+    const std::string role =
+        in.string_value(in.require("role", expectation), in.path_of("role"), expectation);
+    const auto* found = std::find(role_names.begin(), role_names.end(), role);
+    if (found == role_names.end()) in.fail("role", expectation + ", got " + quote_value(role));
+    principal.role = roles[static_cast<std::size_t>(found - role_names.begin())];
+    in.string("township", principal.township, "expected a township name string");
+    in.strings("queues", principal.queues, "expected an array of queue names",
+               "expected a queue name string");
+    return principal;
+}
+
 // Token values are secrets: messages about them name the key, never the value.
 ApiToken read_token(const TableReader& in) {
     ApiToken token;
@@ -707,6 +739,18 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         const TableReader http(*t, "http", reporter, http_keys);
         http.integer("port", port_range, config.http.port);
         http.string("bind", config.http.bind, "expected an address string");
+        http.boolean("tls", config.http.tls);
+        http.boolean("public_metrics", config.http.public_metrics);
+    }
+    if (const auto* t = in.table("tls")) {
+        const TableReader tls(*t, "tls", reporter, tls_keys);
+        tls.string("certificate", config.tls.certificate, "expected a file path string");
+        tls.string("private_key", config.tls.private_key, "expected a file path string");
+        tls.string("ca", config.tls.ca, "expected a file path string");
+    }
+    if (const auto* t = in.table("audit")) {
+        TableReader(*t, "audit", reporter, audit_keys)
+            .string("file", config.audit.file, "expected a file path string");
     }
     if (const auto* t = in.table("storage")) {
         const TableReader storage(*t, "storage", reporter, storage_keys);
@@ -734,6 +778,8 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         const TableReader api(*t, "api", reporter, api_keys);
         api.integer("lease_s", lease_range, config.api.lease_s);
         read_table_array(api, "tokens", token_keys, config.api.tokens, read_token);
+        api.string("token_file", config.api.token_file, "expected a file path string");
+        read_table_array(api, "principals", principal_keys, config.api.principals, read_principal);
     }
     if (const auto* t = in.table("turnaround")) {
         const TableReader turnaround(*t, "turnaround", reporter, turnaround_keys);
@@ -892,6 +938,48 @@ void check_routing(const Reporter& reporter, const Config& config) {
     }
 }
 
+void check_principals(const Reporter& reporter, const Config& config) {
+    std::set<std::string> townships;
+    for (const Township& t : config.townships) townships.insert(t.name);
+    std::map<std::string, std::string, std::less<>> name_paths;
+    for (std::size_t i = 0; i < config.api.principals.size(); ++i) {
+        const Principal& p = config.api.principals[i];
+        const std::string path = indexed("api.principals", i);
+        if (!valid_token_name(p.name)) {
+            reporter.fail(path + ".name",
+                          std::string(token_name_expectation) + ", got " + quote_value(p.name));
+        }
+        if (const auto [it, added] = name_paths.emplace(p.name, path + ".name"); !added) {
+            reporter.fail(path + ".name", "duplicate principal name " + quote_value(p.name) +
+                                              " (also " + reporter.describe(it->second) + ")");
+        }
+        if (std::find(roles.begin(), roles.end(), p.role) == roles.end()) {
+            reporter.fail(path + ".role", "expected one of " + join(role_names));
+        }
+        if (p.role == Role::uploader) {
+            if (!townships.contains(p.township)) {
+                reporter.fail(
+                    path + ".township",
+                    "an uploader needs the township it uploads for, one of [[townships]]" +
+                        (townships.empty() ? std::string(" (none configured)")
+                                           : " (" + join(townships) + ")") +
+                        ", got " + quote_value(p.township));
+            }
+        } else if (!p.township.empty()) {
+            reporter.fail(path + ".township", "only uploaders have a township");
+        }
+        if (p.role == Role::reader) {
+            if (p.queues.empty()) {
+                reporter.fail(path + ".queues", "a reader needs the queues it may read");
+            }
+            check_items(reporter, path + ".queues", p.queues, valid_queue_name, queue_expectation);
+        } else if (!p.queues.empty()) {
+            reporter.fail(path + ".queues",
+                          "only readers are limited to queues (ops and admin see all)");
+        }
+    }
+}
+
 // Token values are secrets: no message here quotes one, only the key it is under.
 void check_api(const Reporter& reporter, const ApiSettings& api) {
     check_range(reporter, "api.lease_s", api.lease_s, lease_range);
@@ -911,6 +999,12 @@ void check_api(const Reporter& reporter, const ApiSettings& api) {
                                          reporter.describe(it->second) + ")");
         }
         if (!valid_token(token.token)) reporter.fail(token_path, token_problem(token.token));
+        if (!api.principals.empty() &&
+            std::none_of(api.principals.begin(), api.principals.end(),
+                         [&](const Principal& p) { return p.name == token.name; })) {
+            reporter.fail(name_path, "no principal " + quote_value(token.name) +
+                                         " in [[api.principals]]; every token names one");
+        }
         if (const auto [it, added] = token_paths.emplace(token.token, token_path); !added) {
             reporter.fail_with(token_path, "token of " + path + " is the same as the token of " +
                                                parent_path(it->second) + " (" +
@@ -996,6 +1090,37 @@ void check_turnaround(const Reporter& reporter, const TurnaroundSettings& turnar
     check_range(reporter, "turnaround.routine_s", turnaround.routine_s, turnaround_range);
 }
 
+void check_tls(const Reporter& reporter, const Config& config) {
+    const DicomSettings& dicom = config.dicom;
+    check_range(reporter, "dicom.tls_port", dicom.tls_port, port_range);
+    if (!dicom.plain && !dicom.tls) {
+        reporter.fail("dicom.plain", "false with dicom.tls false leaves no DICOM listener");
+    }
+    if (dicom.tls && dicom.plain && dicom.tls_port == dicom.port && dicom.port != 0) {
+        reporter.fail("dicom.tls_port", std::to_string(dicom.port) +
+                                            " is also dicom.port; TLS needs a port of its own");
+    }
+    if (dicom.tls && dicom.tls_port == config.http.port && dicom.tls_port != 0) {
+        reporter.fail("dicom.tls_port", std::to_string(dicom.tls_port) +
+                                            " is also http.port; the listeners need their own");
+    }
+    const bool any = dicom.tls || config.http.tls;
+    const char* who = dicom.tls ? "dicom.tls" : "http.tls";
+    if (any && config.tls.certificate.empty()) {
+        reporter.fail("tls.certificate",
+                      std::string("missing; ") + who + " needs our certificate (a PEM file path)");
+    }
+    if (any && config.tls.private_key.empty()) {
+        reporter.fail("tls.private_key",
+                      std::string("missing; ") + who + " needs the certificate's key (PEM file)");
+    }
+    if (dicom.tls && config.tls.ca.empty()) {
+        reporter.fail("tls.ca",
+                      "missing; dicom.tls verifies township equipment certificates against "
+                      "this CA (a PEM file path)");
+    }
+}
+
 void check_rules(const Config& config, const Reporter& reporter) {
     const DicomSettings& dicom = config.dicom;
     check_range(reporter, "dicom.port", dicom.port, port_range);
@@ -1040,10 +1165,12 @@ void check_rules(const Config& config, const Reporter& reporter) {
                                               quote_value(config.server.log_level));
     }
 
+    check_tls(reporter, config);
     check_townships(reporter, config.townships);
     check_forward(reporter, config.forward);  // before routing: rules name its destinations
     check_routing(reporter, config);
     check_api(reporter, config.api);
+    check_principals(reporter, config);
     check_turnaround(reporter, config.turnaround);
 }
 
@@ -1059,6 +1186,38 @@ const char* priority_name(Priority p) {
             return "routine";
     }
     return "unknown";  // only a value cast from outside the enum; validate() refuses it
+}
+
+const char* role_name(Role role) {
+    switch (role) {
+        case Role::uploader:
+            return "uploader";
+        case Role::reader:
+            return "reader";
+        case Role::ops:
+            return "ops";
+        case Role::admin:
+            return "admin";
+    }
+    return "unknown";
+}
+
+bool Config::township_lists(const std::string& township, const std::string& calling_ae) const {
+    const std::string_view wanted = trim_spaces(calling_ae);
+    for (const Township& t : townships) {
+        if (t.name != township) continue;
+        for (const std::string& ae : t.ae_titles) {
+            if (!wanted.empty() && trim_spaces(ae) == wanted) return true;
+        }
+    }
+    return false;
+}
+
+const Principal* Config::principal(std::string_view name) const {
+    for (const Principal& p : api.principals) {
+        if (p.name == name) return &p;
+    }
+    return nullptr;
 }
 
 std::optional<std::string> Config::township_of(const std::string& calling_ae) const {

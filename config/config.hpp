@@ -32,6 +32,9 @@ struct DicomSettings {
     uint32_t idle_timeout_s = 300;           // no PDU for this long -> A-ABORT
     uint32_t max_associations = 4000;        // beyond: A-ASSOCIATE-RJ transient, local limit
     bool accept_unregistered = true;         // unknown calling AE -> township "unregistered"
+    bool plain = true;                       // the plain listener on `port`; false: TLS only
+    bool tls = false;                        // the DICOM TLS listener on `tls_port` (mutual TLS)
+    uint16_t tls_port = 2762;                // DICOM TLS by convention (PS3.15 B.1)
 
     bool operator==(const DicomSettings&) const = default;
 };
@@ -39,6 +42,8 @@ struct DicomSettings {
 struct HttpSettings {
     uint16_t port = 8080;
     std::string bind = "0.0.0.0";
+    bool tls = false;            // HTTPS on `port` for the whole HTTP API
+    bool public_metrics = true;  // /metrics without credentials; false: the ops role only
 
     bool operator==(const HttpSettings&) const = default;
 };
@@ -120,6 +125,32 @@ struct ForwardSettings {
     bool operator==(const ForwardSettings&) const = default;
 };
 
+// Certificates for DICOM TLS and HTTPS (PEM files), re-read on SIGHUP.
+struct TlsSettings {
+    std::string certificate;  // our certificate (and its chain)
+    std::string private_key;  // its key, unencrypted (file mode 0600)
+    std::string ca;           // the CA(s) client certificates must chain to
+
+    bool operator==(const TlsSettings&) const = default;
+};
+
+// What a principal of the HTTP API may do (see docs/security.md): uploaders push for their
+// township, readers read and claim their queues, ops watch, admins do everything.
+enum class Role { uploader, reader, ops, admin };
+
+// "uploader", "reader", "ops" or "admin".
+const char* role_name(Role role);
+
+// A user or system of the HTTP API. Tokens and client certificates (subject CN = name) map to it.
+struct Principal {
+    std::string name;
+    Role role = Role::reader;
+    std::string township;             // uploader: the township it uploads for
+    std::vector<std::string> queues;  // reader: the reading queues it may read and claim
+
+    bool operator==(const Principal&) const = default;
+};
+
 // A bearer token for the HTTP API and the name it authenticates as.
 struct ApiToken {
     std::string name;
@@ -130,7 +161,11 @@ struct ApiToken {
 
 struct ApiSettings {
     std::vector<ApiToken> tokens;  // empty: a generated admin token in <data-dir>/admin.token
-    uint32_t lease_s = 900;        // how long a claim holds an item (default 15 min)
+    std::string token_file;        // lines "<sha256 hex of token> <principal name>"
+    // Empty: every token acts as admin (configs from before roles). Otherwise every token
+    // must name one of these.
+    std::vector<Principal> principals;
+    uint32_t lease_s = 900;  // how long a claim holds an item (default 15 min)
 
     bool operator==(const ApiSettings&) const = default;
 };
@@ -144,9 +179,18 @@ struct TurnaroundSettings {
     bool operator==(const TurnaroundSettings&) const = default;
 };
 
+// The audit trail (JSON lines): empty file means <data_dir>/audit.jsonl.
+struct AuditSettings {
+    std::string file;
+
+    bool operator==(const AuditSettings&) const = default;
+};
+
 struct Config {
     DicomSettings dicom;
     HttpSettings http;
+    TlsSettings tls;
+    AuditSettings audit;
     StorageSettings storage;
     ValidationSettings validation;
     ServerSettings server;
@@ -159,6 +203,12 @@ struct Config {
     // The township of a calling AE title: its configured name, "unregistered" when unknown and
     // accepted, nullopt when unknown and refused.
     std::optional<std::string> township_of(const std::string& calling_ae) const;
+
+    // Whether `calling_ae` is listed for `township` (spaces trimmed as in township_of).
+    bool township_lists(const std::string& township, const std::string& calling_ae) const;
+
+    // The principal of this name, or nullptr.
+    const Principal* principal(std::string_view name) const;
 
     bool operator==(const Config&) const = default;
 };

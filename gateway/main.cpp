@@ -15,12 +15,16 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include "config/config.hpp"
+#include "gateway/audit/audit_log.hpp"
 #include "gateway/auth/authenticator.hpp"
 #include "gateway/dicom/association.hpp"
 #include "gateway/forward/forwarder.hpp"
@@ -38,6 +42,7 @@
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
 #include "gateway/store/sqlite/sqlite_queues.hpp"
+#include "gateway/tls/tls_context.hpp"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
@@ -173,6 +178,28 @@ asio::awaitable<void> tick_queues(server::Context& ctx) {
     }
 }
 
+// SIGHUP: re-reads the certificate, key and CA; audited either way.
+void reload_certificates(tls::TlsContexts& contexts, metrics::GatewayMetrics& metrics,
+                         audit::AuditTrail& audit, server::Log& log) {
+    audit::Event e;
+    e.type = audit::EventType::config_reload;
+    e.user = "SIGHUP";
+    e.role = "operator";
+    const auto failure = contexts.reload();
+    if (failure) {
+        log.error("SIGHUP: certificates not reloaded, the previous ones stay in use: ", *failure);
+        e.outcome = audit::Outcome::serious_failure;
+        e.description = "certificates not reloaded: " + *failure;
+    } else {
+        log.info("SIGHUP: certificates reloaded; new connections use them");
+        e.description = "certificates reloaded";
+        if (contexts.not_after()) {
+            metrics.tls_certificate_expiry.with({"server"}).set(contexts.not_after());
+        }
+    }
+    audit.record(e);
+}
+
 asio::ip::tcp::acceptor listen(asio::io_context& io, const std::string& bind, uint16_t port) {
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address(bind), port);
     asio::ip::tcp::acceptor acceptor(io);
@@ -207,18 +234,30 @@ int run(const config::Config& config) {
 
     store::SqliteReadingQueues queues(data / "index.sqlite");
     bool token_created = false;
-    const auth::TokenAuthenticator authenticator(
-        auth::effective_tokens(config.api, data, token_created));
+    const auth::TokenAuthenticator authenticator(config,
+                                                 auth::load_tokens(config, data, token_created));
     if (token_created) {
         log.info("first start: API admin token written to ",
                  fs::absolute(data / "admin.token").string(),
-                 " (send it as 'Authorization: Bearer <token>')");
+                 " (send it as 'Authorization: Bearer <token>'; only its SHA-256 is kept in ",
+                 "admin.token.sha256, so the file may be removed once the token is noted)");
     }
+    if (config.api.principals.empty() && !config.api.tokens.empty()) {
+        log.warn("no [[api.principals]]: every API token acts as admin; declare principals ",
+                 "with roles (docs/security.md)");
+    }
+    const fs::path audit_file =
+        config.audit.file.empty() ? data / "audit.jsonl" : fs::path(config.audit.file);
+    audit::AuditLog audit(audit_file);
+    tls::TlsContexts tls_contexts(config);  // throws, naming the file, when one is unusable
 
     metrics::Registry registry;
     metrics::GatewayMetrics gateway_metrics(registry);
     gateway_metrics.build_info.with({"0.1.0"}).set(1);
     gateway_metrics.start_time_seconds.set(server::unix_now_ms() / 1000);
+    if (tls_contexts.not_after()) {
+        gateway_metrics.tls_certificate_expiry.with({"server"}).set(tls_contexts.not_after());
+    }
     gateway_metrics.turnaround_target.with({"stat"}).set(config.turnaround.stat_s);
     gateway_metrics.turnaround_target.with({"urgent"}).set(config.turnaround.urgent_s);
     gateway_metrics.turnaround_target.with({"routine"}).set(config.turnaround.routine_s);
@@ -228,32 +267,63 @@ int run(const config::Config& config) {
     ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, router, gateway_metrics,
                               health, log);
     asio::thread_pool workers(config.server.workers);
-    server::Context context{config, workers,       pipeline, index,           blobs,
-                            queues, authenticator, registry, gateway_metrics, health,
-                            log,    spool,         {}};
+    server::Context context{config, workers,  pipeline,        index,  blobs, queues, authenticator,
+                            audit,  registry, gateway_metrics, health, log,   spool,  {}};
 
     store::SqliteOutbox outbox(data / "index.sqlite");
-    forward::Forwarder forwarder(config, outbox, blobs, workers, gateway_metrics, log);
+    forward::Forwarder forwarder(config, outbox, blobs, workers, gateway_metrics, log, audit);
 
     asio::io_context io(1);
-    auto dicom_acceptor = listen(io, config.dicom.bind, config.dicom.port);
+    // Listeners: plain DICOM (unless switched off), DICOM TLS (if on), HTTP or HTTPS.
+    std::optional<asio::ip::tcp::acceptor> dicom_acceptor, dicom_tls_acceptor;
+    if (config.dicom.plain) {
+        dicom_acceptor.emplace(listen(io, config.dicom.bind, config.dicom.port));
+        asio::co_spawn(io, dicom::accept_associations(*dicom_acceptor, context), asio::detached);
+    }
+    if (config.dicom.tls) {
+        dicom_tls_acceptor.emplace(listen(io, config.dicom.bind, config.dicom.tls_port));
+        asio::co_spawn(io,
+                       dicom::accept_associations(*dicom_tls_acceptor, context,
+                                                  [&tls_contexts] { return tls_contexts.dicom(); }),
+                       asio::detached);
+    }
     auto http_acceptor = listen(io, config.http.bind, config.http.port);
-    asio::co_spawn(io, dicom::accept_associations(dicom_acceptor, context), asio::detached);
-    asio::co_spawn(io, http::accept_http(http_acceptor, context), asio::detached);
+    std::function<std::shared_ptr<asio::ssl::context>()> http_tls;
+    if (config.http.tls) http_tls = [&tls_contexts] { return tls_contexts.http(); };
+    asio::co_spawn(io, http::accept_http(http_acceptor, context, http_tls), asio::detached);
     asio::co_spawn(io, tick_queues(context), asio::detached);
     forwarder.start(io);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int signal) {
         log.info("signal ", signal, ": stopping");
-        dicom_acceptor.close();
+        if (dicom_acceptor) dicom_acceptor->close();
+        if (dicom_tls_acceptor) dicom_tls_acceptor->close();
         http_acceptor.close();
         io.stop();
     });
-    log.info("countylinkd listening: DICOM ", config.dicom.bind, ":",
-             dicom_acceptor.local_endpoint().port(), " AE ", config.dicom.ae_title, ", HTTP ",
-             config.http.bind, ":", http_acceptor.local_endpoint().port(), ", ",
-             config.server.workers, " workers");
+    // SIGHUP: new certificates for new connections; open ones keep theirs and carry on.
+    asio::signal_set hangup(io, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hangup =
+        [&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            reload_certificates(tls_contexts, gateway_metrics, audit, log);
+            hangup.async_wait(on_hangup);
+        };
+    hangup.async_wait(on_hangup);
+    std::ostringstream listening;
+    if (dicom_acceptor) {
+        listening << "DICOM " << config.dicom.bind << ":" << dicom_acceptor->local_endpoint().port()
+                  << " ";
+    }
+    listening << "AE " << config.dicom.ae_title << ", ";
+    if (dicom_tls_acceptor) {
+        listening << "DICOM TLS " << config.dicom.bind << ":"
+                  << dicom_tls_acceptor->local_endpoint().port() << ", ";
+    }
+    listening << "HTTP " << config.http.bind << ":" << http_acceptor.local_endpoint().port()
+              << (config.http.tls ? " (TLS)" : "") << ", " << config.server.workers << " workers";
+    log.info("countylinkd listening: ", listening.str());
     io.run();
     workers.join();
     return 0;

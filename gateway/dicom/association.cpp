@@ -41,6 +41,12 @@ std::string error_comment(std::string text) {
     return text;
 }
 
+tls::TlsOrPlain<asio::ip::tcp::socket> make_stream(asio::ip::tcp::socket socket,
+                                                   std::shared_ptr<asio::ssl::context> tls) {
+    if (tls) return tls::TlsOrPlain<asio::ip::tcp::socket>(std::move(socket), std::move(tls));
+    return tls::TlsOrPlain<asio::ip::tcp::socket>(std::move(socket));
+}
+
 // Thrown inside the association to end it with an A-ABORT.
 struct AbortAssociation {
     AbortReason reason;
@@ -49,12 +55,16 @@ struct AbortAssociation {
 
 }  // namespace
 
-Association::Association(asio::ip::tcp::socket socket, server::Context& context)
-    : socket_(std::move(socket)), ctx_(context), timer_(socket_.get_executor()) {
+Association::Association(asio::ip::tcp::socket connection, server::Context& context,
+                         std::shared_ptr<asio::ssl::context> tls)
+    : stream_(make_stream(std::move(connection), std::move(tls))),
+      ctx_(context),
+      timer_(stream_.get_executor()) {
     error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    const auto remote = socket().remote_endpoint(ec);
+    peer_address_ = ec ? "?" : remote.address().to_string();
+    peer_ = ec ? "?" : peer_address_ + ":" + std::to_string(remote.port());
+    socket().set_option(asio::ip::tcp::no_delay(true), ec);
     ++ctx_.open_associations;
     ctx_.metrics.associations_active.inc();
 }
@@ -67,20 +77,20 @@ Association::~Association() {
 void Association::start() {
     auto self = shared_from_this();
     asio::co_spawn(
-        socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
+        stream_.get_executor(), [self]() { return self->run(); }, asio::detached);
     asio::co_spawn(
-        socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+        stream_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 }
 
 awaitable<void> Association::watchdog() {
-    while (socket_.is_open()) {
+    while (socket().is_open()) {
         timer_.expires_at(deadline_);
         error_code ec;
         co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-        if (!socket_.is_open()) co_return;
+        if (!socket().is_open()) co_return;
         if (Clock::now() >= deadline_) {
             timed_out_ = true;
-            socket_.cancel(ec);  // the pending read or write fails; run() answers with A-ABORT
+            socket().cancel(ec);  // the pending read or write fails; run() answers with A-ABORT
             co_return;
         }
     }
@@ -90,7 +100,7 @@ awaitable<void> Association::watchdog() {
 // Linux delays ACKs by up to 40 ms. Quick-ACK mode is not sticky, so it is set after each PDU.
 void Association::acknowledge_now() {
     const int on = 1;
-    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+    ::setsockopt(socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 // The watchdog sleeps until the timer's expiry; a deadline earlier than that wakes it to re-arm.
@@ -101,7 +111,7 @@ void Association::set_deadline(Clock::time_point deadline) {
 
 awaitable<void> Association::run() {
     try {
-        if (co_await negotiate()) co_await serve();
+        if (co_await handshake() && co_await negotiate()) co_await serve();
     } catch (const AbortAssociation& a) {
         abort_now(a.reason, a.why);
     } catch (const PduError& e) {
@@ -121,6 +131,57 @@ awaitable<void> Association::run() {
     timer_.cancel();
 }
 
+audit::Event Association::audit_event(audit::EventType type) const {
+    audit::Event e;
+    e.type = type;
+    e.user = calling_ae_;
+    e.role = "equipment";
+    e.township = township_.empty() ? certificate_.organization : township_;
+    e.certificate = certificate_.subject;
+    e.address = peer_address_;
+    e.destination = stream_.is_tls() ? "DICOM TLS" : "DICOM";
+    return e;
+}
+
+// DICOM TLS: the handshake under the ARTIM timer. A missing, expired or foreign certificate
+// ends the connection here, before any PDU (audited, and counted as a refusal).
+awaitable<bool> Association::handshake() {
+    if (!stream_.is_tls()) co_return true;
+    set_deadline(Clock::now() + std::chrono::seconds(ctx_.config.dicom.artim_timeout_s));
+    error_code ec;
+    co_await stream_.async_handshake(asio::redirect_error(use_awaitable, ec));
+    deadline_ = Clock::time_point::max();
+    if (!ec) {
+        certificate_ = tls::peer_certificate(stream_.native_tls());
+        co_return true;
+    }
+    const std::string why =
+        timed_out_ ? "TLS handshake timed out"
+                   : "TLS handshake refused: " + tls::handshake_failure(stream_.native_tls(), ec);
+    ctx_.log.warn("DICOM TLS connection from ", peer_, ": ", why);
+    ctx_.metrics.refusals_total.with({"tls_handshake"}).inc();
+    audit::Event e = audit_event(audit::EventType::refusal);
+    e.user = "";
+    e.outcome = audit::Outcome::serious_failure;
+    e.description = why;
+    ctx_.audit.record(e);
+    finish("tls_refused");
+    co_return false;
+}
+
+// Over TLS the certificate's O names the township; the calling AE must be one of its titles.
+std::optional<std::string> Association::certificate_refusal() const {
+    if (!stream_.is_tls()) return std::nullopt;
+    if (certificate_.organization.empty()) {
+        return "client certificate has no O (organisation) naming its township";
+    }
+    if (!ctx_.config.township_lists(certificate_.organization, calling_ae_)) {
+        return "calling AE title '" + calling_ae_ + "' is not one of township '" +
+               certificate_.organization + "' (certificate " + certificate_.subject + ")";
+    }
+    return std::nullopt;
+}
+
 // Waits for the A-ASSOCIATE-RQ under the ARTIM timer and answers it with AC or RJ.
 awaitable<bool> Association::negotiate() {
     const auto header = co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.artim_timeout_s));
@@ -131,19 +192,26 @@ awaitable<bool> Association::negotiate() {
     calling_ae_ = rq.calling_ae;
 
     auto decision = dicom::negotiate(rq, ctx_.config);
-    if (auto* rejected = std::get_if<Rejected>(&decision)) {
-        co_await send(encode(rejected->rj));
-        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_,
-                      "' rejected: ", rejected->why);
-        ctx_.metrics.refusals_total.with({"association_rejected"}).inc();
-        finish("rejected");
-        co_return false;
+    if (const auto mismatch = certificate_refusal()) {
+        decision = Rejected{reject::calling_ae_not_recognized, *mismatch};
     }
-    if (ctx_.open_associations > ctx_.config.dicom.max_associations) {
-        co_await send(encode(reject::local_limit_exceeded));
+    std::optional<Rejected> refusal;
+    if (auto* rejected = std::get_if<Rejected>(&decision)) {
+        refusal = *rejected;
+    } else if (ctx_.open_associations > ctx_.config.dicom.max_associations) {
+        refusal = Rejected{reject::local_limit_exceeded, "association limit reached"};
+    }
+    if (refusal) {
+        co_await send(encode(refusal->rj));
         ctx_.log.warn("association from ", peer_, " AE '", calling_ae_,
-                      "' rejected: association limit reached");
-        ctx_.metrics.refusals_total.with({"association_limit"}).inc();
+                      "' rejected: ", refusal->why);
+        const bool limit = refusal->rj.result == reject::local_limit_exceeded.result;
+        ctx_.metrics.refusals_total.with({limit ? "association_limit" : "association_rejected"})
+            .inc();
+        audit::Event e = audit_event(audit::EventType::refusal);
+        e.outcome = audit::Outcome::minor_failure;
+        e.description = "association rejected: " + refusal->why;
+        ctx_.audit.record(e);
         finish("rejected");
         co_return false;
     }
@@ -192,7 +260,7 @@ awaitable<void> Association::serve() {
 awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
     set_deadline(Clock::now() + timeout);
     std::array<std::byte, kPduHeaderSize> raw{};
-    co_await asio::async_read(socket_, asio::buffer(raw), use_awaitable);
+    co_await asio::async_read(stream_, asio::buffer(raw), use_awaitable);
     const PduHeader header = decode_header(raw);
 
     std::size_t limit = 0;
@@ -217,7 +285,7 @@ awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
                            std::to_string(limit));
     }
     body_.resize(header.length);
-    co_await asio::async_read(socket_, asio::buffer(body_), use_awaitable);
+    co_await asio::async_read(stream_, asio::buffer(body_), use_awaitable);
     acknowledge_now();
     deadline_ = Clock::time_point::max();
     co_return header;
@@ -335,6 +403,11 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
         rsp = make_response(cmd, code, error_comment(m.refusal));
         ctx_.log.warn("object from ", calling_ae_, " refused: ", m.refusal);
         ctx_.metrics.objects_total.with({"refused", township_, "none"}).inc();
+        audit::Event e = audit_event(audit::EventType::store);
+        e.outcome = audit::Outcome::serious_failure;
+        e.description = m.refusal;
+        e.sop_instance_uids.push_back(cmd.affected_sop_instance_uid);
+        ctx_.audit.record(e);
     } else {
         m.spool->close();
         ingest::SpoolFile spool = std::move(*m.spool);
@@ -350,6 +423,15 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
             ctx_.workers, [&pipeline, &request] { return pipeline.ingest(request); });
         rsp = make_response(cmd, outcome.status, error_comment(outcome.comment));
         ++objects_;
+        audit::Event e = audit_event(audit::EventType::store);
+        const bool refused = outcome.result == ingest::IngestOutcome::Result::refused;
+        e.outcome = refused               ? audit::Outcome::serious_failure
+                    : outcome.status != 0 ? audit::Outcome::minor_failure
+                                          : audit::Outcome::success;
+        e.description = outcome.comment;
+        e.study_instance_uid = outcome.study_instance_uid;
+        e.sop_instance_uids.push_back(cmd.affected_sop_instance_uid);
+        ctx_.audit.record(e);
     }
     message_.reset();
     co_await send_command(context_id, rsp);
@@ -370,7 +452,7 @@ awaitable<void> Association::send_command(uint8_t context_id, const Command& com
 
 awaitable<void> Association::send(std::vector<std::byte> pdu) {
     set_deadline(Clock::now() + std::chrono::seconds(ctx_.config.dicom.idle_timeout_s));
-    co_await asio::async_write(socket_, asio::buffer(pdu), use_awaitable);
+    co_await asio::async_write(stream_, asio::buffer(pdu), use_awaitable);
     deadline_ = Clock::time_point::max();
 }
 
@@ -379,8 +461,8 @@ void Association::abort_now(AbortReason reason, const std::string& why) {
     if (finished_) return;
     const auto pdu = encode(Abort{2, static_cast<uint8_t>(reason)});
     error_code ec;
-    socket_.non_blocking(true, ec);
-    asio::write(socket_, asio::buffer(pdu), ec);
+    socket().non_blocking(true, ec);
+    asio::write(stream_, asio::buffer(pdu), ec);
     ctx_.log.warn("association from ", peer_, " AE '", calling_ae_, "' aborted: ", why);
     ctx_.metrics.refusals_total.with({timed_out_ ? "timeout" : "protocol_error"}).inc();
     finish("aborted");
@@ -391,8 +473,8 @@ void Association::finish(const std::string& outcome) {
     finished_ = true;
     record_end(outcome);
     error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket().close(ec);
     timer_.cancel();
 }
 
@@ -401,7 +483,7 @@ void Association::record_end(const std::string& outcome) {
     recorded_ = true;
     ctx_.metrics.associations_total.with({outcome}).inc();
     // One line per association: rejections and aborts were logged as warnings already.
-    if (outcome != "aborted" && outcome != "rejected") {
+    if (outcome != "aborted" && outcome != "rejected" && outcome != "tls_refused") {
         const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_, ") ",
                       outcome == "released" ? "released" : "ended: " + outcome, " after ", objects_,
@@ -409,7 +491,8 @@ void Association::record_end(const std::string& outcome) {
     }
 }
 
-awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::Context& context) {
+awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::Context& context,
+                                    std::function<std::shared_ptr<asio::ssl::context>()> tls) {
     for (;;) {
         error_code ec;
         auto socket = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()),
@@ -419,7 +502,7 @@ awaitable<void> accept_associations(asio::ip::tcp::acceptor& acceptor, server::C
             context.log.warn("accept failed: ", ec.message());
             continue;
         }
-        std::make_shared<Association>(std::move(socket), context)->start();
+        std::make_shared<Association>(std::move(socket), context, tls ? tls() : nullptr)->start();
     }
 }
 

@@ -3,10 +3,14 @@
 // pipeline and answers with its status. Read top to bottom:
 //   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
 // A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
+// Over DICOM TLS the association starts with the handshake (a client certificate from the
+// configured CA is required); the certificate's O names the township, and the calling AE
+// title must be one of that township's.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway/dicom/dimse.hpp"
@@ -22,12 +27,16 @@
 #include "gateway/dicom/pdu.hpp"
 #include "gateway/ingest/spool_file.hpp"
 #include "gateway/server/context.hpp"
+#include "gateway/tls/tls_context.hpp"
+#include "gateway/tls/tls_stream.hpp"
 
 namespace countylink::dicom {
 
 class Association : public std::enable_shared_from_this<Association> {
   public:
-    Association(boost::asio::ip::tcp::socket socket, server::Context& context);
+    // `tls`: the context for a DICOM TLS connection; nullptr for a plain one.
+    Association(boost::asio::ip::tcp::socket socket, server::Context& context,
+                std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
     ~Association();
 
     // Spawns the association's coroutines on its socket's strand.
@@ -48,6 +57,9 @@ class Association : public std::enable_shared_from_this<Association> {
     };
 
     boost::asio::awaitable<void> run();
+    boost::asio::awaitable<bool> handshake();
+    std::optional<std::string> certificate_refusal() const;  // township/AE mismatch
+    audit::Event audit_event(audit::EventType type) const;
     boost::asio::awaitable<void> watchdog();
     boost::asio::awaitable<bool> negotiate();
     boost::asio::awaitable<void> serve();
@@ -65,13 +77,17 @@ class Association : public std::enable_shared_from_this<Association> {
     void finish(const std::string& outcome);      // record_end, then close
     void record_end(const std::string& outcome);  // metrics and the one log line
 
-    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ip::tcp::socket& socket() { return stream_.next_layer(); }
+
+    tls::TlsOrPlain<boost::asio::ip::tcp::socket> stream_;
     server::Context& ctx_;
     boost::asio::steady_timer timer_;
     Clock::time_point started_ = Clock::now();
     Clock::time_point deadline_ = Clock::time_point::max();
     bool timed_out_ = false;
     std::string peer_;
+    std::string peer_address_;
+    tls::PeerCertificate certificate_;
     std::string calling_ae_ = "?";
     std::string township_;
     std::map<uint8_t, AcceptedContext> contexts_;
@@ -83,8 +99,10 @@ class Association : public std::enable_shared_from_this<Association> {
     bool recorded_ = false;
 };
 
-// Accepts TCP connections on the DICOM port and starts an Association for each.
-boost::asio::awaitable<void> accept_associations(boost::asio::ip::tcp::acceptor& acceptor,
-                                                 server::Context& context);
+// Accepts TCP connections on a DICOM port and starts an Association for each; `tls` gives the
+// current TLS context for each new connection (nullptr result or no function: plain).
+boost::asio::awaitable<void> accept_associations(
+    boost::asio::ip::tcp::acceptor& acceptor, server::Context& context,
+    std::function<std::shared_ptr<boost::asio::ssl::context>()> tls = {});
 
 }  // namespace countylink::dicom

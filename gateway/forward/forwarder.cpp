@@ -116,6 +116,21 @@ awaitable<void> Forwarder::run(const config::ForwardDestination& destination) {
     }
 }
 
+// One entry per object sent on (or given up on): the gateway is the requestor, the
+// destination the other participant.
+void Forwarder::audit_item(const config::ForwardDestination& destination, const OutboxItem& item,
+                           const std::string& failure) {
+    audit::Event e;
+    e.type = audit::EventType::forward;
+    e.user = config_.dicom.ae_title;
+    e.role = "gateway";
+    e.destination = destination.name;
+    e.sop_instance_uids.push_back(item.sop_instance_uid);
+    e.outcome = failure.empty() ? audit::Outcome::success : audit::Outcome::serious_failure;
+    e.description = failure.empty() ? "delivered" : "dead-lettered: " + failure;
+    audit_.record(e);
+}
+
 awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destination,
                                       std::vector<OutboxItem> items) {
     const int64_t start = server::unix_now_ms();
@@ -132,6 +147,7 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
             metrics_.forward_attempts_total.with({destination.name, "dead"}).inc();
             log_.error("forward to ", destination.name, ": instance ", item.sop_instance_uid,
                        " dead-lettered: ", why);
+            audit_item(destination, item, why);
             continue;
         }
         // C-STORE sends the dataset; STOW-RS sends the whole Part-10 file.
@@ -200,6 +216,7 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
         });
         const char* outcome = ok ? "delivered" : r.permanent ? "dead" : "failed";
         metrics_.forward_attempts_total.with({destination.name, outcome}).inc();
+        if (ok || r.permanent) audit_item(destination, item, ok ? "" : r.error);
         if (ok) {
             ++delivered;
             metrics_.stage_latency.with({"forward"})

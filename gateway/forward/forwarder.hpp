@@ -8,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "gateway/audit/audit_log.hpp"
 #include "gateway/forward/outbox.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
 #include "gateway/server/log.hpp"
@@ -21,14 +22,17 @@ int64_t backoff_ms(const config::ForwardSettings& settings, int attempts, double
 
 class Forwarder {
   public:
+    // Deliveries and dead letters go to `audit` (retries are in the metrics and the log).
     Forwarder(const config::Config& config, Outbox& outbox, store::BlobStore& blobs,
-              boost::asio::thread_pool& workers, metrics::GatewayMetrics& metrics, server::Log& log)
+              boost::asio::thread_pool& workers, metrics::GatewayMetrics& metrics, server::Log& log,
+              audit::AuditTrail& audit)
         : config_(config),
           outbox_(outbox),
           blobs_(blobs),
           workers_(workers),
           metrics_(metrics),
-          log_(log) {}
+          log_(log),
+          audit_(audit) {}
 
     // Starts one loop per configured destination on `io`; they run until it stops.
     void start(boost::asio::io_context& io);
@@ -37,6 +41,8 @@ class Forwarder {
     boost::asio::awaitable<void> run(const config::ForwardDestination& destination);
     boost::asio::awaitable<void> send_batch(const config::ForwardDestination& destination,
                                             std::vector<OutboxItem> items);
+    void audit_item(const config::ForwardDestination& destination, const OutboxItem& item,
+                    const std::string& failure);
 
     const config::Config& config_;
     Outbox& outbox_;
@@ -44,6 +50,7 @@ class Forwarder {
     boost::asio::thread_pool& workers_;
     metrics::GatewayMetrics& metrics_;
     server::Log& log_;
+    audit::AuditTrail& audit_;
 };
 
 }  // namespace countylink::forward

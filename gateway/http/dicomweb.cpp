@@ -187,14 +187,17 @@ std::string instance_metadata(store::BlobStore& blobs, const std::filesystem::pa
     return out.str();
 }
 
-awaitable<void> write_response(beast::tcp_stream& stream, Response res) {
+awaitable<void> write_response(HttpStream& stream, Caller& caller, Response res) {
+    caller.status = static_cast<int>(res.result_int());
     stream.expires_after(kTimeout);
     co_await bhttp::async_write(stream, res, use_awaitable);
 }
 
 // Streams the instances as one multipart/related response, each part a Part-10 file.
-awaitable<void> send_multipart(beast::tcp_stream& stream, const Request& req,
-                               const std::vector<store::InstanceRow>& rows, server::Context& ctx) {
+awaitable<void> send_multipart(HttpStream& stream, const Request& req,
+                               const std::vector<store::InstanceRow>& rows, Caller& caller,
+                               server::Context& ctx) {
+    caller.status = 200;
     bhttp::response<bhttp::buffer_body> res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::server, "countylinkd");
     res.set(bhttp::field::content_type,
@@ -238,10 +241,26 @@ awaitable<void> send_multipart(beast::tcp_stream& stream, const Request& req,
     co_await send({}, false);
 }
 
+// The rows of studies `who` may see. Blocking: runs on a worker.
+std::vector<store::InstanceRow> visible_rows(std::vector<store::InstanceRow> rows,
+                                             const auth::Principal& who,
+                                             queue::ReadingQueues& queues) {
+    if (who.reads_all_queues()) return rows;
+    std::map<std::string, bool> seen;  // study -> visible
+    std::vector<store::InstanceRow> out;
+    for (auto& row : rows) {
+        const std::string& study = row.record.study_instance_uid;
+        auto it = seen.find(study);
+        if (it == seen.end()) it = seen.emplace(study, study_visible(who, queues, study)).first;
+        if (it->second) out.push_back(std::move(row));
+    }
+    return out;
+}
+
 }  // namespace
 
-awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, std::string_view path,
-                               server::Context& ctx) {
+awaitable<bool> serve_dicomweb(HttpStream& stream, const Request& req, std::string_view path,
+                               Caller& caller, server::Context& ctx) {
     const auto parts = split_path(path);
     if (parts.size() < 2 || parts[0] != "dicomweb" || req.method() != bhttp::verb::get) {
         co_return false;
@@ -259,8 +278,9 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
     const auto limit = count_param(query, "limit", 1000);
     const auto offset = count_param(query, "offset", 0);
     if (!limit || !offset) {
-        co_await write_response(stream, json_error(req, bhttp::status::bad_request,
-                                                   "limit and offset must be whole numbers"));
+        co_await write_response(
+            stream, caller,
+            json_error(req, bhttp::status::bad_request, "limit and offset must be whole numbers"));
         co_return true;
     }
 
@@ -290,24 +310,32 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
     else if ((p.size() == 2 || p.size() == 4 || p.size() == 6) && p[0] == "studies")
         retrieve = true;
     if ((search && metadata) || (!search && !retrieve)) {
-        co_await write_response(stream,
+        co_await write_response(stream, caller,
                                 json_error(req, bhttp::status::not_found, "no such resource"));
         co_return true;
     }
 
     auto& index = ctx.index;
-    const auto rows =
-        co_await server::run_on(ctx.workers, [&index, &q] { return index.find_instances(q); });
+    auto& queues = ctx.queues;
+    const auth::Principal& who = caller.who;
+    caller.audit.type = search ? audit::EventType::query : audit::EventType::retrieve;
+    caller.audit.study_instance_uid = q.study_instance_uid;
+    if (!q.sop_instance_uid.empty()) caller.audit.sop_instance_uids.push_back(q.sop_instance_uid);
+    const auto rows = co_await server::run_on(ctx.workers, [&index, &q, &who, &queues] {
+        return visible_rows(index.find_instances(q), who, queues);
+    });
     if (search) {
         const auto results = qido_results(rows, *search, *offset, *limit);
         co_await write_response(
-            stream, text_response(req, bhttp::status::ok, json::serialize(results) + "\n",
-                                  "application/dicom+json"));
+            stream, caller,
+            text_response(req, bhttp::status::ok, json::serialize(results) + "\n",
+                          "application/dicom+json"));
         co_return true;
     }
     if (rows.empty()) {
         co_await write_response(
-            stream, json_error(req, bhttp::status::not_found, "nothing stored under this path"));
+            stream, caller,
+            json_error(req, bhttp::status::not_found, "nothing stored under this path"));
         co_return true;
     }
     if (metadata) {
@@ -329,16 +357,17 @@ awaitable<bool> serve_dicomweb(beast::tcp_stream& stream, const Request& req, st
         }
         if (!error.empty()) {
             ctx.log.error(error);
-            co_await write_response(stream,
+            co_await write_response(stream, caller,
                                     json_error(req, bhttp::status::internal_server_error, error));
             co_return true;
         }
         body.back() = ']';
         co_await write_response(
-            stream, text_response(req, bhttp::status::ok, body + "\n", "application/dicom+json"));
+            stream, caller,
+            text_response(req, bhttp::status::ok, body + "\n", "application/dicom+json"));
         co_return true;
     }
-    co_await send_multipart(stream, req, rows, ctx);
+    co_await send_multipart(stream, req, rows, caller, ctx);
     co_return true;
 }
 

@@ -4,16 +4,19 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <string_view>
 
+#include "gateway/http/access.hpp"
+#include "gateway/http/http_stream.hpp"
 #include "gateway/http/responses.hpp"
 #include "gateway/server/context.hpp"
 
 namespace countylink::http {
 
-// Serves GET /dicomweb/...; returns false (having written nothing) for other paths.
-boost::asio::awaitable<bool> serve_dicomweb(boost::beast::tcp_stream& stream, const Request& req,
-                                            std::string_view path, server::Context& ctx);
+// Serves GET /dicomweb/...; returns false (having written nothing) for other paths. Studies
+// the caller may not see (study_visible) are left out of searches and answer 404 to retrieval.
+boost::asio::awaitable<bool> serve_dicomweb(HttpStream& stream, const Request& req,
+                                            std::string_view path, Caller& caller,
+                                            server::Context& ctx);
 
 }  // namespace countylink::http

@@ -81,13 +81,13 @@ ingest::SpoolFile spool_bytes(const std::filesystem::path& spool_dir,
 
 // A file no parser could read goes to quarantine with the reason, as refused DICOM does.
 void quarantine(server::Context& ctx, std::span<const std::byte> bytes, const std::string& who,
-                const ecg::ParseError& error) {
+                const std::string& township, const ecg::ParseError& error) {
     try {
         ingest::SpoolFile file = spool_bytes(ctx.spool_dir, bytes);
         const std::filesystem::path dir = ctx.config.storage.data_dir / "quarantine";
         store::QuarantineRecord q;
         q.file = file.path().filename().replace_extension(".ecg").string();
-        q.township = "http";
+        q.township = township;
         q.calling_ae = who;
         q.received_at_ms = server::unix_now_ms();
         q.status = 0xC000;
@@ -124,7 +124,9 @@ json::object verdict_json(const std::string& id, const store::EcgRecord& r) {
 
 // Reads, judges, keeps and routes one uploaded recording. Blocking: runs on a worker.
 Answer upload(server::Context& ctx, const std::string& body, const std::string& content_type,
-              const std::string& who) {
+              Caller& caller) {
+    const std::string& who = caller.who.name;
+    const std::string township = caller.who.township.empty() ? "http" : caller.who.township;
     if (body.empty()) {
         return error_answer(bhttp::status::bad_request,
                             "empty body: send the ECG file itself as the request body");
@@ -132,15 +134,16 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
     const auto bytes = bytes_of(body);
     const ecg::ParseResult parsed = ecg::read_ecg(bytes, content_type);
     if (!parsed.ok()) {
-        quarantine(ctx, bytes, who, parsed.error);
+        quarantine(ctx, bytes, who, township, parsed.error);
         ctx.log.warn("refused ECG upload from ", who, ": ", parsed.error.reason);
-        ctx.metrics.objects_total.with({"refused", "http", "ECG"}).inc();
+        ctx.metrics.objects_total.with({"refused", township, "ECG"}).inc();
+        caller.audit.description = parsed.error.reason;
         return error_answer(status_for(parsed.error.kind), parsed.error.reason);
     }
     const ecg::Waveform& waveform = *parsed.waveform;
     ingest::IngestRequest request;
     request.calling_ae = "API:" + who;
-    request.township = "http";
+    request.township = township;
     request.received_at_ms = server::unix_now_ms();
     request.ecg = ingest::assess_waveform(waveform);
 
@@ -161,7 +164,7 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
             ecg::ParseError error;
             error.kind = ecg::ErrorKind::unsupported;
             error.reason = "cannot be converted to a DICOM ECG: " + converted.error;
-            quarantine(ctx, bytes, who, error);
+            quarantine(ctx, bytes, who, township, error);
             return error_answer(status_for(error.kind), error.reason);
         }
         io::sync_directory(ref.directory);
@@ -173,7 +176,10 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
     }
     request.file = dicom->path();
     const ingest::IngestOutcome outcome = ctx.pipeline.ingest(request);
+    caller.audit.study_instance_uid = outcome.study_instance_uid;
+    caller.audit.sop_instance_uids = {outcome.sop_instance_uid};
     if (outcome.result == ingest::IngestOutcome::Result::refused) {
+        caller.audit.description = outcome.comment;
         const bool full = outcome.status == 0xA700;
         return error_answer(
             full ? bhttp::status::insufficient_storage : bhttp::status::unprocessable_entity,
@@ -186,10 +192,25 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
     return a;
 }
 
+// The instance behind ECG `id` if `caller` may see it (a reader: only on its queues).
+std::optional<store::InstanceRow> visible_instance(server::Context& ctx, const std::string& id,
+                                                   Caller& caller) {
+    auto instance = ctx.index.latest_instance(id);
+    if (!instance) return std::nullopt;
+    const std::string& study = instance->record.study_instance_uid.empty()
+                                   ? instance->record.sop_instance_uid
+                                   : instance->record.study_instance_uid;
+    if (!study_visible(caller.who, ctx.queues, study)) return std::nullopt;
+    caller.audit.study_instance_uid = instance->record.study_instance_uid;
+    caller.audit.sop_instance_uids = {id};
+    return instance;
+}
+
 // The verdict of a stored ECG.
-Answer summary(server::Context& ctx, const std::string& id) {
+Answer summary(server::Context& ctx, const std::string& id, Caller& caller) {
     const auto record = ctx.index.ecg_record(id);
-    if (!record) return error_answer(bhttp::status::not_found, "no ECG with this id");
+    if (!record || !visible_instance(ctx, id, caller))
+        return error_answer(bhttp::status::not_found, "no ECG with this id");
     Answer a;
     a.body = verdict_json(id, *record);
     return a;
@@ -219,9 +240,9 @@ json::array decimated(const std::vector<float>& samples, std::size_t factor) {
 
 // The waveform of a stored ECG, read again from what was kept (the original when the upload
 // was not DICOM). `?decimate=N` keeps one sample in N.
-Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor) {
+Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor, Caller& caller) {
     const auto record = ctx.index.ecg_record(id);
-    const auto instance = ctx.index.latest_instance(id);
+    const auto instance = visible_instance(ctx, id, caller);
     if (!record || !instance) return error_answer(bhttp::status::not_found, "no ECG with this id");
     const bool original = !record->original_sha256.empty();
     const std::vector<std::byte> bytes =
@@ -259,16 +280,15 @@ Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor)
 }  // namespace
 
 awaitable<std::optional<Response>> handle_ecg(const Request& req, std::string_view path,
-                                              const auth::Principal& who, server::Context& ctx) {
+                                              Caller& caller, server::Context& ctx) {
     if (path != kPrefix && !path.starts_with(std::string(kPrefix) + "/")) co_return std::nullopt;
     const bool get = req.method() == bhttp::verb::get;
     Answer answer;
     if (path == kPrefix && req.method() == bhttp::verb::post) {
         const std::string type(req[bhttp::field::content_type]);
         const std::string& body = req.body();
-        const std::string& name = who.name;
         answer = co_await server::run_on(
-            ctx.workers, [&ctx, &body, &type, &name] { return upload(ctx, body, type, name); });
+            ctx.workers, [&ctx, &body, &type, &caller] { return upload(ctx, body, type, caller); });
     } else if (get && path.size() > kPrefix.size() + 1) {
         std::string rest(path.substr(kPrefix.size() + 1));
         const std::size_t slash = rest.find('/');
@@ -288,10 +308,12 @@ awaitable<std::optional<Response>> handle_ecg(const Request& req, std::string_vi
             }
         }
         if (tail.empty()) {
-            answer = co_await server::run_on(ctx.workers, [&ctx, &id] { return summary(ctx, id); });
-        } else if (tail == "/waveform") {
             answer = co_await server::run_on(
-                ctx.workers, [&ctx, &id, &factor] { return waveform(ctx, id, factor); });
+                ctx.workers, [&ctx, &id, &caller] { return summary(ctx, id, caller); });
+        } else if (tail == "/waveform") {
+            answer = co_await server::run_on(ctx.workers, [&ctx, &id, &factor, &caller] {
+                return waveform(ctx, id, factor, caller);
+            });
         } else {
             co_return json_error(req, bhttp::status::not_found, "no such resource");
         }

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-#include "gateway/auth/authenticator.hpp"
+#include "gateway/http/access.hpp"
 #include "gateway/http/responses.hpp"
 #include "gateway/server/context.hpp"
 
@@ -18,10 +18,11 @@ namespace countylink::http {
 // goes by C-STORE as an Ambulatory ECG instead).
 inline constexpr std::size_t kMaxEcgUploadBytes = 64u << 20;
 
-// Answers requests under /api/v1/ecg; nullopt for any other path.
+// Answers requests under /api/v1/ecg (access already checked, see access.cpp); nullopt for any
+// other path. Uploads are attributed to the uploader's township; readers see only the ECGs of
+// their queues (others are 404); `caller.audit` is filled with what was touched.
 boost::asio::awaitable<std::optional<Response>> handle_ecg(const Request& req,
-                                                           std::string_view path,
-                                                           const auth::Principal& who,
+                                                           std::string_view path, Caller& caller,
                                                            server::Context& ctx);
 
 }  // namespace countylink::http

@@ -120,11 +120,38 @@ std::string normalise(const std::filesystem::path& in, ingest::SpoolFile& out,
     return {};
 }
 
+// The audit entry of one part: the caller's, with this part's outcome.
+audit::Event part_event(const Caller& caller, const std::string& study, const std::string& sop,
+                        const std::string& refusal, uint16_t status) {
+    audit::Event e = caller.audit;
+    e.type = audit::EventType::store;
+    e.study_instance_uid = study;
+    if (!sop.empty()) e.sop_instance_uids = {sop};
+    e.outcome = !refusal.empty() ? audit::Outcome::serious_failure
+                : status != 0    ? audit::Outcome::minor_failure
+                                 : audit::Outcome::success;
+    e.description = refusal;
+    return e;
+}
+
+// What the pipeline gets for a part (built here: no aggregate temporaries in coroutines).
+ingest::IngestRequest part_request(const std::filesystem::path& file, const auth::Principal& who,
+                                   const std::string& study_uid) {
+    ingest::IngestRequest r;
+    r.file = file;
+    r.calling_ae = "STOW:" + who.name;
+    r.township = who.township.empty() ? "stow" : who.township;
+    r.received_at_ms = server::unix_now_ms();
+    r.required_study_uid = study_uid;
+    return r;
+}
+
 }  // namespace
 
-awaitable<Response> handle_stow(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                HeaderParser& header, std::string study_uid,
-                                const auth::Principal& who, server::Context& ctx) {
+awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
+                                HeaderParser& header, std::string study_uid, Caller& caller,
+                                server::Context& ctx) {
+    const auth::Principal& who = caller.who;
     const auto& head = header.get();
     Request reply_to;  // only version and keep-alive matter for building answers
     reply_to.version(head.version());
@@ -202,12 +229,14 @@ awaitable<Response> handle_stow(beast::tcp_stream& stream, beast::flat_buffer& b
                                               [&] { return normalise(in.path(), out, meta); });
         }
         if (refusal.empty()) {
-            const ingest::IngestRequest request{
-                normal->path(),        "STOW:" + who.name, "stow", {},
-                server::unix_now_ms(), study_uid,          {}};
+            const ingest::IngestRequest request = part_request(normal->path(), who, study_uid);
             auto& pipeline = ctx.pipeline;
             const auto outcome = co_await server::run_on(
                 ctx.workers, [&pipeline, &request] { return pipeline.ingest(request); });
+            ctx.audit.record(part_event(
+                caller, outcome.study_instance_uid, meta.sop_instance_uid,
+                outcome.result == ingest::IngestOutcome::Result::refused ? outcome.comment : "",
+                outcome.status));
             if (outcome.result != ingest::IngestOutcome::Result::refused) {
                 json::object item{{"00081150", element("UI", json::string(meta.sop_class_uid))},
                                   {"00081155", element("UI", json::string(meta.sop_instance_uid))},
@@ -219,6 +248,8 @@ awaitable<Response> handle_stow(beast::tcp_stream& stream, beast::flat_buffer& b
             }
             refusal = outcome.comment;
             reason = outcome.status;
+        } else {
+            ctx.audit.record(part_event(caller, study_uid, meta.sop_instance_uid, refusal, reason));
         }
         json::object item{{"00081197", element("US", reason)},
                           {"00000902", element("LO", json::string(refusal))}};

@@ -6,11 +6,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <string>
 
 #include "gateway/auth/authenticator.hpp"
+#include "gateway/http/access.hpp"
+#include "gateway/http/http_stream.hpp"
 #include "gateway/http/responses.hpp"
 #include "gateway/server/context.hpp"
 
@@ -20,9 +21,9 @@ using HeaderParser = boost::beast::http::request_parser<boost::beast::http::empt
 
 // Reads the body of the request whose header `header` holds, stores its parts, and returns
 // the STOW-RS response (200 all stored, 202 some failed, 409 none stored, 400/413/415).
-boost::asio::awaitable<Response> handle_stow(boost::beast::tcp_stream& stream,
-                                             boost::beast::flat_buffer& buffer,
+// An uploader's objects are recorded as its township's; each part is audited as a store.
+boost::asio::awaitable<Response> handle_stow(HttpStream& stream, boost::beast::flat_buffer& buffer,
                                              HeaderParser& header, std::string study_uid,
-                                             const auth::Principal& who, server::Context& ctx);
+                                             Caller& caller, server::Context& ctx);
 
 }  // namespace countylink::http

@@ -107,8 +107,8 @@ void observe_queued(const std::vector<queue::Item>& items, metrics::GatewayMetri
 }
 
 awaitable<std::optional<Response>> handle_worklist(const Request& req, std::string_view path,
-                                                   const auth::Principal& who,
-                                                   server::Context& ctx) {
+                                                   Caller& caller, server::Context& ctx) {
+    const auth::Principal& who = caller.who;
     const std::string_view query = query_of({req.target().data(), req.target().size()});
     auto& queues = ctx.queues;
     const int64_t now = server::unix_now_ms();
@@ -119,6 +119,7 @@ awaitable<std::optional<Response>> handle_worklist(const Request& req, std::stri
         auto summaries = co_await server::run_on(ctx.workers, [&] { return queues.summaries(); });
         json::array out;
         for (const auto& q : summaries) {
+            if (!who.reads_queue(q.name)) continue;
             json::array per;
             uint64_t depth = 0;
             for (const auto& p : q.priorities) {
@@ -137,6 +138,10 @@ awaitable<std::optional<Response>> handle_worklist(const Request& req, std::stri
     if (path.starts_with(kQueues) && path.ends_with("/items") && get) {
         queue::ItemFilter filter;
         filter.queue = std::string(path.substr(kQueues.size(), path.size() - kQueues.size() - 6));
+        caller.audit.queue = filter.queue;
+        if (!who.reads_queue(filter.queue)) {
+            co_return json_error(req, bhttp::status::not_found, "no such queue");
+        }
         filter.state = query_param(query, "state");
         if (auto p = query_param(query, "priority")) {
             filter.priority = parse_priority(*p);
@@ -171,10 +176,17 @@ awaitable<std::optional<Response>> handle_worklist(const Request& req, std::stri
     if (!id) co_return json_error(req, bhttp::status::not_found, "no such item");
     const std::string_view action =
         slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    caller.audit.item_id = *id;
+    // Another queue's item is as absent as a missing one (no hint that it exists).
+    const auto seen = co_await server::run_on(ctx.workers, [&] { return queues.item(*id); });
+    if (!seen || !who.reads_queue(seen->queue)) {
+        co_return json_error(req, bhttp::status::not_found, "no such item");
+    }
+    caller.audit.queue = seen->queue;
+    caller.audit.study_instance_uid = seen->study_instance_uid;
 
     if (action.empty() && get) {
-        auto item = co_await server::run_on(ctx.workers, [&] { return queues.item(*id); });
-        if (!item) co_return json_error(req, bhttp::status::not_found, "no such item");
+        const auto& item = seen;
         auto instances =
             co_await server::run_on(ctx.workers, [&] { return queues.instances(*id); });
         json::object body = item_json(*item, now);

@@ -99,6 +99,7 @@ IngestOutcome Pipeline::store_failed(const IngestRequest& request, const cd::Che
     out.comment = why;
     out.sop_instance_uid = report.ids.sop_instance_uid;
     out.modality = report.ids.modality;
+    out.study_instance_uid = report.ids.study_instance_uid;
     return out;
 }
 
@@ -153,6 +154,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
 
     IngestOutcome out;
     out.sop_instance_uid = ids.sop_instance_uid;
+    out.study_instance_uid = ids.study_instance_uid;
     out.modality = ids.modality;
     out.raw_bytes = blob.raw_size;
     out.stored_bytes = blob.stored_size;
@@ -192,6 +194,7 @@ IngestOutcome Pipeline::refuse(const IngestRequest& request, const cd::CheckRepo
     out.status = status_for_finding(finding.code);
     out.comment = finding.reason;
     out.sop_instance_uid = report.ids.sop_instance_uid;
+    out.study_instance_uid = report.ids.study_instance_uid;
     out.modality = report.ids.modality;
 
     store::QuarantineRecord q;

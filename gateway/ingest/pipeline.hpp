@@ -39,6 +39,7 @@ struct IngestOutcome {
     std::string comment;  // Error Comment: why, readable, no patient data
     std::string sop_instance_uid, modality;
     uint64_t raw_bytes = 0, stored_bytes = 0;
+    std::string study_instance_uid;    // for the audit trail; empty when unreadable
     std::optional<EcgAssessment> ecg;  // waveform objects: the quality gate's verdict
 };
 

@@ -81,7 +81,10 @@ struct GatewayMetrics {
           open_fds(r.gauge("process_open_fds", "Number of open file descriptors", {}).with({})),
           start_time_seconds(r.gauge("process_start_time_seconds",
                                      "Start time of the process since the Unix epoch", {})
-                                 .with({})) {}
+                                 .with({})),
+          tls_certificate_expiry(r.gauge(
+              "countylink_tls_certificate_expiry_timestamp_seconds",
+              "notAfter of the TLS server certificate in use (Unix time)", {"certificate"})) {}
 
     Gauge& associations_active;
     Family<Counter>& associations_total;
@@ -112,6 +115,7 @@ struct GatewayMetrics {
     Gauge& resident_memory_bytes;
     Gauge& open_fds;
     Gauge& start_time_seconds;
+    Family<Gauge>& tls_certificate_expiry;
 };
 
 }  // namespace countylink::metrics

@@ -81,6 +81,8 @@ class ReadingQueues {
     virtual ItemPage items(const ItemFilter& filter) = 0;
     virtual std::optional<Item> item(int64_t id) = 0;
     virtual std::vector<ItemInstance> instances(int64_t id) = 0;
+    // The queues that have an item for this study (what decides who may read it).
+    virtual std::vector<std::string> study_queues(const std::string& study_instance_uid) = 0;
 
     // Exactly one of many concurrent claimers of a pending item wins.
     virtual ChangeResult claim(int64_t id, const std::string& reader, int64_t now_ms,

@@ -8,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
+#include "gateway/audit/audit_log.hpp"
 #include "gateway/auth/authenticator.hpp"
 #include "gateway/ingest/pipeline.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
@@ -28,6 +29,7 @@ struct Context {
     store::BlobStore& blobs;
     queue::ReadingQueues& queues;
     const auth::Authenticator& auth;
+    audit::AuditTrail& audit;
     metrics::Registry& registry;
     metrics::GatewayMetrics& metrics;
     Health& health;

@@ -91,6 +91,17 @@ TEST(Forward, EveryObjectReachesStorescpIdentical) {
             R"(countylink_forward_attempts_total{destination="pacs",outcome="delivered"} 10)"),
         std::string::npos)
         << metrics;
+    // Each delivery is in the audit trail (written by its own thread: waited for, bounded).
+    const std::string audit = (bin_dir() / "countylinkctl").string() + " audit --data-dir '" +
+                              (tmp.path() / "data").string() + "' --event forward 2>/dev/null";
+    std::string delivered;
+    EXPECT_TRUE(eventually([&] {
+        delivered = run(audit).output;
+        return std::count(delivered.begin(), delivered.end(), '\n') == 10;
+    })) << delivered;
+    EXPECT_EQ(delivered.find("dead-lettered"), std::string::npos) << delivered;
+    EXPECT_NE(delivered.find(R"({"UserID":"pacs","UserIsRequestor":false})"), std::string::npos)
+        << delivered;
 }
 
 // A real Orthanc as the county PACS, on loopback with its own storage.

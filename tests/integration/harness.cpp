@@ -151,13 +151,18 @@ void Gateway::start(const std::vector<std::string>& args) {
         }
         ::poll(nullptr, 0, 10);
     }
-    static const std::regex ports(R"(DICOM [^ ]*:(\d+) .*HTTP [^ ]*:(\d+))");
+    // "listening: [DICOM host:port ]AE X, [DICOM TLS host:port, ]HTTP host:port[ (TLS)], ..."
+    static const std::regex http(R"(listening: .*HTTP [^ ]*:(\d+))");
+    static const std::regex dicom(R"(listening: DICOM [^ ]*:(\d+) AE)");
+    static const std::regex dicom_tls(R"(listening: .*DICOM TLS [^ ]*:(\d+))");
     std::smatch m;
-    if (!std::regex_search(seen, m, ports)) {
+    if (!std::regex_search(seen, m, http)) {
         throw std::runtime_error("countylinkd did not start; its log:\n" + seen);
     }
-    dicom_port_ = static_cast<uint16_t>(std::stoi(m[1]));
-    http_port_ = static_cast<uint16_t>(std::stoi(m[2]));
+    http_port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    dicom_port_ = std::regex_search(seen, m, dicom) ? static_cast<uint16_t>(std::stoi(m[1])) : 0;
+    dicom_tls_port_ =
+        std::regex_search(seen, m, dicom_tls) ? static_cast<uint16_t>(std::stoi(m[1])) : 0;
 }
 
 Gateway::~Gateway() {

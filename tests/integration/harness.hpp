@@ -57,7 +57,8 @@ class Gateway {
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
 
-    uint16_t dicom_port() const { return dicom_port_; }
+    uint16_t dicom_port() const { return dicom_port_; }          // 0 when the plain port is off
+    uint16_t dicom_tls_port() const { return dicom_tls_port_; }  // 0 without dicom.tls
     uint16_t http_port() const { return http_port_; }
     pid_t pid() const { return pid_; }
     // Everything the server logged so far.
@@ -78,7 +79,7 @@ class Gateway {
     void start(const std::vector<std::string>& args);
     fs::path data_dir_, log_file_;
     pid_t pid_ = -1;
-    uint16_t dicom_port_ = 0, http_port_ = 0;
+    uint16_t dicom_port_ = 0, dicom_tls_port_ = 0, http_port_ = 0;
 };
 
 // GET http://127.0.0.1:port/target (Beast, synchronous), with a bearer token if not empty.

@@ -4,6 +4,7 @@
 
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/sop_classes.hpp"
+#include "gateway/tls/tls_context.hpp"
 
 namespace countylink::ctl {
 
@@ -87,9 +88,20 @@ std::string conformance_statement(const config::Config& c) {
       << "Datasets are stored byte for byte; any Specific Character Set is accepted and kept.\n"
       << "Text shown by the worklist and QIDO-RS is passed through as stored.\n\n"
       << "## 6. Security\n"
-      << "Calling AE titles identify township equipment (section 3.1). DICOM TLS, client\n"
-      << "certificates and audit logging are planned (issue 6); until then run the DICOM port\n"
-      << "on a trusted network. The HTTP API requires bearer tokens.\n";
+      << "Calling AE titles identify township equipment (section 3.1). With `dicom.tls` on,\n"
+      << "the gateway also accepts associations over TLS on `dicom.tls_port` (2762 by\n"
+      << "default; the plain port can be switched off with `dicom.plain = false`):\n\n"
+      << "- TLS 1.2 and 1.3 only (the BCP 195 Secure Transport Connection Profile, PS3.15\n"
+      << "  B.9, as DCMTK's non-downgrading profile). TLS 1.2 cipher suites, in order of\n"
+      << "  preference: `" << tls::tls12_cipher_suites << "`.\n"
+      << "- Mutual authentication: the SCU must present a certificate issued by the CA in\n"
+      << "  `tls.ca`; none, an unknown issuer or an expired certificate ends the connection in\n"
+      << "  the handshake. The certificate's subject O names the township, and the Calling AE\n"
+      << "  Title must be one of that township's, otherwise A-ASSOCIATE-RJ (rejected-permanent,\n"
+      << "  service-user, calling-AE-title-not-recognized).\n"
+      << "- Every store and every refusal is written to the audit trail (docs/security.md).\n\n"
+      << "The HTTP API (STOW-RS, QIDO-RS, WADO-RS) takes bearer tokens or client\n"
+      << "certificates and checks each principal's role; see docs/security.md.\n";
     return o.str();
 }
 

@@ -6,6 +6,7 @@
 //   countylinkctl status                                  one screen: townships, queues, disk
 //   countylinkctl backup DEST                             online consistent copy of the data
 //   countylinkctl conformance                             the DICOM Conformance Statement
+//   countylinkctl audit [--since T] [--event E] [--user U] [--study UID]   the audit trail
 #include <fcntl.h>
 
 #include <sys/statvfs.h>
@@ -24,6 +25,7 @@
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
 #include "gateway/store/sqlite/sqlite_queues.hpp"
+#include "tools/countylinkctl/audit.hpp"
 #include "tools/countylinkctl/conformance.hpp"
 
 namespace po = boost::program_options;
@@ -40,7 +42,8 @@ constexpr const char* kUsage =
     "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n"
     "  countylinkctl status [--data-dir DIR]\n"
     "  countylinkctl backup DEST [--data-dir DIR]\n"
-    "  countylinkctl conformance\n";
+    "  countylinkctl conformance\n"
+    "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n";
 
 store::SqliteIndex open_index(const fs::path& data) {
     const fs::path file = data / "index.sqlite";
@@ -192,6 +195,21 @@ int backup(const fs::path& data, const fs::path& destination) {
     return 0;
 }
 
+int audit_command(const fs::path& data, const po::variables_map& vm) {
+    ctl::AuditFilter filter;
+    filter.since = vm["since"].as<std::string>();
+    filter.event = vm["event"].as<std::string>();
+    filter.user = vm["user"].as<std::string>();
+    filter.study = vm["study"].as<std::string>();
+    const std::string file = vm["file"].as<std::string>();
+    std::size_t skipped = 0;
+    const std::size_t shown = ctl::print_audit(file.empty() ? data / "audit.jsonl" : fs::path(file),
+                                               filter, std::cout, skipped);
+    std::cerr << shown << " audit entries" << (skipped ? ", " : "")
+              << (skipped ? std::to_string(skipped) + " unreadable lines skipped" : "") << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,6 +219,15 @@ int main(int argc, char** argv) {
             "data-dir", po::value<std::string>()->default_value("./var"), "data directory")(
             "output,o", po::value<std::string>()->default_value(""), "output file (export)")(
             "state", po::value<std::string>()->default_value(""), "filter (forward list)")(
+            "since", po::value<std::string>()->default_value(""),
+            "audit: from this UTC time (2026-11-23T07:30) or this long ago (30m, 2h, 7d)")(
+            "event", po::value<std::string>()->default_value(""),
+            "audit: store, refusal, login_failure, retrieve, query, claim, complete, forward, "
+            "config_reload")("user", po::value<std::string>()->default_value(""),
+                             "audit: principal, AE title or certificate subject")(
+            "study", po::value<std::string>()->default_value(""), "audit: Study Instance UID")(
+            "file", po::value<std::string>()->default_value(""),
+            "audit: the trail (default <data-dir>/audit.jsonl)")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
         po::positional_options_description pos;
@@ -226,6 +253,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (command == "backup" && args.size() == 1) return backup(data, args[0]);
+        if (command == "audit" && args.empty()) return audit_command(data, vm);
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {
             return forward_command(data, args, vm["state"].as<std::string>());

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS items (
     UNIQUE (queue, study_key)
 );
 CREATE INDEX IF NOT EXISTS items_order ON items (queue, state, priority, queued_at_ms, id);
+CREATE INDEX IF NOT EXISTS items_study ON items (study_instance_uid);
 CREATE TABLE IF NOT EXISTS item_instances (
     item_id INTEGER NOT NULL REFERENCES items(id),
     sop_instance_uid TEXT NOT NULL,

@@ -152,6 +152,16 @@ std::vector<queue::ItemInstance> SqliteReadingQueues::instances(int64_t id) {
     return out;
 }
 
+std::vector<std::string> SqliteReadingQueues::study_queues(const std::string& study_instance_uid) {
+    std::lock_guard lock(db_->mutex());
+    Statement s(db_->handle(),
+                "SELECT DISTINCT queue FROM items WHERE study_instance_uid = ?1 ORDER BY queue");
+    s.bind(1, study_instance_uid);
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
 ChangeResult SqliteReadingQueues::claim(int64_t id, const std::string& reader, int64_t now_ms,
                                         int64_t lease_ms) {
     return change(*db_, id, reader,

@@ -23,6 +23,7 @@ class SqliteReadingQueues final : public queue::ReadingQueues {
     queue::ItemPage items(const queue::ItemFilter& filter) override;
     std::optional<queue::Item> item(int64_t id) override;
     std::vector<queue::ItemInstance> instances(int64_t id) override;
+    std::vector<std::string> study_queues(const std::string& study_instance_uid) override;
     queue::ChangeResult claim(int64_t id, const std::string& reader, int64_t now_ms,
                               int64_t lease_ms) override;
     queue::ChangeResult renew(int64_t id, const std::string& reader, int64_t now_ms,
