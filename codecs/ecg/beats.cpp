@@ -126,7 +126,9 @@ BeatShape beat_shape(std::span<const double> filtered, std::span<const std::size
     const auto [lo, hi] = std::minmax_element(shape.average.begin(), shape.average.end());
     shape.size = *hi - *lo;
     shape.median_corr = quantile(corrs, 0.5);
-    shape.snr = shape.size / (residual + 5.0);  // 5 µV: the resolution of a typical cart
+    // Noise averaged into the median beat keeps some size but not its likeness to each beat:
+    // scaling by the median correlation takes pure noise to ~0. 5 µV: a typical cart's step.
+    shape.snr = shape.size * std::max(shape.median_corr, 0.0) / (residual + 5.0);
     return shape;
 }
 

@@ -162,6 +162,12 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
         fail("too_short", "",
              "only " + one_decimal(q.duration_s) + " s recorded: record at least 10 s");
     }
+    if (q.sample_rate_hz < p.min_sample_rate_hz) {
+        fail("low_sample_rate", "",
+             "sampled at only " + one_decimal(q.sample_rate_hz) +
+                 " Hz: set the cart to 500 Hz (at least " + one_decimal(p.min_sample_rate_hz) +
+                 ")");
+    }
     std::size_t longest = 0;
     for (const auto& l : q.leads) longest = std::max(longest, l.samples);
     // Per lead, the first problem found is the one reported: it is the one to fix first.

@@ -83,63 +83,91 @@ void print_figures(const Counts& c, const std::string& title) {
 }
 
 // The fitted thresholds, in the order of `kTunableNames` and `grids()`.
-constexpr const char* kTunableNames[] = {"min_beat_snr",  "max_noise_burden",
-                                         "min_beat_rate", "max_rail_fraction",
-                                         "max_wander_uv", "max_artefact_uv"};
+constexpr const char* kTunableNames[] = {"min_beat_snr", "max_noise_burden", "min_beat_rate"};
 
 std::vector<double*> tunables(QualityParams& p) {
-    return {&p.min_beat_snr,      &p.max_noise_burden, &p.min_beat_rate,
-            &p.max_rail_fraction, &p.max_wander_uv,    &p.max_artefact_uv};
+    return {&p.min_beat_snr, &p.max_noise_burden, &p.min_beat_rate};
 }
 
 // Candidate values for each tunable: a fixed grid, so folds differ only in the data. The last
-// value of each disables its rule, so the fitter may drop a rule that does not help.
+// burden value disables that rule; snr 0 and rate 0 disable theirs.
 std::vector<std::vector<double>> grids() {
-    std::vector<std::vector<double>> g(6);
+    std::vector<std::vector<double>> g(3);
     for (int i = 0; i <= 20; ++i) g[0].push_back(0.05 * i);
-    for (int i = 2; i <= 32; ++i) g[1].push_back(0.25 * i);
+    for (int i = 1; i <= 40; ++i) g[1].push_back(0.25 * i);
     g[1].push_back(1e9);
     for (int i = 0; i <= 20; ++i) g[2].push_back(2.5 * i);
-    for (double f : {0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0}) g[3].push_back(f);
-    g[3].push_back(2);
-    for (int i = 1; i <= 20; ++i) g[4].push_back(5000.0 * i);
-    g[4].push_back(1e9);
-    for (int i = 2; i <= 20; ++i) g[5].push_back(5000.0 * i);
-    g[5].push_back(1e9);
     return g;
 }
 
-// Coordinate ascent on accuracy over the training samples, from the shipped defaults; ties keep
-// the value nearest the default, so an uninformative fold cannot drag a threshold far.
-QualityParams fit(const std::vector<const Sample*>& train) {
-    QualityParams best;
+// Every tunable rule disabled: what remains are the fixed ones. Also where fitting starts, so
+// no threshold chosen on the whole set leaks into a cross-validation fold.
+QualityParams tunable_rules_off() {
+    QualityParams off;
+    off.min_beat_snr = -1;
+    off.max_noise_burden = 1e18;
+    off.min_beat_rate = -1;
+    return off;
+}
+
+// What the fitted rules look at in one record, so fitting need not re-run `judge`: the verdict
+// is the OR of the fixed rules and one comparison per tunable (checked against `judge` below).
+struct Summary {
+    bool unreadable = false;
+    bool fixed_rules = false;  // a fixed rule fires (flat, rails, missing, HR, mains ...)
+    double min_snr = 1e9, burden = 0, beat_rate = 0;
+    bool unacceptable = false;  // the label
+};
+
+Summary summarise(const Sample& s) {
+    Summary m;
+    m.unacceptable = s.unacceptable;
+    if (!s.indices) {
+        m.unreadable = true;
+        return m;
+    }
+    const auto& q = *s.indices;
+    m.fixed_rules = codecs::ecg::judge(q, tunable_rules_off()).verdict == Verdict::unacceptable;
+    for (const auto& l : q.leads) {
+        m.min_snr = std::min(m.min_snr, l.beat_snr);
+    }
+    m.burden = q.noise_burden;
+    m.beat_rate = q.beat_rate;
+    return m;
+}
+
+bool flagged(const Summary& m, const QualityParams& p) {
+    if (m.unreadable) return !m.unacceptable;  // scored wrong
+    return m.fixed_rules || m.min_snr < p.min_beat_snr || m.burden > p.max_noise_burden ||
+           m.beat_rate < p.min_beat_rate;
+}
+
+std::size_t right(const std::vector<const Summary*>& set, const QualityParams& p) {
+    std::size_t n = 0;
+    for (const auto* m : set) n += flagged(*m, p) == m->unacceptable;
+    return n;
+}
+
+// Maximises accuracy on `train` by exhaustive search of the grids, from the tunable rules all
+// off. Ties keep the first best in the order burden, snr, rate (each ascending): the strictest
+// burden with the most lenient per-lead and beat-rate limits.
+QualityParams fit(const std::vector<const Summary*>& train) {
+    QualityParams p = tunable_rules_off(), best = p;
     const auto g = grids();
-    auto score = [&](const QualityParams& p) {
-        std::size_t right = 0;
-        for (const auto* s : train) right += flagged(*s, p) == s->unacceptable;
-        return right;
-    };
-    std::size_t current = score(best);
-    for (int sweep = 0; sweep < 3; ++sweep) {
-        bool moved = false;
-        for (std::size_t k = 0; k < g.size(); ++k) {
-            QualityParams trial = best;
-            double* slot = tunables(trial)[k];
-            const double start = *slot;
-            double chosen = start;
-            for (double v : g[k]) {
-                *slot = v;
-                const auto s = score(trial);
-                if (s > current ||
-                    (s == current && std::fabs(v - start) < std::fabs(chosen - start))) {
-                    if (s > current) moved = true;
-                    current = s;
-                    chosen = v;
+    std::size_t top = 0;
+    for (double burden : g[1]) {
+        p.max_noise_burden = burden;
+        for (double snr : g[0]) {
+            p.min_beat_snr = snr;
+            for (double rate : g[2]) {
+                p.min_beat_rate = rate;
+                const auto n = right(train, p);
+                if (n > top) {
+                    top = n;
+                    best = p;
                 }
             }
-            *tunables(best)[k] = chosen;
         }
-        if (!moved) break;
     }
     return best;
 }
@@ -315,21 +343,33 @@ int ecg_eval(const std::vector<std::string>& args) {
         std::shuffle(idx.begin(), idx.end(), rng);
         for (std::size_t k = 0; k < idx.size(); ++k) fold_of[idx[k]] = k % folds;
     }
+    std::vector<Summary> summaries;
+    for (const auto& s : samples) summaries.push_back(summarise(s));
     Counts oof;
     for (std::size_t f = 0; f < folds; ++f) {
-        std::vector<const Sample*> train;
+        std::vector<const Summary*> train;
         for (std::size_t i = 0; i < samples.size(); ++i)
-            if (fold_of[i] != f) train.push_back(&samples[i]);
+            if (fold_of[i] != f) train.push_back(&summaries[i]);
         const auto p = fit(train);
         std::cerr << "ecg-eval: fold " << f + 1 << "/" << folds << ": " << describe(p) << "\n";
         for (std::size_t i = 0; i < samples.size(); ++i)
             if (fold_of[i] == f) oof.add(samples[i].unacceptable, flagged(samples[i], p));
     }
-    std::vector<const Sample*> all;
-    for (const auto& s : samples) all.push_back(&s);
+    std::vector<const Summary*> all;
+    for (const auto& m : summaries) all.push_back(&m);
     const auto refit = fit(all);
     Counts refitted;
-    for (const auto& s : samples) refitted.add(s.unacceptable, flagged(s, refit));
+    std::size_t mismatches = 0;  // the fast path must agree with the gate itself
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const bool by_gate = flagged(samples[i], refit);
+        mismatches += by_gate != flagged(summaries[i], refit);
+        refitted.add(samples[i].unacceptable, by_gate);
+    }
+    if (mismatches) {
+        std::cerr << "ecg-eval: internal error: fitting summary disagrees with the gate on "
+                  << mismatches << " records\n";
+        return 1;
+    }
     std::cout << "shipped thresholds: accuracy=" << fixed3(fitted.accuracy())
               << " sensitivity=" << fixed3(fitted.sensitivity())
               << " specificity=" << fixed3(fitted.specificity()) << "\n";
