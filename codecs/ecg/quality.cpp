@@ -31,15 +31,14 @@ std::pair<std::size_t, std::size_t> stuck_samples(std::span<const float> x, doub
     return {stuck, rail};
 }
 
-// The strongest line within +-0.3 Hz of `hz` and how far it stands above its neighbourhood.
+// The strongest line within +-0.2 Hz of `hz` and how far it stands above its neighbourhood.
 std::pair<double, double> mains_line(std::span<const double> x, double fs, double hz) {
     if (fs < 2.4 * hz) return {0, 0};
     double line = 0;
-    for (double f = hz - 0.3; f <= hz + 0.31; f += 0.1)
-        line = std::max(line, tone_amplitude(x, fs, f));
+    for (double off : {-0.2, 0.0, 0.2}) line = std::max(line, tone_amplitude(x, fs, hz + off));
     double around = 0;
-    for (double off : {-4.0, -3.0, -2.0, 2.0, 3.0, 4.0}) around += tone_amplitude(x, fs, hz + off);
-    around /= 6;
+    for (double off : {-4.0, -2.0, 2.0, 4.0}) around += tone_amplitude(x, fs, hz + off);
+    around /= 4;
     return {line, line / (around + 0.5)};
 }
 
