@@ -1,19 +1,244 @@
 #include "codecs/ecg/quality.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <tuple>
+
+#include "codecs/ecg/beats.hpp"
+#include "codecs/ecg/filters.hpp"
+
 namespace countylink::codecs::ecg {
+namespace {
+
+// Runs of one repeated value lasting >= 40 ms: a disconnected lead or a clipped amplifier.
+// Returns all stuck samples and those stuck at the lead's extreme at least `rail_uv` out.
+std::pair<std::size_t, std::size_t> stuck_samples(std::span<const float> x, double fs,
+                                                  double rail_uv) {
+    const auto min_run = std::max<std::size_t>(3, static_cast<std::size_t>(0.04 * fs));
+    const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+    std::size_t stuck = 0, rail = 0;
+    for (std::size_t i = 0; i < x.size();) {
+        std::size_t j = i + 1;
+        while (j < x.size() && x[j] == x[i]) ++j;
+        if (j - i >= min_run) {
+            stuck += j - i;
+            const bool at_extreme = x[i] == *lo || x[i] == *hi;
+            if (at_extreme && std::fabs(x[i]) >= rail_uv) rail += j - i;
+        }
+        i = j;
+    }
+    return {stuck, rail};
+}
+
+// The strongest line within +-0.2 Hz of `hz` and how far it stands above its neighbourhood.
+std::pair<double, double> mains_line(std::span<const double> x, double fs, double hz) {
+    if (fs < 2.4 * hz) return {0, 0};
+    double line = 0;
+    for (double off : {-0.2, 0.0, 0.2}) line = std::max(line, tone_amplitude(x, fs, hz + off));
+    double around = 0;
+    for (double off : {-4.0, -2.0, 2.0, 4.0}) around += tone_amplitude(x, fs, hz + off);
+    around /= 4;
+    return {line, line / (around + 0.5)};
+}
+
+std::string one_decimal(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+}
+
+}  // namespace
 
 std::string_view verdict_name(Verdict verdict) {
     return verdict == Verdict::acceptable ? "acceptable" : "unacceptable";
 }
 
-// Placeholder until the gate lands: only refuses records without samples.
-QualityReport assess(const Waveform& waveform) {
-    QualityReport report;
-    if (waveform.leads.empty() || waveform.duration_s() <= 0) {
-        report.verdict = Verdict::unacceptable;
-        report.findings.push_back({"too_short", "", "no samples: record again"});
+QualityIndices measure(const Waveform& waveform) {
+    QualityIndices q;
+    const double fs = waveform.sample_rate_hz;
+    q.sample_rate_hz = fs;
+    q.duration_s = waveform.duration_s();
+    if (!(fs > 0)) return q;
+    std::vector<std::vector<double>> filtered(waveform.leads.size());
+    std::vector<std::vector<std::size_t>> detected(waveform.leads.size());
+    std::size_t live = 0;
+    for (std::size_t i = 0; i < waveform.leads.size(); ++i) {
+        const auto& x = waveform.leads[i].microvolts;
+        LeadIndices li;
+        li.name = waveform.leads[i].name;
+        li.samples = x.size();
+        if (!x.empty()) {
+            const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+            li.range_uv = static_cast<double>(*hi) - *lo;
+            const auto [stuck, rail] = stuck_samples(x, fs, 5000);
+            li.stuck_fraction = static_cast<double>(stuck) / static_cast<double>(x.size());
+            li.rail_fraction = static_cast<double>(rail) / static_cast<double>(x.size());
+            filtered[i] = band_limit(x, fs, 0.5, 40);
+            std::vector<double> magnitude(filtered[i].size());
+            for (std::size_t t = 0; t < magnitude.size(); ++t)
+                magnitude[t] = std::fabs(filtered[i][t]);
+            li.artefact_uv = quantile(magnitude, 0.999);
+            const auto baseline = band_limit(x, fs, 0, 0.7);
+            const auto [blo, bhi] = std::minmax_element(baseline.begin(), baseline.end());
+            li.wander_uv = *bhi - *blo;
+            const auto raw = band_limit(x, fs, 0, 0);
+            std::tie(li.mains50_uv, li.mains50_ratio) = mains_line(raw, fs, 50);
+            std::tie(li.mains60_uv, li.mains60_ratio) = mains_line(raw, fs, 60);
+            detected[i] = detect_qrs(x, fs);
+            li.beats = detected[i].size();
+            if (li.range_uv > 0) ++live;
+        }
+        q.leads.push_back(std::move(li));
     }
-    return report;
+    // A third of the live leads must see a beat for it to count.
+    const auto beats = consensus_beats(detected, fs, std::max<std::size_t>(1, (live + 2) / 3));
+    q.consensus_beats = beats.size();
+    if (beats.size() >= 2 && beats.back() > beats.front()) {
+        q.heart_rate_bpm = 60.0 * fs * static_cast<double>(beats.size() - 1) /
+                           static_cast<double>(beats.back() - beats.front());
+    }
+    std::vector<BeatShape> shapes(waveform.leads.size());
+    for (std::size_t i = 0; i < waveform.leads.size(); ++i) {
+        auto& li = q.leads[i];
+        li.beat_agreement = beat_agreement(detected[i], beats, fs);
+        shapes[i] = beat_shape(filtered[i], beats, fs);
+        li.beat_corr = shapes[i].median_corr;
+        li.beat_snr = shapes[i].snr;
+        li.qrs_uv = shapes[i].size;
+        if (fs > 90 && li.qrs_uv > 0) {
+            const auto smooth = band_limit(waveform.leads[i].microvolts, fs, 0, 40);
+            double hf = 0;
+            for (std::size_t t = 0; t < smooth.size(); ++t) {
+                const double d = waveform.leads[i].microvolts[t] - smooth[t];
+                hf += d * d;
+            }
+            li.hf_ratio = std::sqrt(hf / static_cast<double>(smooth.size())) / li.qrs_uv;
+        }
+    }
+    for (const auto& li : q.leads)
+        if (li.beat_snr < 1) q.noise_burden += std::log(1 / std::max(li.beat_snr, 0.01));
+    if (q.duration_s > 0) q.beat_rate = 60.0 * static_cast<double>(beats.size()) / q.duration_s;
+
+    // LA/RA reversal: how I, II and III relate to the left lateral chest direction.
+    auto average_of = [&](std::string_view name) -> const std::vector<double>* {
+        for (std::size_t i = 0; i < waveform.leads.size(); ++i)
+            if (waveform.leads[i].name == name && !shapes[i].average.empty())
+                return &shapes[i].average;
+        return nullptr;
+    };
+    const auto *i1 = average_of("I"), *i2 = average_of("II"), *i3 = average_of("III");
+    std::vector<double> lateral;
+    for (auto [name, sign] : {std::pair{"V5", 1.0}, std::pair{"V6", 1.0}, std::pair{"V1", -1.0}}) {
+        const auto* a = average_of(name);
+        if (!a) continue;
+        if (lateral.empty()) lateral.assign(a->size(), 0.0);
+        for (std::size_t t = 0; t < a->size() && t < lateral.size(); ++t)
+            lateral[t] += sign * (*a)[t];
+    }
+    const bool has_left = average_of("V5") || average_of("V6");
+    if (i1 && i2 && i3 && has_left) {
+        q.reversal_checked = true;
+        q.corr_i_lateral = correlation(*i1, lateral);
+        q.corr_ii_lateral = correlation(*i2, lateral);
+        q.corr_iii_lateral = correlation(*i3, lateral);
+    }
+    return q;
+}
+
+QualityReport judge(const QualityIndices& q, const QualityParams& p) {
+    QualityReport r;
+    r.heart_rate_bpm = q.heart_rate_bpm;
+    auto fail = [&](std::string code, std::string lead, std::string reason) {
+        r.findings.push_back({std::move(code), std::move(lead), std::move(reason)});
+    };
+    if (q.leads.empty() || q.duration_s <= 0 || q.sample_rate_hz <= 0) {
+        fail("too_short", "", "no samples: record again");
+        r.verdict = Verdict::unacceptable;
+        return r;
+    }
+    if (q.duration_s < p.min_duration_s) {
+        fail("too_short", "",
+             "only " + one_decimal(q.duration_s) + " s recorded: record at least 10 s");
+    }
+    if (q.sample_rate_hz < p.min_sample_rate_hz) {
+        fail("low_sample_rate", "",
+             "sampled at only " + one_decimal(q.sample_rate_hz) +
+                 " Hz: set the cart to 500 Hz (at least " + one_decimal(p.min_sample_rate_hz) +
+                 ")");
+    }
+    std::size_t longest = 0;
+    for (const auto& l : q.leads) longest = std::max(longest, l.samples);
+    // Per lead, the first problem found is the one reported: it is the one to fix first.
+    std::vector<std::string> noisy;
+    for (const auto& l : q.leads) {
+        const std::string& n = l.name;
+        if (l.beat_snr < 1) noisy.push_back(n);
+        if (l.samples + static_cast<std::size_t>(0.1 * q.sample_rate_hz) < longest) {
+            fail("missing_samples", n,
+                 n + " missing " +
+                     one_decimal(static_cast<double>(longest - l.samples) / q.sample_rate_hz) +
+                     " s of signal: record again");
+        } else if (l.rail_fraction > p.max_rail_fraction) {
+            fail("saturation", n,
+                 n + " at the amplifier limit " + one_decimal(100 * l.rail_fraction) +
+                     "% of the time: check electrode contact and gel");
+        } else if (l.range_uv < p.min_range_uv || l.stuck_fraction > p.max_stuck_fraction) {
+            fail("flat_lead", n, n + " flat: check electrode");
+        } else if (l.artefact_uv > p.max_artefact_uv) {
+            fail("implausible_amplitude", n,
+                 n + " swings " + one_decimal(l.artefact_uv / 1000) +
+                     " mV: check electrode, keep patient still");
+        } else if (l.wander_uv > p.max_wander_uv) {
+            fail("baseline_wander", n,
+                 n + " baseline wanders " + one_decimal(l.wander_uv / 1000) +
+                     " mV: check electrode contact, patient still and breathing quietly");
+        } else if (l.beat_snr < p.min_beat_snr) {
+            fail("noisy_lead", n,
+                 n + " noisy, beats not visible: check electrode, keep patient still");
+        } else if (l.hf_ratio > p.max_hf_ratio) {
+            fail("hf_noise", n, n + " high-frequency noise (muscle): patient relaxed and warm");
+        } else if (l.mains50_uv > p.max_mains_uv && l.mains50_ratio > p.min_mains_ratio) {
+            fail("mains_noise", n,
+                 n + " 50 Hz mains interference: check cable, unplug nearby devices");
+        } else if (l.mains60_uv > p.max_mains_uv && l.mains60_ratio > p.min_mains_ratio) {
+            fail("mains_noise", n,
+                 n + " 60 Hz mains interference: check cable, unplug nearby devices");
+        }
+    }
+    if (q.noise_burden > p.max_noise_burden && !noisy.empty()) {
+        std::string list;
+        for (const auto& n : noisy) list += (list.empty() ? "" : ", ") + n;
+        fail("noisy_leads", "",
+             "noise in " + list + ": check these electrodes, keep patient still");
+    }
+    if (q.consensus_beats < 2) {
+        fail("no_beats", "", "no heartbeats found: check all electrodes");
+    } else if (q.beat_rate < p.min_beat_rate) {
+        fail("beat_disagreement", "",
+             "leads disagree on the heartbeats (" + std::to_string(q.consensus_beats) +
+                 " found by most leads): check electrodes");
+    } else if (q.heart_rate_bpm < p.min_heart_rate || q.heart_rate_bpm > p.max_heart_rate) {
+        fail("implausible_heart_rate", "",
+             "heart rate " + std::to_string(static_cast<int>(std::lround(q.heart_rate_bpm))) +
+                 "/min is implausible: beats are missed or noise is counted, check electrodes");
+    }
+    QualityFinding reversal;
+    const bool reversed = q.reversal_checked && q.corr_i_lateral < p.max_reversal_corr_i &&
+                          q.corr_ii_lateral - q.corr_iii_lateral < p.max_reversal_ii_minus_iii;
+    if (reversed) {
+        reversal = {"limb_lead_reversal", "",
+                    "lead I inverted, II and III exchanged: left and right arm electrodes "
+                    "swapped? Check them"};
+        if (p.reversal_is_unacceptable) r.findings.push_back(reversal);
+    }
+    r.verdict = r.findings.empty() ? Verdict::acceptable : Verdict::unacceptable;
+    if (reversed && !p.reversal_is_unacceptable) r.findings.push_back(reversal);  // a note
+    return r;
+}
+
+QualityReport assess(const Waveform& waveform) {
+    return judge(measure(waveform), QualityParams{});
 }
 
 }  // namespace countylink::codecs::ecg

@@ -1,5 +1,9 @@
 // The ECG quality gate: is this tracing good enough to read, and if not, what must the
 // technician fix while the patient is still there.
+//
+// Two steps, so an evaluation can re-fit thresholds without re-measuring: `measure` computes a
+// few explainable indices per lead and per record (docs/ecg-quality.md says why each), `judge`
+// compares them with thresholds. `assess` is both, with the shipped thresholds.
 #pragma once
 
 #include <string>
@@ -15,9 +19,9 @@ enum class Verdict { acceptable, unacceptable };
 std::string_view verdict_name(Verdict verdict);
 
 // One problem. `code` is stable snake_case (flat_lead, saturation, implausible_amplitude,
-// baseline_wander, hf_noise, mains_noise, missing_samples, no_beats, implausible_heart_rate,
-// beat_disagreement, limb_lead_reversal, too_short ...); `lead` is empty for whole-record
-// findings; `reason` is what a technician reads ("V3 flat: check electrode").
+// noisy_lead, noisy_leads, baseline_wander, hf_noise, mains_noise, missing_samples, no_beats,
+// implausible_heart_rate, beat_disagreement, limb_lead_reversal, too_short); `lead` is empty for
+// whole-record findings; `reason` is what a technician reads ("V3 flat: check electrode").
 struct QualityFinding {
     std::string code;
     std::string lead;
@@ -29,6 +33,80 @@ struct QualityReport {
     std::vector<QualityFinding> findings;  // reasons for the verdict first, then notes
     double heart_rate_bpm = 0;             // 0 when no beats were found
 };
+
+// What `measure` finds in one lead. Amplitudes in µV, fractions in [0, 1].
+struct LeadIndices {
+    std::string name;
+    std::size_t samples = 0;
+    double range_uv = 0;        // max - min of the raw lead
+    double stuck_fraction = 0;  // samples in runs of one repeated value lasting >= 40 ms
+    double rail_fraction = 0;   // stuck samples sitting at the lead's extreme, >= 5 mV out
+    double artefact_uv = 0;     // 99.9th percentile |x| of the 0.5-40 Hz signal: spikes, motion
+    double wander_uv = 0;       // peak-to-peak of the < 0.7 Hz baseline
+    double hf_ratio = 0;        // rms above 40 Hz / QRS amplitude of the average beat
+    double mains50_uv = 0;      // amplitude of a 50 Hz line in the lead (0 if fs too low)
+    double mains60_uv = 0;      // same at 60 Hz
+    double mains50_ratio = 0;   // that line over its spectral neighbours (>> 1 = a real line)
+    double mains60_ratio = 0;
+    std::size_t beats = 0;      // QRS complexes this lead's own detector found
+    double beat_agreement = 0;  // F1 of this lead's beats against the all-lead consensus
+    double beat_corr = 0;       // median correlation of each beat with the lead's average beat
+    double beat_snr = 0;        // average-beat peak-to-peak / (rms beat-to-beat residual + 5 µV)
+    double qrs_uv = 0;          // peak-to-peak of the average beat
+};
+
+struct QualityIndices {
+    double sample_rate_hz = 0;
+    double duration_s = 0;
+    std::vector<LeadIndices> leads;
+    std::size_t consensus_beats = 0;  // beats seen by at least a third of the live leads
+    double beat_rate = 0;             // consensus beats per minute of recording
+    double heart_rate_bpm = 0;        // from the first to the last consensus beat; 0 if < 2
+    // Sum over leads of ln(1 / beat_snr) where beat_snr < 1: how much of the tracing is buried
+    // in noise. One dead lead scores ~4.6 (snr floor 0.01); three leads at snr 0.5 score 2.1.
+    double noise_burden = 0;
+    // LA/RA reversal evidence, from average beats: correlation of I, II and III with the left
+    // lateral chest direction V5 + V6 - V1. Normal: I follows it and II more than III. LA/RA
+    // swapped (I -> -I, II <-> III): the reverse. Checked only when I, II, III and V5 or V6
+    // have average beats.
+    bool reversal_checked = false;
+    double corr_i_lateral = 0;
+    double corr_ii_lateral = 0;
+    double corr_iii_lateral = 0;
+};
+
+// Thresholds `judge` applies. The first three are fitted (`countylinkctl ecg-eval --folds` re-fits
+// them on training folds only); the rest are fixed technical or physiological limits.
+struct QualityParams {
+    // Defaults: the fit on all of ../shared/ecg-quality (docs/ecg-quality.md). A single noisy
+    // lead alone does not fail a record there (raters accepted one bad chest lead), so the
+    // per-lead floor fits to 0 and the burden over leads carries the decision.
+    double min_beat_snr = 0;        // one lead whose beats drown in noise
+    double max_noise_burden = 7.5;  // several noisy leads together
+    double min_beat_rate = 37.5;    // consensus beats per minute: fewer means leads disagree
+    // Fixed.
+    double max_rail_fraction = 0.01;  // 1 % of the record stuck at the amplifier's limit
+    double max_artefact_uv = 80000;   // 99.9th percentile |x| of the 0.5-40 Hz signal
+    double max_wander_uv = 15000;     // baseline swing: off a 10 mm/mV strip
+    double min_heart_rate = 30;
+    double max_heart_rate = 220;
+    double min_range_uv = 100;        // flat below 0.1 mV
+    double max_stuck_fraction = 0.5;  // lead off: constant half the time
+    double max_hf_ratio = 2.0;        // noise above 40 Hz twice the QRS size
+    double max_mains_uv = 300;        // a 50 or 60 Hz line this strong ...
+    double min_mains_ratio = 10;      // ... standing this far above its neighbourhood
+    double min_duration_s = 2.5;
+    double min_sample_rate_hz = 100;         // below this the QRS shape is lost
+    double max_reversal_corr_i = -0.5;       // I points away from the lateral chest leads
+    double max_reversal_ii_minus_iii = 0.0;  // and III follows them more than II does
+    bool reversal_is_unacceptable = false;   // reported as a note; routing may act on it
+};
+
+// Measures every index. Never throws for content (empty, constant, short records are fine).
+QualityIndices measure(const Waveform& waveform);
+
+// The verdict and per-lead reasons for `indices` under `params`.
+QualityReport judge(const QualityIndices& indices, const QualityParams& params);
 
 // Runs every check. Never throws for bad content: an unusable record is `unacceptable` with a
 // reason. Both 50 Hz and 60 Hz mains are checked.

@@ -7,6 +7,7 @@
 //   countylinkctl backup DEST                             online consistent copy of the data
 //   countylinkctl conformance                             the DICOM Conformance Statement
 //   countylinkctl audit [--since T] [--event E] [--user U] [--study UID]   the audit trail
+//   countylinkctl ecg-eval DIR LABELS.csv [--folds K]     score the ECG quality gate
 #include <fcntl.h>
 
 #include <sys/statvfs.h>
@@ -27,6 +28,7 @@
 #include "gateway/store/sqlite/sqlite_queues.hpp"
 #include "tools/countylinkctl/audit.hpp"
 #include "tools/countylinkctl/conformance.hpp"
+#include "tools/countylinkctl/ecg_eval.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -43,7 +45,8 @@ constexpr const char* kUsage =
     "  countylinkctl status [--data-dir DIR]\n"
     "  countylinkctl backup DEST [--data-dir DIR]\n"
     "  countylinkctl conformance\n"
-    "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n";
+    "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n"
+    "  countylinkctl ecg-eval DIR LABELS.csv [--folds K] [--seed N] [--reversal] [--dump FILE]\n";
 
 store::SqliteIndex open_index(const fs::path& data) {
     const fs::path file = data / "index.sqlite";
@@ -214,6 +217,8 @@ int audit_command(const fs::path& data, const po::variables_map& vm) {
 
 int main(int argc, char** argv) {
     try {
+        if (argc > 1 && std::string(argv[1]) == "ecg-eval")  // its own options (--folds ...)
+            return ctl::ecg_eval(std::vector<std::string>(argv + 2, argv + argc));
         po::options_description desc("options");
         desc.add_options()("help,h", "show help")(
             "data-dir", po::value<std::string>()->default_value("./var"), "data directory")(

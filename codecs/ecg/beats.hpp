@@ -1,0 +1,39 @@
+// Finding heartbeats for the quality gate: a per-lead QRS detector, the beats most leads agree
+// on, and how well each lead's beats repeat around that consensus.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace countylink::codecs::ecg {
+
+// Sample indices of QRS complexes in one lead (band 5-20 Hz, squared slope, 120 ms integration,
+// threshold at 0.3 x its 98th percentile, 250 ms refractory). Empty for a flat lead.
+std::vector<std::size_t> detect_qrs(std::span<const float> lead, double fs);
+
+// Beats that at least `min_leads` leads detected within 100 ms of each other (their median).
+std::vector<std::size_t> consensus_beats(const std::vector<std::vector<std::size_t>>& per_lead,
+                                         double fs, std::size_t min_leads);
+
+// F1 of `beats` against `reference` (matches within 100 ms); 0 when either is empty.
+double beat_agreement(std::span<const std::size_t> beats, std::span<const std::size_t> reference,
+                      double fs);
+
+// How one lead's beats repeat: its average (median) beat over [-0.2 s, +0.4 s] around each
+// consensus beat, the median correlation of each beat with it, and its size over the residual.
+struct BeatShape {
+    std::vector<double> average;  // empty when fewer than 3 whole beats fit in the record
+    double median_corr = 0;
+    double snr = 0;   // peak-to-peak of `average` / rms(beat - average)
+    double size = 0;  // peak-to-peak of `average`, same units as the signal
+};
+
+// `filtered` is the lead after baseline and high-frequency removal.
+BeatShape beat_shape(std::span<const double> filtered, std::span<const std::size_t> beats,
+                     double fs);
+
+// Pearson correlation of two equally long sequences; 0 when either is constant or empty.
+double correlation(std::span<const double> a, std::span<const double> b);
+
+}  // namespace countylink::codecs::ecg
