@@ -309,7 +309,8 @@ std::optional<std::string> url_problem(std::string_view url) {
     };
     if (starts_with_nocase("https://")) {
         return expectation +
-               "; https is not supported yet (TLS comes with the security issue), until then "
+               "; https is not supported yet (the gateway serves TLS but does not send it), until "
+               "then "
                "use http:// on a trusted network, got " +
                quote_value(url);
     }

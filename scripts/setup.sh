@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev
   libdcmtk-dev dcmtk
   libzstd-dev zstd zlib1g-dev
-  libssl-dev
+  libssl-dev openssl
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libtomlplusplus-dev libxml2-dev

@@ -149,15 +149,17 @@ awaitable<bool> Association::handshake() {
     if (!stream_.is_tls()) co_return true;
     set_deadline(Clock::now() + std::chrono::seconds(ctx_.config.dicom.artim_timeout_s));
     error_code ec;
+    stream_.remember_refused_certificate();
     co_await stream_.async_handshake(asio::redirect_error(use_awaitable, ec));
     deadline_ = Clock::time_point::max();
     if (!ec) {
         certificate_ = tls::peer_certificate(stream_.native_tls());
         co_return true;
     }
-    const std::string why =
-        timed_out_ ? "TLS handshake timed out"
-                   : "TLS handshake refused: " + tls::handshake_failure(stream_.native_tls(), ec);
+    const std::string why = timed_out_ ? "TLS handshake timed out"
+                                       : "TLS handshake refused: " +
+                                             tls::handshake_failure(stream_.native_tls(), ec,
+                                                                    stream_.refused_certificate());
     ctx_.log.warn("DICOM TLS connection from ", peer_, ": ", why);
     ctx_.metrics.refusals_total.with({"tls_handshake"}).inc();
     audit::Event e = audit_event(audit::EventType::refusal);

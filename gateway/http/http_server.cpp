@@ -116,6 +116,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         if (!stream_.is_tls()) co_return true;
         stream_.expires_after(std::chrono::seconds(30));
         beast::error_code ec;
+        stream_.remember_refused_certificate();
         co_await stream_.async_handshake(asio::redirect_error(use_awaitable, ec));
         if (!ec) {
             certificate_ = tls::peer_certificate(stream_.native_tls());
@@ -125,7 +126,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         e.type = audit::EventType::refusal;
         e.outcome = audit::Outcome::serious_failure;
         e.description =
-            "TLS handshake refused: " + tls::handshake_failure(stream_.native_tls(), ec);
+            "TLS handshake refused: " +
+            tls::handshake_failure(stream_.native_tls(), ec, stream_.refused_certificate());
         ctx_.metrics.refusals_total.with({"tls_handshake"}).inc();
         ctx_.audit.record(e);
         co_return false;

@@ -92,6 +92,19 @@ std::shared_ptr<ssl::context> make_server_context(const config::TlsSettings& tls
     return ctx;
 }
 
+std::string subject_of(X509* cert) {
+    if (!cert) return {};
+    std::string out;
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    if (bio &&
+        X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(bio.get(), &data);
+        if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
 PeerCertificate peer_certificate(SSL* ssl) {
     PeerCertificate out;
     if (!ssl) return out;
@@ -100,22 +113,21 @@ PeerCertificate peer_certificate(SSL* ssl) {
     X509_NAME* subject = X509_get_subject_name(cert.get());
     out.common_name = name_entry(subject, NID_commonName);
     out.organization = name_entry(subject, NID_organizationName);
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-    if (bio && X509_NAME_print_ex(bio.get(), subject, 0, XN_FLAG_RFC2253) >= 0) {
-        char* data = nullptr;
-        const long n = BIO_get_mem_data(bio.get(), &data);
-        if (n > 0) out.subject.assign(data, static_cast<std::size_t>(n));
-    }
+    out.subject = subject_of(cert.get());
     return out;
 }
 
-std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec,
+                              const std::string& presented) {
     std::string why = ec.message();
     if (ssl) {
         const long verify = SSL_get_verify_result(ssl);
-        if (verify != X509_V_OK)
+        if (verify != X509_V_OK) {
             why += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+        }
     }
+    // Who tried, for the audit trail; not verified, so not an identity.
+    if (!presented.empty()) why += "; presented " + presented;
     return why;
 }
 

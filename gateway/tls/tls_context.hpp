@@ -45,9 +45,14 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
 // The certificate of the peer of an established connection (nullptr `ssl`: none).
 PeerCertificate peer_certificate(SSL* ssl);
 
+// A certificate's subject on one line, RFC 2253 order; empty for nullptr.
+std::string subject_of(X509* cert);
+
 // Why a handshake failed, in words: the TLS error and, when verification refused the peer's
-// certificate, the verifier's reason ("certificate has expired").
-std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+// certificate, the verifier's reason ("certificate has expired") and the subject `presented`
+// (TlsOrPlain::refused_certificate), if any.
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec,
+                              const std::string& presented);
 
 // The notAfter of the first certificate in a PEM file, as Unix seconds. Throws when unreadable.
 int64_t certificate_not_after(const std::string& pem_file);

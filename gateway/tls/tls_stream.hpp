@@ -5,11 +5,15 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/verify_context.hpp>
+
+#include "gateway/tls/tls_context.hpp"
 
 namespace countylink::tls {
 
@@ -78,6 +82,18 @@ class TlsOrPlain {
             token, buffers);
     }
 
+    // From now on, keeps the subject of a client certificate the verifier refuses (expired,
+    // unknown CA), for the audit trail. Call it where the stream stays: the check refers to it.
+    void remember_refused_certificate() {
+        if (!tls_) return;
+        tls_->set_verify_callback([this](bool ok, boost::asio::ssl::verify_context& v) {
+            if (!ok && refused_.empty())
+                refused_ = subject_of(X509_STORE_CTX_get0_cert(v.native_handle()));
+            return ok;
+        });
+    }
+    const std::string& refused_certificate() const { return refused_; }
+
     // Synchronous, for a best-effort last word (A-ABORT) on a non-blocking socket.
     template <typename Buffers>
     std::size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
@@ -94,6 +110,7 @@ class TlsOrPlain {
     std::shared_ptr<boost::asio::ssl::context> context_;
     std::optional<Next> plain_;
     std::optional<boost::asio::ssl::stream<Next>> tls_;
+    std::string refused_;
 };
 
 }  // namespace countylink::tls
