@@ -163,6 +163,12 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                 "destination does not accept " + o.sop_class_uid + " in " + o.transfer_syntax_uid;
             refused.permanent = true;
             results[i] = std::move(refused);
+            if (o.on_result) {
+                co_await server::run_on(workers, [&] {
+                    o.on_result(results[i]);
+                    return 0;
+                });
+            }
             continue;
         }
         const auto started = std::chrono::steady_clock::now();
@@ -215,6 +221,12 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         result.permanent = !ok && is_permanent(status);
         result.round_trip = std::chrono::steady_clock::now() - started;
         results[i] = std::move(result);
+        if (o.on_result) {
+            co_await server::run_on(workers, [&] {
+                o.on_result(results[i]);
+                return 0;
+            });
+        }
     }
     co_await link.write(encode_release_rq());
     try {
