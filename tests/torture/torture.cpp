@@ -16,10 +16,12 @@ int rounds(int ci) {
     return env && *env ? std::max(1, std::atoi(env)) : ci;
 }
 
-std::vector<fs::path> synth_ct(const fs::path& dir, int count, int studies, int seed) {
+std::vector<fs::path> synth_ct(const fs::path& dir, int count, int studies, int seed, int size) {
+    const std::string pixels = std::to_string(size);
     const auto r = run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() +
-                       "' --kind ct --rows 64 --cols 64 --count " + std::to_string(count) +
-                       " --studies " + std::to_string(studies) + " --seed " + std::to_string(seed));
+                       "' --kind ct --rows " + pixels + " --cols " + pixels + " --count " +
+                       std::to_string(count) + " --studies " + std::to_string(studies) +
+                       " --seed " + std::to_string(seed));
     if (r.exit_code != 0) throw std::runtime_error("countylink-synth failed:\n" + r.output);
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
@@ -101,6 +103,42 @@ std::vector<std::string> missing_or_changed(const Gateway& gw,
         }
     }
     return bad;
+}
+
+namespace {
+
+fs::path created(const fs::path& dir) {
+    fs::create_directories(dir);
+    return dir;
+}
+
+}  // namespace
+
+Pacs::Pacs(const fs::path& d)
+    : dir(created(d)),
+      port(free_port()),
+      storescp_({"storescp", "+xa", "+B", "+uf", "-od", dir.string(), std::to_string(port)},
+                d.parent_path() / (d.filename().string() + ".log")) {
+    wait_for_port(port);
+}
+
+std::string forward_config(uint16_t port) {
+    return "[forward]\nbackoff_initial_s = 1\nbackoff_max_s = 1\n"
+           "[[forward.destinations]]\nname = \"pacs\"\nae_title = \"PACS\"\n"
+           "host = \"127.0.0.1\"\nport = " +
+           std::to_string(port) +
+           "\n[[routing.rules]]\nmodalities = [\"CT\"]\nqueues = [\"imaging\"]\n"
+           "forward = [\"pacs\"]\n";
+}
+
+std::map<std::string, int> received_by_uid(const fs::path& dir) {
+    std::map<std::string, int> count;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (!e.is_regular_file()) continue;
+        const auto start = codecs::dicom::read_part10_start(read_file(e.path()));
+        ++count[start ? start->meta.sop_instance_uid : ""];
+    }
+    return count;
 }
 
 namespace {

@@ -18,8 +18,9 @@ namespace countylink::testing::torture {
 // COUNTYLINK_TORTURE_ROUNDS when set (the long mode: scripts/torture.sh --long), else `ci`.
 int rounds(int ci);
 
-// Synthetic CT objects (countylink-synth, 64x64) in `dir`; distinct UIDs per seed.
-std::vector<fs::path> synth_ct(const fs::path& dir, int count, int studies, int seed);
+// Synthetic CT objects (countylink-synth, size x size pixels) in `dir`; distinct UIDs per seed.
+std::vector<fs::path> synth_ct(const fs::path& dir, int count, int studies, int seed,
+                               int size = 64);
 
 // The SOP Instance UID in a Part-10 file's meta header.
 std::string sop_uid(const fs::path& file);
@@ -53,6 +54,26 @@ std::vector<std::string> missing_or_changed(const Gateway& gw,
 // blob file exists, no study is twice in a queue, no forward item without its instance.
 // Returns the problems found (empty when consistent).
 std::vector<std::string> index_problems(const fs::path& data_dir);
+
+// A DCMTK storescp as the forward destination (PACS), storing into `dir` with unique file
+// names so that a duplicate delivery stays visible; ready when constructed.
+class Pacs {
+  public:
+    explicit Pacs(const fs::path& dir);
+    const fs::path dir;
+    const uint16_t port;
+
+  private:
+    Process storescp_;
+};
+
+// Gateway config that queues every CT and forwards it to "pacs" at 127.0.0.1:port, retrying
+// after 1 s.
+std::string forward_config(uint16_t port);
+
+// Files per SOP Instance UID in a storescp output directory (+uf keeps duplicates apart); a
+// file storescp is still writing counts under "".
+std::map<std::string, int> received_by_uid(const fs::path& dir);
 
 // Forward outbox items not (yet) delivered, from the index.
 std::size_t undelivered_forward_items(const fs::path& data_dir);
