@@ -15,6 +15,15 @@ namespace fs = std::filesystem;
 
 class FuzzReplay : public ::testing::TestWithParam<Target> {};
 
+}  // namespace
+
+// How gtest and ctest name a target: by its name.
+void PrintTo(const Target& target, std::ostream* out) {
+    *out << target.name;
+}
+
+namespace {
+
 TEST_P(FuzzReplay, SeedsAndSavedCrashInputsPass) {
     const Target target = GetParam();
     const auto seed_inputs = seeds(target.name, COUNTYLINK_SHARED_DIR, COUNTYLINK_SOURCE_DIR);
