@@ -14,6 +14,7 @@ packages=(
   libtomlplusplus-dev libxml2-dev
   dicom3tools prometheus orthanc
   clang-format curl procps python3
+  clang libclang-rt-14-dev
 )
 
 missing=()

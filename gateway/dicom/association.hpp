@@ -47,6 +47,9 @@ class Association : public std::enable_shared_from_this<Association> {
 
     // A DIMSE message being received: its command, then (maybe) its dataset in the spool.
     struct Message {
+        // Declared so clang sees it as default-constructible inside the enclosing class
+        // (std::optional<Message>::emplace); an implicit one is not usable there yet.
+        Message() {}
         uint8_t context_id = 0;
         std::vector<std::byte> command_bytes;
         std::optional<Command> command;

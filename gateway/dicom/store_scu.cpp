@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +29,15 @@ namespace {
 
 constexpr uint32_t kOurMaxPdu = 262144;
 
+// Socket operations complete with their error code instead of throwing: `op || timer` waits
+// for the first operation to *succeed*, so a throwing op (connection reset, refused) would
+// only end at the timeout.
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+void fail_on(const boost::system::error_code& ec, const std::string& what) {
+    if (ec) throw AssociationFailed(what + " failed: " + ec.message());
+}
+
 // A socket whose every operation is bounded by the peer timeout.
 class Link {
   public:
@@ -39,17 +49,19 @@ class Link {
         const auto endpoints =
             co_await resolver.async_resolve(host, std::to_string(port), use_awaitable);
         timer_.expires_after(timeout_);
-        auto r = co_await (asio::async_connect(socket_, endpoints, use_awaitable) ||
+        auto r = co_await (asio::async_connect(socket_, endpoints, kNoThrow) ||
                            timer_.async_wait(use_awaitable));
         if (r.index() == 1) throw AssociationFailed("connect to " + host + " timed out");
+        fail_on(std::get<0>(std::get<0>(r)), "connect to " + host);
         socket_.set_option(asio::ip::tcp::no_delay(true));
     }
 
     awaitable<void> write(const std::vector<std::byte>& bytes) {
         timer_.expires_after(timeout_);
-        auto r = co_await (asio::async_write(socket_, asio::buffer(bytes), use_awaitable) ||
+        auto r = co_await (asio::async_write(socket_, asio::buffer(bytes), kNoThrow) ||
                            timer_.async_wait(use_awaitable));
         if (r.index() == 1) throw AssociationFailed("write timed out");
+        fail_on(std::get<0>(std::get<0>(r)), "write");
     }
 
     // Reads one PDU (header + body, body at most 16 MiB).
@@ -71,10 +83,11 @@ class Link {
   private:
     awaitable<void> read_exactly(std::span<std::byte> into) {
         timer_.expires_after(timeout_);
-        auto r = co_await (
-            asio::async_read(socket_, asio::buffer(into.data(), into.size()), use_awaitable) ||
-            timer_.async_wait(use_awaitable));
+        auto r =
+            co_await (asio::async_read(socket_, asio::buffer(into.data(), into.size()), kNoThrow) ||
+                      timer_.async_wait(use_awaitable));
         if (r.index() == 1) throw AssociationFailed("no answer from the peer in time");
+        fail_on(std::get<0>(std::get<0>(r)), "read");
     }
 
     asio::ip::tcp::socket socket_;
@@ -163,6 +176,12 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                 "destination does not accept " + o.sop_class_uid + " in " + o.transfer_syntax_uid;
             refused.permanent = true;
             results[i] = std::move(refused);
+            if (o.on_result) {
+                co_await server::run_on(workers, [&] {
+                    o.on_result(results[i]);
+                    return 0;
+                });
+            }
             continue;
         }
         const auto started = std::chrono::steady_clock::now();
@@ -215,6 +234,12 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         result.permanent = !ok && is_permanent(status);
         result.round_trip = std::chrono::steady_clock::now() - started;
         results[i] = std::move(result);
+        if (o.on_result) {
+            co_await server::run_on(workers, [&] {
+                o.on_result(results[i]);
+                return 0;
+            });
+        }
     }
     co_await link.write(encode_release_rq());
     try {

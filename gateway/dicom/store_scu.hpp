@@ -23,11 +23,17 @@ struct ScuPeer {
     std::chrono::seconds timeout{30};  // for connect, each read and each write
 };
 
+struct SendResult;
+
 // One object to send. `read_dataset` fills the span with the next dataset bytes and returns
 // how many (0 at the end); it runs on the worker pool.
 struct OutgoingObject {
     std::string sop_class_uid, sop_instance_uid, transfer_syntax_uid;
     std::function<std::size_t(std::span<std::byte>)> read_dataset;
+    // Optional: called on the worker pool as soon as this object's outcome is known (its
+    // C-STORE-RSP, or the refusal of its context), before the next object is sent, so a caller
+    // can record it durably even if the association or the process dies later in the batch.
+    std::function<void(const SendResult&)> on_result = nullptr;
 };
 
 struct SendResult {
@@ -45,8 +51,8 @@ class AssociationFailed : public std::runtime_error {
 };
 
 // Sends `objects` over one association; results in the same order. Throws AssociationFailed
-// when the association cannot be made or breaks (results so far are lost to the caller: the
-// outbox treats the whole batch as not delivered, which is safe because C-STORE is idempotent).
+// when the association cannot be made or breaks (results so far reached each object's
+// on_result; the rest were not delivered).
 boost::asio::awaitable<std::vector<SendResult>> send_objects(boost::asio::any_io_executor executor,
                                                              boost::asio::thread_pool& workers,
                                                              const ScuPeer& peer,

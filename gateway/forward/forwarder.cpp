@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include <boost/asio/co_spawn.hpp>
@@ -75,6 +76,27 @@ int64_t backoff_ms(const config::ForwardSettings& s, int attempts, double jitter
     const double capped = std::min(base, static_cast<double>(s.backoff_max_s));
     return static_cast<int64_t>(capped * jitter_factor * 1000.0);
 }
+
+namespace {
+
+bool delivered_ok(const dicom::SendResult& r) {
+    return r.sent && (r.status == 0 || (r.status & 0xF000) == 0xB000);
+}
+
+// Writes one object's outcome to the outbox; runs on a worker (SQLite).
+void record_outcome(Outbox& outbox, const config::ForwardSettings& settings, const OutboxItem& item,
+                    const dicom::SendResult& r) {
+    const int64_t now = server::unix_now_ms();
+    if (delivered_ok(r)) {
+        outbox.delivered(item.id, now);
+    } else if (r.permanent) {
+        outbox.dead(item.id, r.error);
+    } else {
+        outbox.failed(item.id, now + backoff_ms(settings, item.attempts, jitter()), r.error);
+    }
+}
+
+}  // namespace
 
 void Forwarder::start(asio::io_context& io) {
     for (const auto& destination : config_.forward.destinations) {
@@ -164,6 +186,17 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
         sendable.push_back(std::move(item));
     }
     if (objects.empty()) co_return;
+    // Each C-STORE outcome is written to the outbox as its response arrives, not after the
+    // batch: a crash or a broken association later in the batch then resends only the objects
+    // the destination had not confirmed (at most the one in flight is sent twice).
+    std::vector<std::optional<dicom::SendResult>> recorded(sendable.size());
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        objects[i].on_result = [&outbox = outbox_, &settings = config_.forward, &sendable,
+                                &recorded, i](const dicom::SendResult& r) {
+            record_outcome(outbox, settings, sendable[i], r);
+            recorded[i] = r;
+        };
+    }
 
     std::vector<dicom::SendResult> results;
     std::string association_error;
@@ -183,37 +216,38 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
         association_error = e.what();
     }
     const int64_t end = server::unix_now_ms();
-    if (!association_error.empty()) {
-        // The destination is unreachable or broke the association: every item waits its
-        // backoff, which pauses this destination alone.
-        for (const auto& item : sendable) {
-            const int64_t next = end + backoff_ms(config_.forward, item.attempts, jitter());
+    std::size_t unconfirmed = 0;
+    for (std::size_t i = 0; i < sendable.size(); ++i) {
+        if (recorded[i]) continue;
+        if (association_error.empty() && i < results.size()) {
+            // A sender without per-object outcomes (STOW-RS): record them now.
             co_await server::run_on(workers_, [&] {
-                outbox_.failed(item.id, next, association_error);
+                record_outcome(outbox_, config_.forward, sendable[i], results[i]);
                 return 0;
             });
+            recorded[i] = results[i];
+            continue;
         }
-        metrics_.forward_attempts_total.with({destination.name, "failed"}).inc(sendable.size());
-        log_.warn("forward to ", destination.name, " failed for ", sendable.size(),
+        // The destination is unreachable or broke the association: the items it did not
+        // confirm wait their backoff, which pauses this destination alone.
+        const int64_t next = end + backoff_ms(config_.forward, sendable[i].attempts, jitter());
+        co_await server::run_on(workers_, [&] {
+            outbox_.failed(sendable[i].id, next, association_error);
+            return 0;
+        });
+        ++unconfirmed;
+    }
+    if (unconfirmed > 0) {
+        metrics_.forward_attempts_total.with({destination.name, "failed"}).inc(unconfirmed);
+        log_.warn("forward to ", destination.name, " failed for ", unconfirmed,
                   " objects: ", association_error);
-        co_return;
     }
     std::size_t delivered = 0;
     for (std::size_t i = 0; i < sendable.size(); ++i) {
+        if (!recorded[i]) continue;
         const auto& item = sendable[i];
-        const auto& r = results[i];
-        const bool ok = r.sent && (r.status == 0 || (r.status & 0xF000) == 0xB000);
-        co_await server::run_on(workers_, [&] {
-            if (ok) {
-                outbox_.delivered(item.id, end);
-            } else if (r.permanent) {
-                outbox_.dead(item.id, r.error);
-            } else {
-                outbox_.failed(item.id, end + backoff_ms(config_.forward, item.attempts, jitter()),
-                               r.error);
-            }
-            return 0;
-        });
+        const auto& r = *recorded[i];
+        const bool ok = delivered_ok(r);
         const char* outcome = ok ? "delivered" : r.permanent ? "dead" : "failed";
         metrics_.forward_attempts_total.with({destination.name, outcome}).inc();
         if (ok || r.permanent) audit_item(destination, item, ok ? "" : r.error);

@@ -214,6 +214,7 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
 
     json::array referenced, failed;
     bool too_large = false;
+    std::size_t out_of_space = 0;  // parts refused because the data directory is full
     for (auto& part : parts.parts()) {
         std::string refusal = part.refusal;
         uint16_t reason = 0xC000;
@@ -225,8 +226,17 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
             normal.emplace(ctx.spool_dir);
             auto& in = *part.spool;
             auto& out = *normal;
-            refusal = co_await server::run_on(ctx.workers,
-                                              [&] { return normalise(in.path(), out, meta); });
+            refusal = co_await server::run_on(ctx.workers, [&] {
+                try {
+                    return normalise(in.path(), out, meta);
+                } catch (const std::system_error& e) {
+                    // The copy with our meta header can fill the disk too: answer, not drop.
+                    return e.code() == std::errc::no_space_on_device
+                               ? std::string("gateway disk full, retry later")
+                               : "cannot spool part, retry later: " + std::string(e.what());
+                }
+            });
+            if (refusal.find("disk full") != std::string::npos) reason = 0xA700;
         }
         if (refusal.empty()) {
             const ingest::IngestRequest request = part_request(normal->path(), who, study_uid);
@@ -251,6 +261,7 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
         } else {
             ctx.audit.record(part_event(caller, study_uid, meta.sop_instance_uid, refusal, reason));
         }
+        if (refusal.find("disk full") != std::string::npos) ++out_of_space;
         json::object item{{"00081197", element("US", reason)},
                           {"00000902", element("LO", json::string(refusal))}};
         if (!meta.sop_class_uid.empty()) {
@@ -272,12 +283,17 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
     if (!referenced.empty()) {
         body_json["00081199"] = json::object{{"vr", "SQ"}, {"Value", std::move(referenced)}};
     }
-    const bool any_failed = !failed.empty();
+    const std::size_t n_failed = failed.size();
+    const bool any_failed = n_failed > 0;
     const bool any_stored = body_json.contains("00081199");
     if (any_failed)
         body_json["00081198"] = json::object{{"vr", "SQ"}, {"Value", std::move(failed)}};
+    if (out_of_space > 0) ctx.health.storage_failed("data directory full");
+    // Nothing stored and the disk is why: 507, which tells the sender to retry later.
+    const bool disk_full = !any_stored && out_of_space == n_failed;
     const auto status = !any_failed  ? bhttp::status::ok
                         : any_stored ? bhttp::status::accepted
+                        : disk_full  ? bhttp::status::insufficient_storage
                                      : bhttp::status::conflict;
     co_return text_response(reply_to, status, json::serialize(body_json) + "\n",
                             "application/dicom+json");

@@ -25,6 +25,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "codecs/dicom/part10.hpp"
 
 namespace countylink::testing {
@@ -166,10 +168,19 @@ void Gateway::start(const std::vector<std::string>& args) {
 }
 
 Gateway::~Gateway() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    // A clean stop exits 0. Anything else is a finding: a crash, or a sanitizer report in the
+    // server (ASan/UBSan abort, LeakSanitizer's exit code at shutdown, a TSan race).
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        const std::string all = log();
+        ADD_FAILURE() << "countylinkd did not stop cleanly ("
+                      << (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                            : "signal " + std::to_string(WTERMSIG(status)))
+                      << "); the end of its log:\n"
+                      << all.substr(all.size() > 8000 ? all.size() - 8000 : 0);
     }
 }
 
