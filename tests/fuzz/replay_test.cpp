@@ -41,7 +41,7 @@ TEST_P(FuzzReplay, SeedsAndSavedCrashInputsPass) {
         std::ifstream in(e.path(), std::ios::binary);
         std::vector<char> chars((std::istreambuf_iterator<char>(in)), {});
         std::vector<std::byte> bytes(chars.size());
-        std::memcpy(bytes.data(), chars.data(), chars.size());
+        if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
         SCOPED_TRACE("saved input " + e.path().string());
         EXPECT_EQ(target.entry(bytes), 0);
         ++replayed;

@@ -26,13 +26,13 @@ Bytes read_bytes(const fs::path& file, std::size_t limit = kMaxSeed) {
     std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     chars.resize(std::min(chars.size(), limit));
     Bytes out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
+    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
     return out;
 }
 
 Bytes text_bytes(std::string_view s) {
     Bytes out(s.size());
-    std::memcpy(out.data(), s.data(), s.size());
+    if (!s.empty()) std::memcpy(out.data(), s.data(), s.size());
     return out;
 }
 

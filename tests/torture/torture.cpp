@@ -97,7 +97,7 @@ std::vector<std::string> missing_or_changed(const Gateway& gw,
             continue;
         }
         std::vector<std::byte> body(res.body.size());
-        std::memcpy(body.data(), res.body.data(), body.size());
+        if (!body.empty()) std::memcpy(body.data(), res.body.data(), body.size());
         if (dataset_bytes(body) != dataset_bytes(read_file(file))) {
             bad.push_back(uid + ": dataset bytes differ from " + file.string());
         }
