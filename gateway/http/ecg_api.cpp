@@ -155,6 +155,16 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
         // is kept as sent (same durability as objects) and is what the waveform view reads.
         const ingest::SpoolFile original = spool_bytes(ctx.spool_dir, bytes);
         const store::BlobRef ref = ctx.blobs.put(original.path());
+        // The same file again is the same ECG, even when its conversion would differ (a file
+        // without acquisition time is dated by its arrival).
+        const std::string known_id = ecg::derived_uid(ref.sha256, "instance");
+        if (const auto known = ctx.index.ecg_record(known_id);
+            known && known->original_sha256 == ref.sha256) {
+            caller.audit.sop_instance_uids = {known_id};
+            Answer again;
+            again.body = verdict_json(known_id, *known);
+            return again;
+        }
         ecg::DicomEcgOptions options;
         options.uid_seed = ref.sha256;
         options.institution_name = request.township;
