@@ -8,15 +8,15 @@
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcfcache.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcxfer.h>
-#include <zlib.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -26,12 +26,14 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "codecs/dicom/deferring_stream.hpp"
 #include "codecs/dicom/part10.hpp"
 #include "codecs/ecg/lead_codes.hpp"
 #include "codecs/ecg/read.hpp"
+#include "codecs/io/file.hpp"
 
 namespace countylink::codecs::ecg {
 
@@ -42,7 +44,6 @@ constexpr Uint32 kMaxReadLength = 4096;
 // Text values longer than this are not read (a name or UID never is).
 constexpr Uint32 kMaxTextLength = 1024;
 // A deflated upload may not inflate beyond this: every sample at 32 bits, plus headers.
-constexpr std::size_t kMaxInflatedBytes = kMaxTotalSamples * 4 + 16 * 1024 * 1024;
 // Measurements beyond this many annotations are not read.
 constexpr std::size_t kMaxMeasurements = 512;
 // WaveformData is copied out in pieces of about this size.
@@ -544,72 +545,26 @@ ParseResult read_dataset(DcmItem& ds) {
     return result;
 }
 
-// Inflates a Deflated dataset (raw deflate, PS3.5 A.5) without letting it grow past the limit.
-std::optional<std::vector<unsigned char>> inflate_dataset(std::span<const std::byte> in,
-                                                          std::string& reason) {
-    z_stream z{};
-    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw std::runtime_error("zlib init failed");
-    std::vector<unsigned char> out;
-    std::array<unsigned char, 64 * 1024> buf{};
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
-    z.avail_in = static_cast<uInt>(std::min<std::size_t>(in.size(), UINT32_MAX));
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        z.next_out = buf.data();
-        z.avail_out = buf.size();
-        rc = inflate(&z, Z_NO_FLUSH);
-        const std::size_t produced = buf.size() - z.avail_out;
-        if (out.size() + produced > kMaxInflatedBytes) {
-            inflateEnd(&z);
-            reason = "deflated dataset inflates beyond " + std::to_string(kMaxInflatedBytes >> 20) +
-                     " MiB";
-            return std::nullopt;
-        }
-        out.insert(out.end(), buf.data(), buf.data() + produced);
-        if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ended without a final block
-    }
-    inflateEnd(&z);
-    if (rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-        reason = std::string("deflated dataset is corrupt: ") + (z.msg ? z.msg : "zlib error");
-        return std::nullopt;
-    }
-    return out;
-}
-
-ParseResult parse_buffer(const void* data, std::size_t size, E_TransferSyntax xfer) {
-    DcmInputBufferStream stream;
-    stream.setBuffer(data, static_cast<offile_off_t>(size));
-    stream.setEos();
-    DcmDataset ds;
-    ds.transferInit();
-    const OFCondition status = ds.read(stream, xfer, EGL_noChange, DCM_MaxReadLength);
-    ds.transferEnd();
-    if (status.bad())
-        return fail(ErrorKind::malformed, std::string("cannot parse DICOM: ") + status.text());
-    return read_dataset(ds);
-}
-
 }  // namespace
 
+// DCMTK allocates a value's declared length before reading it when the stream cannot defer
+// it (memory buffers cannot), so a 4 GB length in a small upload would allocate 4 GB (found by
+// fuzzing). Bytes in memory are therefore read through a private temporary file, where large
+// values stay on disk and a length beyond the end is a parse error.
 ParseResult read_dicom_ecg(std::span<const std::byte> bytes) {
-    const auto start = dicom::read_part10_start(bytes);
-    if (!start)
+    if (!dicom::read_part10_start(bytes))
         return fail(ErrorKind::malformed,
                     "not a DICOM Part-10 file (no DICM prefix or a broken meta group)");
-    const DcmXfer xfer(start->meta.transfer_syntax_uid.c_str());
-    if (xfer.getXfer() == EXS_Unknown)
-        return fail(ErrorKind::unsupported,
-                    "transfer syntax " + start->meta.transfer_syntax_uid.substr(0, 64));
-    const auto dataset = bytes.subspan(start->dataset_offset);
-    if (xfer.getStreamCompression() == ESC_none)
-        return parse_buffer(dataset.data(), dataset.size(), xfer.getXfer());
-    std::string reason;
-    const auto inflated = inflate_dataset(dataset, reason);
-    if (!inflated)
-        return fail(reason.starts_with("deflated dataset inflates beyond") ? ErrorKind::too_large
-                                                                           : ErrorKind::malformed,
-                    reason);
-    return parse_buffer(inflated->data(), inflated->size(), EXS_LittleEndianExplicit);
+    char name[] = "/tmp/countylink-ecg-XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp");
+    struct Remove {
+        const char* path;
+        ~Remove() { ::unlink(path); }
+    } remove{name};
+    io::UniqueFd file(fd);
+    io::write_all(file.get(), bytes);
+    return read_dicom_ecg_file(name);
 }
 
 ParseResult read_dicom_ecg_file(const std::filesystem::path& path) {
