@@ -49,17 +49,6 @@ std::vector<std::byte> bytes_of(const std::string& s) {
     return out;
 }
 
-// Waits (bounded) for `done`; the forwarder works on its own clock (1 s idle polls, backoff).
-template <typename Fn>
-bool eventually(Fn done, std::chrono::seconds limit = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        ::poll(nullptr, 0, 200);
-    }
-    return done();
-}
-
 std::size_t file_count(const fs::path& dir) {
     std::size_t n = 0;
     for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();

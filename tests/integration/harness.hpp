@@ -3,6 +3,7 @@
 // definitions set in tests/CMakeLists.txt.
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -110,6 +111,20 @@ class Process {
 // line prefix such as "storescu -R", to which "-aec X 127.0.0.1 PORT FILE" is appended)
 // sends `file`: the reference for what a sender really puts on the wire.
 std::vector<std::byte> storescp_received(const std::string& sender, const fs::path& file);
+
+// Waits (bounded) for `done`, asking every `every`: for what the server does on its own clock
+// (the queue tick, the forwarder, a signal handler) and announces nowhere a test can wait on.
+// Returns done()'s last answer.
+template <typename Fn>
+bool eventually(Fn done, std::chrono::seconds limit = std::chrono::seconds(60),
+                std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        ::poll(nullptr, 0, static_cast<int>(every.count()));
+    }
+    return done();
+}
 
 // A free TCP port on loopback (bound and released).
 uint16_t free_port();

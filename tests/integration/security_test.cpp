@@ -17,7 +17,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "tests/integration/harness.hpp"
 
@@ -160,15 +159,12 @@ std::map<std::string, int> count_by_type(const std::vector<json::object>& entrie
     return out;
 }
 
-// Waits (bounded) until the server's log contains `what`.
+// Waits (bounded) until the server's log contains `what` (a SIGHUP is handled asynchronously).
 void wait_for_log(const Gateway& gw, const std::string& what) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (gw.log().find(what) == std::string::npos) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            FAIL() << "no '" << what << "' in the log:\n" << gw.log();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    ASSERT_TRUE(eventually([&] { return gw.log().find(what) != std::string::npos; },
+                           std::chrono::seconds(20), std::chrono::milliseconds(20)))
+        << "no '" << what << "' in the log:\n"
+        << gw.log();
 }
 
 const std::string kTownships =
@@ -341,14 +337,17 @@ const std::string kAdmin = "admin-token-0123456789abcd";
 
 // The first item id of a queue, waiting (bounded) for the tick that makes it pending.
 int64_t first_item(const Pki& pki, uint16_t port, const std::string& queue) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    for (;;) {
-        const auto r = curl(pki, port, "/api/v1/queues/" + queue + "/items", kAdmin);
-        const auto items = json::parse(r.body).at("items").as_array();
-        if (!items.empty()) return items[0].at("id").as_int64();
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(r.body);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    json::array items;
+    std::string body;
+    eventually(
+        [&] {
+            body = curl(pki, port, "/api/v1/queues/" + queue + "/items", kAdmin).body;
+            items = json::parse(body).at("items").as_array();
+            return !items.empty();
+        },
+        std::chrono::seconds(20), std::chrono::milliseconds(50));
+    if (items.empty()) throw std::runtime_error(body);
+    return items[0].at("id").as_int64();
 }
 
 }  // namespace

@@ -45,12 +45,14 @@ json::value get_json(const Gateway& gw, const std::string& target, int reader = 
 // Waits (bounded) until the queue lists `count` items: studies become items after the
 // stable time, on the server's once-a-second tick.
 json::array wait_for_items(const Gateway& gw, const std::string& queue, std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (;;) {
-        auto items = get_json(gw, "/api/v1/queues/" + queue + "/items").at("items").as_array();
-        if (items.size() >= count || std::chrono::steady_clock::now() > deadline) return items;
-        ::poll(nullptr, 0, 100);
-    }
+    json::array items;
+    eventually(
+        [&] {
+            items = get_json(gw, "/api/v1/queues/" + queue + "/items").at("items").as_array();
+            return items.size() >= count;
+        },
+        20s);
+    return items;
 }
 
 std::string send(const Gateway& gw, const std::string& ae, const fs::path& dir) {

@@ -34,17 +34,6 @@ std::vector<fs::path> storescu_acknowledged(uint16_t port, const std::vector<fs:
 std::vector<fs::path> stow_acknowledged(uint16_t http_port, const std::string& token,
                                         const std::vector<fs::path>& files);
 
-// Waits (bounded) for `done`, polling every 100 ms.
-template <typename Fn>
-bool eventually(Fn done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        ::poll(nullptr, 0, 100);
-    }
-    return done();
-}
-
 // Checks that the gateway returns each acknowledged object (by SOP UID) with the dataset bytes
 // of its file; returns the UIDs that failed, with why.
 std::vector<std::string> missing_or_changed(const Gateway& gw,
