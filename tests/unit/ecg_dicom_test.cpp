@@ -31,11 +31,8 @@
 #include "random.hpp"
 #include "run.hpp"
 #include "tests/support/byte_file.hpp"
+#include "tests/support/shared_data.hpp"
 #include "tests/support/temp_dir.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -46,7 +43,7 @@ using countylink::testing::write_bytes;
 namespace {
 
 fs::path corpus(const std::string& name) {
-    const fs::path path = fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg" / "dicom" / name;
+    const fs::path path = countylink::testing::shared_path("corpus/ecg/dicom") / name;
     if (!fs::exists(path))
         throw std::runtime_error("missing corpus file " + path.string() + ": is ../shared there?");
     return path;
@@ -130,7 +127,7 @@ fs::path edited(const std::string& name, const fs::path& out, Edit edit) {
 // Every file in corpus/ecg/dicom against its MANIFEST row ("wave grp1: 12 ch x 10000 samples @
 // 1000 Hz (RHYTHM; ...)"): the rhythm group, or the first that is not a median beat.
 TEST(EcgDicom, EveryCorpusFileMatchesItsManifestRow) {
-    const fs::path shared = fs::path(COUNTYLINK_SHARED_DIR) / "corpus";
+    const fs::path shared = countylink::testing::shared_path("corpus");
     std::ifstream manifest(shared / "MANIFEST.md");
     ASSERT_TRUE(manifest) << "missing " << shared / "MANIFEST.md";
     std::map<std::string, std::string> rows;
@@ -457,7 +454,7 @@ TEST(EcgDicom, TruncatedFilesAreRefusedNotReadPastTheEnd) {
 }
 
 TEST(EcgDicom, AnImageIsNotAnEcg) {
-    const fs::path ct = fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "dicom" / "CT-MONO2-16-ankle";
+    const fs::path ct = countylink::testing::shared_path("corpus/dicom/CT-MONO2-16-ankle");
     ASSERT_TRUE(fs::exists(ct)) << ct;
     const ParseResult r = read_dicom_ecg_file(ct);
     ASSERT_FALSE(r.ok());

@@ -13,10 +13,7 @@
 
 #include "codecs/ecg/read.hpp"
 #include "tests/support/byte_file.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
+#include "tests/support/shared_data.hpp"
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -24,8 +21,8 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 std::vector<std::byte> corpus(const std::string& name) {
-    return countylink::testing::read_bytes(fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg" /
-                                           "other" / name);
+    return countylink::testing::read_bytes(countylink::testing::shared_path("corpus/ecg/other") /
+                                           name);
 }
 
 // `text` left-aligned in a field of `width` ASCII characters.

@@ -13,10 +13,7 @@
 
 #include "codecs/ecg/quality.hpp"
 #include "codecs/ecg/read.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
+#include "tests/support/shared_data.hpp"
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -305,7 +302,7 @@ TEST(EcgQuality, CoarseSampleRateIsTold) {
 }
 
 TEST(EcgQuality, SharedRecordsWithRailsAndAFlatLead) {
-    const auto dir = fs::path(COUNTYLINK_SHARED_DIR) / "ecg-quality" / "set-a";
+    const auto dir = countylink::testing::shared_path("ecg-quality/set-a");
     ASSERT_TRUE(fs::is_directory(dir)) << dir << " missing: is ../shared there?";
     // 1002603: I and II sit at -16000 adu (-80 mV) throughout, per its header.
     auto parsed = read_wfdb(dir / "1002603.hea");

@@ -10,22 +10,16 @@
 
 #include "codecs/ecg/read.hpp"
 #include "tests/support/byte_file.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
+#include "tests/support/shared_data.hpp"
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
+using countylink::testing::read_bytes;
 
 namespace {
 
-std::vector<std::byte> slurp(const fs::path& path) {
-    return countylink::testing::read_bytes(path);
-}
-
 fs::path ecg_corpus() {
-    return fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg";
+    return countylink::testing::shared_path("corpus/ecg");
 }
 
 }  // namespace
@@ -44,7 +38,7 @@ TEST(EcgSniff, CorpusFilesAreRecognisedAsTheirFormat) {
         {"other/edf_0000050.ECG.edf", Format::edf},
     };
     for (const auto& [file, format] : cases) {
-        auto bytes = slurp(ecg_corpus() / file);
+        auto bytes = read_bytes(ecg_corpus() / file);
         auto got = sniff(bytes);
         ASSERT_TRUE(got.has_value()) << file;
         EXPECT_EQ(format_name(*got), format_name(format)) << file;
@@ -52,7 +46,7 @@ TEST(EcgSniff, CorpusFilesAreRecognisedAsTheirFormat) {
 }
 
 TEST(EcgSniff, ProprietaryContecFileIsUnknownNotGuessed) {
-    auto bytes = slurp(ecg_corpus() / "other/contec_0000037.ECG");
+    auto bytes = read_bytes(ecg_corpus() / "other/contec_0000037.ECG");
     EXPECT_FALSE(sniff(bytes).has_value());
     auto result = read_ecg(bytes);
     ASSERT_FALSE(result.ok());

@@ -23,11 +23,8 @@
 #include "codecs/ecg/read.hpp"
 #include "codecs/ecg/to_dicom.hpp"
 #include "tests/support/byte_file.hpp"
+#include "tests/support/shared_data.hpp"
 #include "tests/support/temp_dir.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -38,7 +35,7 @@ using countylink::testing::write_bytes;
 namespace {
 
 fs::path corpus(const std::string& name) {
-    return fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg" / name;
+    return countylink::testing::shared_path("corpus/ecg") / name;
 }
 
 struct Verdict {

@@ -12,11 +12,8 @@
 #include <vector>
 
 #include "codecs/ecg/read.hpp"
+#include "tests/support/shared_data.hpp"
 #include "tests/support/temp_dir.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -25,7 +22,7 @@ using countylink::testing::TempDir;
 namespace {
 
 fs::path quality_set() {
-    const auto dir = fs::path(COUNTYLINK_SHARED_DIR) / "ecg-quality" / "set-a";
+    const auto dir = countylink::testing::shared_path("ecg-quality/set-a");
     if (!fs::is_directory(dir))
         throw std::runtime_error("missing " + dir.string() + ": is ../shared there?");
     return dir;

@@ -16,10 +16,7 @@
 #include "codecs/ecg/base64.hpp"
 #include "codecs/ecg/read.hpp"
 #include "codecs/ecg/xml_document.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
+#include "tests/support/shared_data.hpp"
 
 namespace fs = std::filesystem;
 using namespace countylink::codecs::ecg;
@@ -27,7 +24,7 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 fs::path ecg_corpus() {
-    return fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg";
+    return countylink::testing::shared_path("corpus/ecg");
 }
 
 std::string slurp(const std::string& relative) {

@@ -17,10 +17,7 @@
 #include "codecs/ecg/read.hpp"
 #include "tests/support/byte_file.hpp"
 #include "tests/support/scp_writer.hpp"
-
-#ifndef COUNTYLINK_SHARED_DIR
-#error "COUNTYLINK_SHARED_DIR (path to the shared test corpus) must be defined"
-#endif
+#include "tests/support/shared_data.hpp"
 
 namespace fs = std::filesystem;
 namespace sw = countylink::testing::scp;
@@ -29,7 +26,7 @@ using namespace countylink::codecs::ecg;
 namespace {
 
 fs::path corpus() {
-    return fs::path(COUNTYLINK_SHARED_DIR) / "corpus" / "ecg";
+    return countylink::testing::shared_path("corpus/ecg");
 }
 
 std::vector<std::byte> slurp(const fs::path& path) {
