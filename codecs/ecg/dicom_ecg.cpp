@@ -555,12 +555,12 @@ ParseResult read_dicom_ecg(std::span<const std::byte> bytes) {
     if (!dicom::read_part10_start(bytes))
         return fail(ErrorKind::malformed,
                     "not a DICOM Part-10 file (no DICM prefix or a broken meta group)");
-    char name[] = "/tmp/countylink-ecg-XXXXXX";
-    const int fd = ::mkstemp(name);
+    std::string name = (std::filesystem::temp_directory_path() / "countylink-ecg-XXXXXX").string();
+    const int fd = ::mkstemp(name.data());
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "mkstemp");
     struct Remove {
-        const char* path;
-        ~Remove() { ::unlink(path); }
+        const std::string& path;
+        ~Remove() { ::unlink(path.c_str()); }
     } remove{name};
     io::UniqueFd file(fd);
     io::write_all(file.get(), bytes);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -123,8 +124,8 @@ json::object verdict_json(const std::string& id, const store::EcgRecord& r) {
 }
 
 // Reads, judges, keeps and routes one uploaded recording. Blocking: runs on a worker.
-Answer upload(server::Context& ctx, const std::string& body, const std::string& content_type,
-              Caller& caller) {
+Answer receive(server::Context& ctx, const std::string& body, const std::string& content_type,
+               Caller& caller) {
     const std::string& who = caller.who.name;
     const std::string township = caller.who.township.empty() ? "http" : caller.who.township;
     if (body.empty()) {
@@ -132,7 +133,12 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
                             "empty body: send the ECG file itself as the request body");
     }
     const auto bytes = bytes_of(body);
-    const ecg::ParseResult parsed = ecg::read_ecg(bytes, content_type);
+    // Spooled once: DICOM is read from and ingested as this file, other formats are kept
+    // from it as the original.
+    const ingest::SpoolFile received = spool_bytes(ctx.spool_dir, bytes);
+    const ecg::ParseResult parsed = ecg::sniff(bytes, content_type) == ecg::Format::dicom
+                                        ? ecg::read_dicom_ecg_file(received.path())
+                                        : ecg::read_ecg(bytes, content_type);
     if (!parsed.ok()) {
         quarantine(ctx, bytes, who, township, parsed.error);
         ctx.log.warn("refused ECG upload from ", who, ": ", parsed.error.reason);
@@ -147,14 +153,12 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
     request.received_at_ms = server::unix_now_ms();
     request.ecg = ingest::assess_waveform(waveform);
 
-    std::optional<ingest::SpoolFile> dicom;
-    if (waveform.format == ecg::Format::dicom) {
-        dicom.emplace(spool_bytes(ctx.spool_dir, bytes));
-    } else {
+    std::optional<ingest::SpoolFile> converted_file;
+    request.file = received.path();
+    if (waveform.format != ecg::Format::dicom) {
         // Our DICOM conversion is what queues, viewers and the county PACS get; the original
         // is kept as sent (same durability as objects) and is what the waveform view reads.
-        const ingest::SpoolFile original = spool_bytes(ctx.spool_dir, bytes);
-        const store::BlobRef ref = ctx.blobs.put(original.path());
+        const store::BlobRef ref = ctx.blobs.put(received.path());
         // The same file again is the same ECG, even when its conversion would differ (a file
         // without acquisition time is dated by its arrival).
         const std::string known_id = ecg::derived_uid(ref.sha256, "instance");
@@ -182,9 +186,9 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
         record.original_sha256 = ref.sha256;
         record.original_content_type = content_type;
         record.original_size = ref.raw_size;
-        dicom.emplace(spool_bytes(ctx.spool_dir, converted.bytes));
+        converted_file.emplace(spool_bytes(ctx.spool_dir, converted.bytes));
+        request.file = converted_file->path();
     }
-    request.file = dicom->path();
     const ingest::IngestOutcome outcome = ctx.pipeline.ingest(request);
     caller.audit.study_instance_uid = outcome.study_instance_uid;
     caller.audit.sop_instance_uids = {outcome.sop_instance_uid};
@@ -200,6 +204,19 @@ Answer upload(server::Context& ctx, const std::string& body, const std::string& 
                                                                           : bhttp::status::created;
     a.body = verdict_json(outcome.sop_instance_uid, request.ecg->record);
     return a;
+}
+
+// receive(), with a full disk answered as STOW-RS answers it: 507, and not ready.
+Answer upload(server::Context& ctx, const std::string& body, const std::string& content_type,
+              Caller& caller) {
+    try {
+        return receive(ctx, body, content_type, caller);
+    } catch (const std::system_error& e) {
+        if (e.code() != std::errc::no_space_on_device) throw;
+        ctx.health.storage_failed("data directory full");
+        caller.audit.description = "disk full";
+        return error_answer(bhttp::status::insufficient_storage, "gateway disk full, retry later");
+    }
 }
 
 // The instance behind ECG `id` if `caller` may see it (a reader: only on its queues).
@@ -226,6 +243,7 @@ Answer summary(server::Context& ctx, const std::string& id, Caller& caller) {
     return a;
 }
 
+// A stored blob's raw bytes, in memory (originals: the parsers take the whole file).
 std::vector<std::byte> read_blob(server::Context& ctx, const std::string& sha256) {
     store::BlobReader reader = ctx.blobs.open(sha256);
     std::vector<std::byte> out;
@@ -233,6 +251,16 @@ std::vector<std::byte> read_blob(server::Context& ctx, const std::string& sha256
     for (std::size_t n; (n = reader.read(chunk)) > 0;)
         out.insert(out.end(), chunk.begin(), chunk.begin() + n);
     return out;
+}
+
+// A stored DICOM ECG read from a spooled copy, so its large values stay on disk.
+ecg::ParseResult read_stored_dicom(server::Context& ctx, const std::string& sha256) {
+    store::BlobReader reader = ctx.blobs.open(sha256);
+    ingest::SpoolFile copy(ctx.spool_dir);
+    std::vector<std::byte> chunk(1 << 20);
+    for (std::size_t n; (n = reader.read(chunk)) > 0;) copy.append({chunk.data(), n});
+    copy.close();
+    return ecg::read_dicom_ecg_file(copy.path());
 }
 
 // One value per block of `factor` samples (the block's mean: a crude anti-alias filter).
@@ -255,10 +283,10 @@ Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor,
     const auto instance = visible_instance(ctx, id, caller);
     if (!record || !instance) return error_answer(bhttp::status::not_found, "no ECG with this id");
     const bool original = !record->original_sha256.empty();
-    const std::vector<std::byte> bytes =
-        read_blob(ctx, original ? record->original_sha256 : instance->record.sha256);
     const ecg::ParseResult parsed =
-        original ? ecg::read_ecg(bytes, record->original_content_type) : ecg::read_dicom_ecg(bytes);
+        original
+            ? ecg::read_ecg(read_blob(ctx, record->original_sha256), record->original_content_type)
+            : read_stored_dicom(ctx, instance->record.sha256);
     if (!parsed.ok()) {
         return error_answer(bhttp::status::unprocessable_entity,
                             "stored ECG cannot be read: " + parsed.error.reason);

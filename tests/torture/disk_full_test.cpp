@@ -108,6 +108,11 @@ TEST(DiskFull, RefusesCleanlyKeepsWhatItAcknowledgedAndResumesWhenFreed) {
 
     // Full: STOW-RS says 507, readiness says why, echo still works.
     EXPECT_EQ(stow_status(gw, files.back()), 507);
+    const auto ecg = read_file(shared_dir() / "corpus" / "ecg" / "aecg" / "Example_aECG.xml");
+    const auto ecg_upload =
+        gw.post("/api/v1/ecg", gw.token(),
+                std::string(reinterpret_cast<const char*>(ecg.data()), ecg.size()));
+    EXPECT_EQ(ecg_upload.status, 507) << ecg_upload.body;
     const auto ready = gw.get("/readyz");
     EXPECT_EQ(ready.status, 503);
     EXPECT_NE(ready.body.find("full"), std::string::npos) << ready.body;
