@@ -115,7 +115,7 @@ void observe_storage(server::Context& ctx) {
     }
     ctx.metrics.index_size_bytes.set(index_bytes);
     int64_t spool = 0;
-    for (const auto& e : fs::directory_iterator(ctx.spool_dir, ec)) {
+    for (const auto& e : fs::directory_iterator(ctx.spool.directory(), ec)) {
         const auto size = e.file_size(ec);
         if (!ec) spool += static_cast<int64_t>(size);
     }
@@ -267,8 +267,10 @@ int run(const config::Config& config) {
     ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, router, gateway_metrics,
                               health, log);
     asio::thread_pool workers(config.server.workers);
-    server::Context context{config, workers,  pipeline,        index,  blobs, queues, authenticator,
-                            audit,  registry, gateway_metrics, health, log,   spool,  {}};
+    ingest::Spool spool_files(spool);
+    server::Context context{config, workers,       pipeline,    index,    blobs,
+                            queues, authenticator, audit,       registry, gateway_metrics,
+                            health, log,           spool_files, {}};
 
     store::SqliteOutbox outbox(data / "index.sqlite");
     forward::Forwarder forwarder(config, outbox, blobs, workers, gateway_metrics, log, audit);

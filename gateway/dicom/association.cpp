@@ -356,7 +356,7 @@ awaitable<void> Association::on_command(Message& m) {
 // the transfer syntax negotiated for this presentation context.
 void Association::start_dataset(Message& m) {
     try {
-        m.spool.emplace(ctx_.spool_dir);
+        m.spool.emplace(ctx_.spool);
         const auto header = codecs::dicom::encode_part10_header(
             {m.command->affected_sop_class_uid, m.command->affected_sop_instance_uid,
              contexts_.at(m.context_id).transfer_syntax});

@@ -155,13 +155,9 @@ class MetadataFormat final : public DcmJsonFormatCompact {
 
 // The metadata JSON of one stored instance: decompressed to a spool file, parsed by DCMTK
 // with large values left on disk. Runs on a worker.
-std::string instance_metadata(store::BlobStore& blobs, const std::filesystem::path& spool_dir,
+std::string instance_metadata(store::BlobStore& blobs, ingest::Spool& spool,
                               const store::InstanceRecord& r) {
-    ingest::SpoolFile file(spool_dir);
-    auto reader = blobs.open(r.sha256);
-    std::vector<std::byte> chunk(1 << 20);
-    for (std::size_t n; (n = reader.read(chunk)) > 0;) file.append({chunk.data(), n});
-    file.close();
+    const ingest::SpoolFile file = ingest::spooled_copy(spool, blobs.open(r.sha256));
     DcmFileFormat ff;
     if (ff.loadFile(file.path().c_str(), EXS_Unknown, EGL_noChange, 4096).bad()) {
         throw std::runtime_error("stored object cannot be parsed");
@@ -343,7 +339,7 @@ awaitable<bool> serve_dicomweb(HttpStream& stream, const Request& req, std::stri
         std::string error;
         for (const auto& row : rows) {
             auto& blobs = ctx.blobs;
-            const auto& spool = ctx.spool_dir;
+            auto& spool = ctx.spool;
             const auto& record = row.record;
             try {
                 body += co_await server::run_on(ctx.workers, [&blobs, &spool, &record] {

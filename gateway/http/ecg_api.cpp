@@ -72,9 +72,8 @@ std::span<const std::byte> bytes_of(const std::string& body) {
 }
 
 // Writes `bytes` to a new spool file (closed, not yet fsync'd).
-ingest::SpoolFile spool_bytes(const std::filesystem::path& spool_dir,
-                              std::span<const std::byte> bytes) {
-    ingest::SpoolFile file(spool_dir);
+ingest::SpoolFile spool_bytes(ingest::Spool& spool, std::span<const std::byte> bytes) {
+    ingest::SpoolFile file(spool);
     file.append(bytes);
     file.close();
     return file;
@@ -84,7 +83,7 @@ ingest::SpoolFile spool_bytes(const std::filesystem::path& spool_dir,
 void quarantine(server::Context& ctx, std::span<const std::byte> bytes, const std::string& who,
                 const std::string& township, const ecg::ParseError& error) {
     try {
-        ingest::SpoolFile file = spool_bytes(ctx.spool_dir, bytes);
+        ingest::SpoolFile file = spool_bytes(ctx.spool, bytes);
         const std::filesystem::path dir = ctx.config.storage.data_dir / "quarantine";
         store::QuarantineRecord q;
         q.file = file.path().filename().replace_extension(".ecg").string();
@@ -135,7 +134,7 @@ Answer receive(server::Context& ctx, const std::string& body, const std::string&
     const auto bytes = bytes_of(body);
     // Spooled once: DICOM is read from and ingested as this file, other formats are kept
     // from it as the original.
-    const ingest::SpoolFile received = spool_bytes(ctx.spool_dir, bytes);
+    const ingest::SpoolFile received = spool_bytes(ctx.spool, bytes);
     const ecg::ParseResult parsed = ecg::sniff(bytes, content_type) == ecg::Format::dicom
                                         ? ecg::read_dicom_ecg_file(received.path())
                                         : ecg::read_ecg(bytes, content_type);
@@ -186,7 +185,7 @@ Answer receive(server::Context& ctx, const std::string& body, const std::string&
         record.original_sha256 = ref.sha256;
         record.original_content_type = content_type;
         record.original_size = ref.raw_size;
-        converted_file.emplace(spool_bytes(ctx.spool_dir, converted.bytes));
+        converted_file.emplace(spool_bytes(ctx.spool, converted.bytes));
         request.file = converted_file->path();
     }
     const ingest::IngestOutcome outcome = ctx.pipeline.ingest(request);
@@ -255,12 +254,7 @@ std::vector<std::byte> read_blob(server::Context& ctx, const std::string& sha256
 
 // A stored DICOM ECG read from a spooled copy, so its large values stay on disk.
 ecg::ParseResult read_stored_dicom(server::Context& ctx, const std::string& sha256) {
-    store::BlobReader reader = ctx.blobs.open(sha256);
-    ingest::SpoolFile copy(ctx.spool_dir);
-    std::vector<std::byte> chunk(1 << 20);
-    for (std::size_t n; (n = reader.read(chunk)) > 0;) copy.append({chunk.data(), n});
-    copy.close();
-    return ecg::read_dicom_ecg_file(copy.path());
+    return ecg::read_dicom_ecg_file(ingest::spooled_copy(ctx.spool, ctx.blobs.open(sha256)).path());
 }
 
 // One value per block of `factor` samples (the block's mean: a crude anti-alias filter).

@@ -37,8 +37,7 @@ struct ReceivedPart {
 // Receives parts into spool files; bounded by max_object_bytes per part.
 class SpoolingHandler final : public PartHandler {
   public:
-    SpoolingHandler(const std::filesystem::path& spool_dir, uint64_t max_part)
-        : spool_dir_(spool_dir), max_part_(max_part) {}
+    SpoolingHandler(ingest::Spool& spool, uint64_t max_part) : spool_(spool), max_part_(max_part) {}
 
     void on_part_begin(const std::map<std::string, std::string>& headers) override {
         auto& part = parts_.emplace_back();
@@ -51,7 +50,7 @@ class SpoolingHandler final : public PartHandler {
             return;
         }
         try {
-            part.spool.emplace(spool_dir_);
+            part.spool.emplace(spool_);
         } catch (const std::system_error& e) {
             part.refusal = "cannot spool part: " + std::string(e.what());
         }
@@ -84,7 +83,7 @@ class SpoolingHandler final : public PartHandler {
     std::size_t finished() const { return finished_; }
 
   private:
-    std::filesystem::path spool_dir_;
+    ingest::Spool& spool_;
     uint64_t max_part_;
     uint64_t size_ = 0;
     std::size_t finished_ = 0;
@@ -172,7 +171,7 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
         co_return json_error(reply_to, bhttp::status::unsupported_media_type, e.what());
     }
 
-    SpoolingHandler parts(ctx.spool_dir, ctx.config.dicom.max_object_bytes);
+    SpoolingHandler parts(ctx.spool, ctx.config.dicom.max_object_bytes);
     MultipartParser multipart(*boundary, parts);
     bhttp::request_parser<bhttp::buffer_body> body{std::move(header)};
     body.body_limit(boost::none);  // per-part limits apply instead
@@ -223,7 +222,7 @@ awaitable<Response> handle_stow(HttpStream& stream, beast::flat_buffer& buffer,
         if (refusal.find("larger") != std::string::npos) too_large = true;
         if (refusal.find("disk full") != std::string::npos) reason = 0xA700;
         if (refusal.empty()) {
-            normal.emplace(ctx.spool_dir);
+            normal.emplace(ctx.spool);
             auto& in = *part.spool;
             auto& out = *normal;
             refusal = co_await server::run_on(ctx.workers, [&] {

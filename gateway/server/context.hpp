@@ -11,6 +11,7 @@
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/auth/authenticator.hpp"
 #include "gateway/ingest/pipeline.hpp"
+#include "gateway/ingest/spool_file.hpp"
 #include "gateway/metrics/gateway_metrics.hpp"
 #include "gateway/metrics/registry.hpp"
 #include "gateway/queue/reading_queues.hpp"
@@ -34,7 +35,7 @@ struct Context {
     metrics::GatewayMetrics& metrics;
     Health& health;
     Log& log;
-    std::filesystem::path spool_dir;
+    ingest::Spool& spool;
     std::atomic<uint32_t> open_associations{0};
 };
 

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,8 +66,14 @@ class BlobStore {
     std::size_t recover(const std::vector<std::string>& referenced);
 
   private:
+    // A compression context for one put; kept for the next when given back.
+    std::unique_ptr<compress::ZstdContext> take_context();
+    void give_back(std::unique_ptr<compress::ZstdContext> context);
+
     std::filesystem::path root_;
     int level_;
+    std::mutex contexts_mutex_;
+    std::vector<std::unique_ptr<compress::ZstdContext>> contexts_;  // idle, one per past worker
 };
 
 }  // namespace countylink::store

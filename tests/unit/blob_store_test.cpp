@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -237,6 +238,50 @@ TEST(BlobStore, RecoverRemovesTempsAndUnreferencedBlobs) {
     // The store is usable after recovery.
     const BlobRef again = store.put(dir.path() / "orphan");
     EXPECT_EQ(read_all(store.open(again.sha256)), text_bytes("index commit never happened"));
+}
+
+}  // namespace
+}  // namespace countylink::store
+
+namespace countylink::store {
+namespace {
+
+// Compression contexts are reused from put to put: objects of any size (a large one compressed
+// by several threads), with and without the sample pre-filter, one after another and from
+// several threads, must each come back exactly.
+TEST(BlobStore, ReusedCompressionContextsKeepEveryObjectExact) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 3);
+    std::vector<Bytes> objects;
+    for (uint32_t i = 0; i < 12; ++i) {
+        Bytes o = sample_object(100 + i);
+        o.resize(o.size() >> (i % 6));  // 5 MB down to 160 KB, then again
+        if (i == 6) {                   // and one compressed by several threads (>= 8 MiB)
+            const Bytes more = sample_object(99);
+            for (int k = 0; k < 2; ++k) o.insert(o.end(), more.begin(), more.end());
+        }
+        objects.push_back(std::move(o));
+    }
+    std::vector<BlobRef> refs(objects.size());
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 3; ++t) {
+        threads.emplace_back([&, t] {
+            for (std::size_t i = t; i < objects.size(); i += 3) {
+                fs::path file = dir.path() / "object-";
+                file += std::to_string(i);
+                write_file(file, objects[i]);
+                const std::optional<compress::SampleRange> samples =
+                    i % 2 ? std::optional(compress::SampleRange{1000, objects[i].size() - 1001, 1})
+                          : std::nullopt;
+                refs[i] = store.put(file, samples);
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        EXPECT_EQ(refs[i].raw_size, objects[i].size());
+        EXPECT_EQ(read_all(store.open(refs[i].sha256)), objects[i]) << "object " << i;
+    }
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ TEST(ConfigDefaults, EmbeddedDefaultHasDocumentedValues) {
     EXPECT_TRUE(config.dicom.accept_unregistered);
     EXPECT_EQ(config.http.port, 8080);
     EXPECT_EQ(config.storage.data_dir, std::filesystem::path("./var"));
-    EXPECT_EQ(config.storage.zstd_level, 3);
+    EXPECT_EQ(config.storage.zstd_level, 1);
     EXPECT_EQ(config.server.workers, 4u);
     EXPECT_EQ(config.server.log_level, "info");
     EXPECT_TRUE(config.townships.empty());
