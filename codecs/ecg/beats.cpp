@@ -7,10 +7,9 @@
 
 namespace countylink::codecs::ecg {
 
-std::vector<std::size_t> detect_qrs(std::span<const float> lead, double fs) {
+std::vector<std::size_t> detect_qrs_in_band(std::span<const double> band, double fs) {
     std::vector<std::size_t> peaks;
-    if (lead.size() < 3 || fs <= 0) return peaks;
-    const auto band = band_limit(lead, fs, 5, 20);
+    if (band.size() < 3 || fs <= 0) return peaks;
     std::vector<double> slope(band.size(), 0.0);
     for (std::size_t i = 1; i < band.size(); ++i) {
         const double d = band[i] - band[i - 1];
@@ -111,7 +110,7 @@ BeatShape beat_shape(std::span<const double> filtered, std::span<const std::size
     std::vector<double> column(segments.size());
     for (std::size_t t = 0; t < width; ++t) {
         for (std::size_t k = 0; k < segments.size(); ++k) column[k] = segments[k][t];
-        shape.average[t] = quantile(column, 0.5);
+        shape.average[t] = quantile_in_place(column, 0.5);  // column is rebuilt each time
     }
     std::vector<double> corrs;
     double residual = 0;

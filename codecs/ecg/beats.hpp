@@ -8,9 +8,10 @@
 
 namespace countylink::codecs::ecg {
 
-// Sample indices of QRS complexes in one lead (band 5-20 Hz, squared slope, 120 ms integration,
-// threshold at 0.3 x its 98th percentile, 250 ms refractory). Empty for a flat lead.
-std::vector<std::size_t> detect_qrs(std::span<const float> lead, double fs);
+// Sample indices of QRS complexes in one lead, given limited to 5-20 Hz (band_limit or
+// band_limit_each): squared slope, 120 ms integration, threshold at 0.3 x its 98th
+// percentile, 250 ms refractory. Empty for a flat lead.
+std::vector<std::size_t> detect_qrs_in_band(std::span<const double> band, double fs);
 
 // Beats that at least `min_leads` leads detected within 100 ms of each other (their median).
 std::vector<std::size_t> consensus_beats(const std::vector<std::vector<std::size_t>>& per_lead,

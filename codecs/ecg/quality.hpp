@@ -19,9 +19,10 @@ enum class Verdict { acceptable, unacceptable };
 std::string_view verdict_name(Verdict verdict);
 
 // One problem. `code` is stable snake_case (flat_lead, saturation, implausible_amplitude,
-// noisy_lead, noisy_leads, baseline_wander, hf_noise, mains_noise, missing_samples, no_beats,
-// implausible_heart_rate, beat_disagreement, limb_lead_reversal, too_short); `lead` is empty for
-// whole-record findings; `reason` is what a technician reads ("V3 flat: check electrode").
+// large_swing, noisy_lead, noisy_leads, baseline_wander, hf_noise, mains_noise, missing_samples,
+// no_beats, implausible_heart_rate, beat_disagreement, limb_lead_reversal, too_short); `lead` is
+// empty for whole-record findings; `reason` is what a technician reads ("V3 flat: check
+// electrode").
 struct QualityFinding {
     std::string code;
     std::string lead;
@@ -42,6 +43,7 @@ struct LeadIndices {
     double stuck_fraction = 0;  // samples in runs of one repeated value lasting >= 40 ms
     double rail_fraction = 0;   // stuck samples sitting at the lead's extreme, >= 5 mV out
     double artefact_uv = 0;     // 99.9th percentile |x| of the 0.5-40 Hz signal: spikes, motion
+    double swing_uv = 0;        // 99th percentile of the same: out this far 1 % of the time
     double wander_uv = 0;       // peak-to-peak of the < 0.7 Hz baseline
     double hf_ratio = 0;        // rms above 40 Hz / QRS amplitude of the average beat
     double mains50_uv = 0;      // amplitude of a 50 Hz line in the lead (0 if fs too low)
@@ -73,9 +75,14 @@ struct QualityIndices {
     double corr_i_lateral = 0;
     double corr_ii_lateral = 0;
     double corr_iii_lateral = 0;
+    // The same correlations over the P wave ([-0.2, -0.06] s around the beat) and the T wave
+    // ([+0.1, +0.4] s); rows I, II, III, columns P, T. The whole beat is mostly QRS; the P and T
+    // axes differ from the QRS axis, so they still show a swap when the QRS in I is nearly
+    // isoelectric (a vertical heart), where the whole-beat correlations say little.
+    double wave_corr[3][2] = {};
 };
 
-// Thresholds `judge` applies. The first three are fitted (`countylinkctl ecg-eval --folds` re-fits
+// Thresholds `judge` applies. The first four are fitted (`countylinkctl ecg-eval --folds` re-fits
 // them on training folds only); the rest are fixed technical or physiological limits.
 struct QualityParams {
     // Defaults: the fit on all of ../shared/ecg-quality (docs/ecg-quality.md). A single noisy
@@ -83,7 +90,12 @@ struct QualityParams {
     // per-lead floor fits to 0 and the burden over leads carries the decision.
     double min_beat_snr = 0;        // one lead whose beats drown in noise
     double max_noise_burden = 7.5;  // several noisy leads together
-    double min_beat_rate = 37.5;    // consensus beats per minute: fewer means leads disagree
+    // Consensus beats per minute: fewer means leads disagree. Fits to 0 (off) since the swing
+    // rule below: the records it caught are caught by that rule or the burden.
+    double min_beat_rate = 0;
+    // A lead whose 0.5-40 Hz signal stays beyond this for 1 % of the time: a motion artefact
+    // that runs the trace off its row of the printout (7.5 mV = 7.5 cm at 10 mm/mV).
+    double max_swing_uv = 7500;
     // Fixed.
     double max_rail_fraction = 0.01;  // 1 % of the record stuck at the amplifier's limit
     double max_artefact_uv = 80000;   // 99.9th percentile |x| of the 0.5-40 Hz signal
@@ -96,9 +108,13 @@ struct QualityParams {
     double max_mains_uv = 300;        // a 50 or 60 Hz line this strong ...
     double min_mains_ratio = 10;      // ... standing this far above its neighbourhood
     double min_duration_s = 2.5;
-    double min_sample_rate_hz = 100;         // below this the QRS shape is lost
-    double max_reversal_corr_i = -0.5;       // I points away from the lateral chest leads
-    double max_reversal_ii_minus_iii = 0.0;  // and III follows them more than II does
+    double min_sample_rate_hz = 100;  // below this the QRS shape is lost
+    // LA/RA reversal is flagged when either (whole beat) I points away from the lateral chest
+    // leads and III follows them more than II does, or (per wave) I points away from them in at
+    // least two of P, whole beat, T and, summed over these three, III follows them more than II.
+    double max_reversal_corr_i = -0.5;       // "points away": correlation below this
+    double max_reversal_ii_minus_iii = 0.0;  // whole beat: corr(II) - corr(III) below this
+    int min_reversal_waves = 2;              // per wave: waves where I points away
     bool reversal_is_unacceptable = false;   // reported as a note; routing may act on it
 };
 

@@ -92,6 +92,14 @@ void add_sine(Lead& l, double fs, double hz, double amplitude_uv) {
             amplitude_uv * std::sin(2 * std::numbers::pi * hz * static_cast<double>(i) / fs));
 }
 
+// LA/RA swapped: I -> -I, II <-> III, aVR <-> aVL.
+Waveform arms_swapped(Waveform w) {
+    for (auto& v : lead(w, "I").microvolts) v = -v;
+    std::swap(lead(w, "II").microvolts, lead(w, "III").microvolts);
+    std::swap(lead(w, "aVR").microvolts, lead(w, "aVL").microvolts);
+    return w;
+}
+
 const QualityFinding* find(const QualityReport& r, const std::string& code,
                            const std::string& lead_name = "") {
     for (const auto& f : r.findings)
@@ -179,6 +187,33 @@ TEST(EcgQuality, BaselineWander) {
     EXPECT_EQ(r.verdict, Verdict::acceptable) << all(r);
 }
 
+TEST(EcgQuality, MotionSwingOffThePrintoutIsNamed) {
+    // A 0.6 s movement of 15 mV in V2: too short and too fast for the wander limit, but it
+    // runs the trace off its row for longer than 1 % of the record.
+    auto bump = [](Waveform& w, const std::string& name, double mv) {
+        auto& v = lead(w, name).microvolts;
+        for (std::size_t i = 0; i < 300; ++i)
+            v[2000 + i] += static_cast<float>(
+                1000 * mv * std::sin(std::numbers::pi * static_cast<double>(i) / 300));
+    };
+    auto w = synth(500);
+    bump(w, "V2", 15);
+    auto r = assess(w);
+    EXPECT_EQ(r.verdict, Verdict::unacceptable) << all(r);
+    const auto* f = find(r, "large_swing", "V2");
+    ASSERT_NE(f, nullptr) << all(r);
+    EXPECT_NE(f->reason.find("V2 swings beyond"), std::string::npos) << f->reason;
+    EXPECT_EQ(find(r, "baseline_wander"), nullptr) << all(r);
+    EXPECT_EQ(find(r, "large_swing", "V1"), nullptr) << all(r);
+
+    // A 2 mV movement stays on the strip and passes.
+    auto small = synth(500);
+    bump(small, "V2", 2);
+    r = assess(small);
+    EXPECT_EQ(r.verdict, Verdict::acceptable) << all(r);
+    EXPECT_LT(measure(small).leads[7].swing_uv, QualityParams{}.max_swing_uv);
+}
+
 TEST(EcgQuality, MuscleNoiseAbove40Hz) {
     auto w = synth(500);
     for (double hz : {80.0, 110.0, 150.0}) add_sine(lead(w, "V1"), 500, hz, 1500);
@@ -231,10 +266,7 @@ TEST(EcgQuality, NoiseWithoutBeatsIsUnacceptable) {
 
 TEST(EcgQuality, LaRaReversalIsItsOwnFinding) {
     const auto normal = synth(500);
-    auto swapped = normal;
-    for (auto& v : lead(swapped, "I").microvolts) v = -v;
-    std::swap(lead(swapped, "II").microvolts, lead(swapped, "III").microvolts);
-    std::swap(lead(swapped, "aVR").microvolts, lead(swapped, "aVL").microvolts);
+    const auto swapped = arms_swapped(normal);
 
     EXPECT_EQ(find(assess(normal), "limb_lead_reversal"), nullptr);
     const auto r = assess(swapped);
@@ -247,6 +279,52 @@ TEST(EcgQuality, LaRaReversalIsItsOwnFinding) {
     strict.reversal_is_unacceptable = true;
     EXPECT_EQ(judge(measure(swapped), strict).verdict, Verdict::unacceptable);
     EXPECT_EQ(judge(measure(normal), strict).verdict, Verdict::acceptable);
+}
+
+TEST(EcgQuality, PAndTWavesOfLeadIAreMeasuredAgainstTheLateralLeads) {
+    const auto normal = synth(500);
+    const auto swapped = arms_swapped(normal);
+    const auto n = measure(normal), s = measure(swapped);
+    ASSERT_TRUE(n.reversal_checked);
+    ASSERT_TRUE(s.reversal_checked);
+    for (std::size_t wave = 0; wave < 2; ++wave) {  // P, T
+        EXPECT_GT(n.wave_corr[0][wave], 0.5) << wave;
+        EXPECT_LT(s.wave_corr[0][wave], -0.5) << wave;
+        // II and III trade places, so do their correlations.
+        EXPECT_NEAR(s.wave_corr[1][wave], n.wave_corr[2][wave], 1e-6) << wave;
+        EXPECT_NEAR(s.wave_corr[2][wave], n.wave_corr[1][wave], 1e-6) << wave;
+    }
+}
+
+TEST(EcgQuality, LaRaReversalIsFoundByPAndTWhenTheQrsSaysLittle) {
+    // A vertical heart: the whole beat in I barely points away (-0.3) and II, III look alike,
+    // but P and T in I are clearly inverted against V5/V6 and III follows them more than II.
+    auto q = measure(synth(500));  // a clean record, its reversal evidence replaced
+    ASSERT_TRUE(q.reversal_checked);
+    q.corr_i_lateral = -0.3;
+    q.corr_ii_lateral = 0.8;
+    q.corr_iii_lateral = 0.8;
+    q.wave_corr[0][0] = -0.9;  // P in I
+    q.wave_corr[0][1] = -0.8;  // T in I
+    q.wave_corr[1][0] = 0.2;   // P in II
+    q.wave_corr[2][0] = 0.7;   // P in III
+    q.wave_corr[1][1] = 0.6;
+    q.wave_corr[2][1] = 0.6;
+    const QualityParams p;
+    EXPECT_NE(find(judge(q, p), "limb_lead_reversal"), nullptr) << all(judge(q, p));
+    // One inverted wave is not enough ...
+    auto one = q;
+    one.wave_corr[0][1] = 0.4;
+    EXPECT_EQ(find(judge(one, p), "limb_lead_reversal"), nullptr) << all(judge(one, p));
+    // ... nor are inverted waves in I when II follows the lateral leads more than III.
+    auto ordered = q;
+    ordered.wave_corr[1][0] = 0.9;
+    ordered.wave_corr[2][0] = 0.1;
+    EXPECT_EQ(find(judge(ordered, p), "limb_lead_reversal"), nullptr) << all(judge(ordered, p));
+    // The whole-beat rule alone (as before the P/T vote) misses it.
+    QualityParams whole_beat_only;
+    whole_beat_only.min_reversal_waves = 4;
+    EXPECT_EQ(find(judge(q, whole_beat_only), "limb_lead_reversal"), nullptr);
 }
 
 TEST(EcgQuality, LeadOrderDoesNotMatter) {

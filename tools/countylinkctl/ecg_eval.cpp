@@ -83,20 +83,26 @@ void print_figures(const Counts& c, const std::string& title) {
 }
 
 // The fitted thresholds, in the order of `kTunableNames` and `grids()`.
-constexpr const char* kTunableNames[] = {"min_beat_snr", "max_noise_burden", "min_beat_rate"};
+constexpr const char* kTunableNames[] = {"min_beat_snr", "max_noise_burden", "min_beat_rate",
+                                         "max_swing_uv"};
 
 std::vector<double*> tunables(QualityParams& p) {
-    return {&p.min_beat_snr, &p.max_noise_burden, &p.min_beat_rate};
+    return {&p.min_beat_snr, &p.max_noise_burden, &p.min_beat_rate, &p.max_swing_uv};
 }
 
-// Candidate values for each tunable: a fixed grid, so folds differ only in the data. The last
-// burden value disables that rule; snr 0 and rate 0 disable theirs.
+constexpr double kOff = 1e18;  // an upper limit that never fires
+
+// Candidate values for each tunable: a fixed grid, so folds differ only in the data. snr 0 and
+// rate 0 disable their rules, the last burden value disables that one; the swing grid starts
+// with "off" and runs from lenient to strict, so a tie keeps the more lenient limit.
 std::vector<std::vector<double>> grids() {
-    std::vector<std::vector<double>> g(3);
+    std::vector<std::vector<double>> g(4);
     for (int i = 0; i <= 20; ++i) g[0].push_back(0.05 * i);
     for (int i = 1; i <= 40; ++i) g[1].push_back(0.25 * i);
-    g[1].push_back(1e9);
+    g[1].push_back(kOff);
     for (int i = 0; i <= 20; ++i) g[2].push_back(2.5 * i);
+    g[3].push_back(kOff);
+    for (int i = 40; i >= 6; --i) g[3].push_back(500.0 * i);
     return g;
 }
 
@@ -105,8 +111,9 @@ std::vector<std::vector<double>> grids() {
 QualityParams tunable_rules_off() {
     QualityParams off;
     off.min_beat_snr = -1;
-    off.max_noise_burden = 1e18;
+    off.max_noise_burden = kOff;
     off.min_beat_rate = -1;
+    off.max_swing_uv = kOff;
     return off;
 }
 
@@ -115,7 +122,8 @@ QualityParams tunable_rules_off() {
 struct Summary {
     bool unreadable = false;
     bool fixed_rules = false;  // a fixed rule fires (flat, rails, missing, HR, mains ...)
-    double min_snr = 1e9, burden = 0, beat_rate = 0;
+    double min_snr = 1e9, burden = 0, beat_rate = 0, max_swing = 0;
+    std::size_t rate_step = 0;  // first index of the rate grid whose limit flags this record
     bool unacceptable = false;  // the label
 };
 
@@ -130,41 +138,67 @@ Summary summarise(const Sample& s) {
     m.fixed_rules = codecs::ecg::judge(q, tunable_rules_off()).verdict == Verdict::unacceptable;
     for (const auto& l : q.leads) {
         m.min_snr = std::min(m.min_snr, l.beat_snr);
+        m.max_swing = std::max(m.max_swing, l.swing_uv);
     }
     m.burden = q.noise_burden;
     m.beat_rate = q.beat_rate;
+    const auto rates = grids()[2];
+    while (m.rate_step < rates.size() && !(m.beat_rate < rates[m.rate_step])) ++m.rate_step;
     return m;
+}
+
+// Flagged by a rule other than the beat rate.
+bool flagged_but_rate(const Summary& m, const QualityParams& p) {
+    return m.fixed_rules || m.min_snr < p.min_beat_snr || m.burden > p.max_noise_burden ||
+           m.max_swing > p.max_swing_uv;
 }
 
 bool flagged(const Summary& m, const QualityParams& p) {
     if (m.unreadable) return !m.unacceptable;  // scored wrong
-    return m.fixed_rules || m.min_snr < p.min_beat_snr || m.burden > p.max_noise_burden ||
-           m.beat_rate < p.min_beat_rate;
-}
-
-std::size_t right(const std::vector<const Summary*>& set, const QualityParams& p) {
-    std::size_t n = 0;
-    for (const auto* m : set) n += flagged(*m, p) == m->unacceptable;
-    return n;
+    return flagged_but_rate(m, p) || m.beat_rate < p.min_beat_rate;
 }
 
 // Maximises accuracy on `train` by exhaustive search of the grids, from the tunable rules all
-// off. Ties keep the first best in the order burden, snr, rate (each ascending): the strictest
-// burden with the most lenient per-lead and beat-rate limits.
+// off. Ties keep the first best in the order burden, snr, swing, rate (grid order): the
+// strictest burden with the most lenient per-lead, swing and beat-rate limits. The rate grid is
+// scored in one pass per combination of the others (records not yet flagged, counted by the
+// first rate step that flags them), which keeps the four-way search to a second.
 QualityParams fit(const std::vector<const Summary*>& train) {
     QualityParams p = tunable_rules_off(), best = p;
     const auto g = grids();
+    const std::size_t steps = g[2].size();
     std::size_t top = 0;
+    std::vector<std::size_t> pos(steps + 1), neg(steps + 1);
     for (double burden : g[1]) {
         p.max_noise_burden = burden;
         for (double snr : g[0]) {
             p.min_beat_snr = snr;
-            for (double rate : g[2]) {
-                p.min_beat_rate = rate;
-                const auto n = right(train, p);
-                if (n > top) {
-                    top = n;
-                    best = p;
+            for (double swing : g[3]) {
+                p.max_swing_uv = swing;
+                std::fill(pos.begin(), pos.end(), 0);
+                std::fill(neg.begin(), neg.end(), 0);
+                std::size_t right_flagged = 0;  // flagged whatever the rate limit, and right
+                for (const auto* m : train) {
+                    if (m->unreadable) continue;  // scored wrong whatever the limits
+                    if (flagged_but_rate(*m, p)) {
+                        right_flagged += m->unacceptable;
+                    } else {
+                        ++(m->unacceptable ? pos : neg)[m->rate_step];
+                    }
+                }
+                // With the rate limit at step k, a waiting record is flagged iff its step <= k.
+                std::size_t neg_passed = 0;
+                for (std::size_t k = 0; k <= steps; ++k) neg_passed += neg[k];
+                std::size_t pos_flagged = 0;
+                for (std::size_t k = 0; k < steps; ++k) {
+                    pos_flagged += pos[k];
+                    neg_passed -= neg[k];
+                    const auto n = right_flagged + pos_flagged + neg_passed;
+                    if (n > top) {
+                        top = n;
+                        best = p;
+                        best.min_beat_rate = g[2][k];
+                    }
                 }
             }
         }
@@ -229,7 +263,7 @@ void dump(const std::vector<Sample>& samples, const fs::path& file) {
     std::ofstream out(file);
     out << "record,unacceptable,lead,range_uv,stuck,rail,artefact_uv,wander_uv,hf_ratio,m50,m50r,"
            "m60,m60r,beats,agreement,corr,snr,qrs_uv,consensus,hr,burden,rev_checked,corr_i_lat,"
-           "corr_ii_lat,corr_iii_lat\n";
+           "corr_ii_lat,corr_iii_lat,swing_uv\n";
     for (const auto& s : samples) {
         if (!s.indices) continue;
         const auto& q = *s.indices;
@@ -241,7 +275,7 @@ void dump(const std::vector<Sample>& samples, const fs::path& file) {
                 << l.beat_agreement << "," << l.beat_corr << "," << l.beat_snr << "," << l.qrs_uv
                 << "," << q.consensus_beats << "," << q.heart_rate_bpm << "," << q.noise_burden
                 << "," << q.reversal_checked << "," << q.corr_i_lateral << "," << q.corr_ii_lateral
-                << "," << q.corr_iii_lateral << "\n";
+                << "," << q.corr_iii_lateral << "," << l.swing_uv << "\n";
         }
     }
 }
@@ -294,6 +328,22 @@ int ecg_eval(const std::vector<std::string>& args) {
 
     std::vector<Sample> samples;
     std::size_t reversal_n = 0, reversal_hit = 0, reversal_false = 0;
+    std::ofstream reversal_dump;
+    if (reversal && !dump_file.empty()) {
+        reversal_dump.open(dump_file + ".reversal.csv");
+        reversal_dump << "record,swapped,corr_i,corr_ii,corr_iii";
+        for (const char* l : {"i", "ii", "iii"})
+            for (const char* w : {"p", "t"}) reversal_dump << "," << w << "_" << l;
+        reversal_dump << "\n";
+    }
+    auto dump_reversal = [&](const std::string& record, bool swapped, const QualityIndices& q) {
+        if (!reversal_dump.is_open()) return;
+        reversal_dump << record << "," << swapped << "," << q.corr_i_lateral << ","
+                      << q.corr_ii_lateral << "," << q.corr_iii_lateral;
+        for (const auto& row : q.wave_corr)
+            for (double v : row) reversal_dump << "," << v;
+        reversal_dump << "\n";
+    };
     for (const auto& [record, unacceptable] : labels) {
         Sample s;
         s.record = record;
@@ -304,7 +354,10 @@ int ecg_eval(const std::vector<std::string>& args) {
             if (reversal && !unacceptable) {
                 ++reversal_n;
                 reversal_false += has_reversal(codecs::ecg::judge(*s.indices, QualityParams{}));
-                reversal_hit += has_reversal(codecs::ecg::assess(swap_arms(*parsed.waveform)));
+                const auto swapped = codecs::ecg::measure(swap_arms(*parsed.waveform));
+                reversal_hit += has_reversal(codecs::ecg::judge(swapped, QualityParams{}));
+                dump_reversal(record, false, *s.indices);
+                dump_reversal(record, true, swapped);
             }
         } else {
             s.error = parsed.error.reason;

@@ -10,6 +10,8 @@ namespace countylink::ctl {
 
 // `args` are what follows "ecg-eval": DIR LABELS.csv [--folds K] [--seed N] [--reversal]
 // [--dump FILE]. Prints figures on stdout (last line `accuracy=0.xxx`), progress on stderr.
+// --dump writes per-lead indices to FILE, with --reversal also the reversal correlations of each
+// acceptable record as recorded and arms-swapped to FILE.reversal.csv.
 // Returns 0 when it ran, 2 on bad usage; I/O failures on the labels file throw.
 int ecg_eval(const std::vector<std::string>& args);
 
