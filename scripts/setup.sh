@@ -10,7 +10,7 @@ packages=(
   libzstd-dev zstd zlib1g-dev
   libssl-dev openssl
   libsqlite3-dev sqlite3
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libxml2-dev
   dicom3tools prometheus orthanc
   clang-format curl procps python3

@@ -184,7 +184,13 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
             }
             continue;
         }
-        const auto started = std::chrono::steady_clock::now();
+        if (o.not_before > std::chrono::steady_clock::now()) {
+            asio::steady_timer due(executor, o.not_before);
+            co_await due.async_wait(use_awaitable);
+        }
+        const auto started = o.not_before == std::chrono::steady_clock::time_point{}
+                                 ? std::chrono::steady_clock::now()
+                                 : o.not_before;
         Command cmd;
         cmd.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
         cmd.affected_sop_class_uid = o.sop_class_uid;

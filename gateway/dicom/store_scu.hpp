@@ -34,6 +34,9 @@ struct OutgoingObject {
     // C-STORE-RSP, or the refusal of its context), before the next object is sent, so a caller
     // can record it durably even if the association or the process dies later in the batch.
     std::function<void(const SendResult&)> on_result = nullptr;
+    // Optional, for paced (open-loop) senders such as the load generator: not sent before this
+    // time, and its round trip counted from it, so a late send shows as latency.
+    std::chrono::steady_clock::time_point not_before{};
 };
 
 struct SendResult {
@@ -41,7 +44,7 @@ struct SendResult {
     uint16_t status = 0;     // its status
     std::string error;       // why not sent, or the Error Comment
     bool permanent = false;  // refusal that retrying will not fix (context rejected, 0xA9xx...)
-    std::chrono::nanoseconds round_trip{0};  // C-STORE-RQ sent -> C-STORE-RSP read
+    std::chrono::nanoseconds round_trip{0};  // C-STORE-RQ sent (or due) -> C-STORE-RSP read
 };
 
 // Association-level failure (connect, negotiation, transport): nothing more can be sent now.

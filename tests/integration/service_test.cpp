@@ -170,5 +170,31 @@ TEST(Service, LoadGeneratorSmoke) {
         << metrics;
 }
 
+// Open loop on a generated mix: exactly rate x duration objects, never sent ahead of their
+// time, and every kind of the mix arrives.
+TEST(Service, LoadGeneratorOpenLoopOnASynthesizedMix) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const auto r = run((bin_dir() / "countylink-load").string() +
+                       " --synth dx:4,ct:3,ecg:3 --rate 40 --duration 0.5 -n 3 --per-association 4"
+                       " --port " +
+                       std::to_string(gw.dicom_port()) + " --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto summary = boost::json::parse(r.output.substr(r.output.rfind("{\"objects\"")));
+    EXPECT_EQ(summary.at("objects").as_int64(), 20);
+    // The last object is due at 19/40 s: an open loop cannot finish before it.
+    EXPECT_GE(summary.at("seconds").as_double(), 19.0 / 40);
+    const auto metrics = gw.get("/metrics").body;
+    for (const char* modality : {"CT", "DX", "ECG"}) {
+        EXPECT_NE(metrics.find(std::string("modality=\"") + modality + "\""), std::string::npos)
+            << modality << " missing from the mix:\n"
+            << metrics;
+    }
+    const auto bad = run((bin_dir() / "countylink-load").string() + " --synth nope:3 --port " +
+                         std::to_string(gw.dicom_port()));
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.output.find("is not KIND:COUNT"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace countylink::testing

@@ -12,10 +12,12 @@ namespace countylink::testing {
 
 class TempDir {
   public:
-    TempDir() {
+    TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+    // Under `base` instead, e.g. a tmpfs for benchmarks that must not measure the disk.
+    explicit TempDir(const std::filesystem::path& base) {
         std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("countylink-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        path_ =
+            base / ("countylink-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         std::filesystem::create_directories(path_);
     }
     ~TempDir() {

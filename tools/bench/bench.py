@@ -75,12 +75,15 @@ def dir_bytes(path):
 class Server:
     """Starts one server kind in its own fresh directory; stop() returns its figures."""
 
-    def __init__(self, kind, work):
+    def __init__(self, kind, work, nodelay=True):
         self.kind, self.work = kind, Path(work)
         self.port = free_port()
         self.store = self.work / "store"
         self.store.mkdir(parents=True)
-        env = dict(os.environ, TCP_NODELAY="1")
+        env = dict(os.environ)
+        env.pop("TCP_NODELAY", None)
+        if nodelay:
+            env["TCP_NODELAY"] = "1"
         log = open(self.work / "server.log", "w")
         if kind == "countylinkd":
             cmd = [str(BIN / "countylinkd"), "--data-dir", str(self.store), "--dicom-port",
@@ -109,9 +112,12 @@ class Server:
         return cpu, rss, dir_bytes(self.store)
 
 
-def send(files, port, senders, called_ae):
+def send(files, port, senders, called_ae, nodelay=True):
     lists = [files[i::senders] for i in range(senders)]
-    env = dict(os.environ, TCP_NODELAY="1")
+    env = dict(os.environ)
+    env.pop("TCP_NODELAY", None)
+    if nodelay:
+        env["TCP_NODELAY"] = "1"  # DCMTK's switch; without it Nagle stays on, as on most modalities
     start = time.time()
     procs = []
     for chunk in lists:
@@ -127,14 +133,19 @@ def loadgen(data, rounds, idle):
     """countylinkd under our own load generator: 8 and 64 associations, then 8 with `idle`
     associations held open and a C-ECHO every 20 ms. Returns printable rows."""
     out = []
-    for n, extra in ((8, []), (64, []), (8, ["--idle", str(idle), "--echo-ms", "20"])):
+    idle_args = ["--idle", str(idle), "--echo-ms", "20"]
+    for server, n, extra in (("countylinkd", 8, []), ("storescp", 8, []),
+                             ("storescp-fork", 8, []), ("countylinkd", 64, []),
+                             ("countylinkd", 8, idle_args)):
         runs = []
         for r in range(rounds):
             work = Path(tempfile.mkdtemp(prefix="countylink-loadgen-"))
             try:
-                srv = Server("countylinkd", work)
+                srv = Server(server, work)
+                called = "COUNTYLINK" if server == "countylinkd" else "ANY"
                 res = subprocess.run([str(BIN / "countylink-load"), "--dir", str(data), "--port",
-                                      str(srv.port), "-n", str(n), "--json"] + extra,
+                                      str(srv.port), "--called-ae", called, "-n", str(n),
+                                      "--json"] + extra,
                                      capture_output=True, text=True)
                 cpu, rss, _ = srv.stop()
                 runs.append(dict(json.loads(res.stdout), rss=rss, rc=res.returncode))
@@ -143,12 +154,35 @@ def loadgen(data, rounds, idle):
         med = statistics.median(x["objects_per_s"] for x in runs)
         label = f"x{n}" + (f" +{idle} idle, echo/20ms" if extra else "")
         echo = statistics.median(x["echo_ms"]["p99"] for x in runs) if extra else None
-        out.append(f"countylink-load {label:28} {med:7.0f} obj/s  C-STORE p99 "
+        out.append(f"countylink-load {server:13} {label:28} {med:7.0f} obj/s  C-STORE p50 "
+                   f"{statistics.median(x['latency_ms']['p50'] for x in runs):6.1f} ms  p99 "
                    f"{statistics.median(x['latency_ms']['p99'] for x in runs):6.1f} ms  "
                    f"peak RSS {max(x['rss'] for x in runs):5.0f} MB"
                    + (f"  C-ECHO p99 {echo:.1f} ms" if echo is not None else "")
                    + f"  failed runs {sum(x['rc'] != 0 for x in runs)}")
     return out
+
+
+def nagle(data, rounds, count=50):
+    """Untuned senders: one storescu without TCP_NODELAY (Nagle on, as most modalities run)
+    against countylinkd and storescp, interleaved. Returns printable rows."""
+    files = sorted(data.iterdir())[:count]
+    walls = {"countylinkd": [], "storescp": []}
+    for r in range(rounds):
+        for server in walls:
+            work = Path(tempfile.mkdtemp(prefix="countylink-nagle-"))
+            try:
+                srv = Server(server, work, nodelay=False)  # installed as shipped, untuned
+                called = "COUNTYLINK" if server == "countylinkd" else "ANY"
+                wall, failed = send(files, srv.port, 1, called, nodelay=False)
+                srv.stop()
+                walls[server].append(wall if not failed else float("inf"))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in walls.items()}
+    return [f"untuned sender (Nagle on), {len(files)} objects: {server} "
+            f"{len(files) / med[server]:.0f} obj/s ({med['storescp'] / med[server]:.1f}x storescp)"
+            for server in walls]
 
 
 def main():
@@ -162,6 +196,9 @@ def main():
                     help="also run countylink-load at 8 and 64 associations and with 1,000 idle "
                          "associations plus C-ECHO pings, on the first workload")
     ap.add_argument("--idle", type=int, default=1000)
+    ap.add_argument("--nagle", action="store_true",
+                    help="also time one untuned sender (no TCP_NODELAY) against countylinkd and "
+                         "storescp on the first workload")
     args = ap.parse_args()
     if not (BIN / "countylinkd").exists():
         sys.exit("bench: no build/bin/countylinkd; run scripts/build.sh first")
@@ -211,6 +248,9 @@ def main():
             if args.loadgen and not extra_rows:
                 print("bench: countylink-load runs ...", file=sys.stderr, flush=True)
                 extra_rows = loadgen(data, args.rounds, args.idle)
+            if args.nagle and not any(line.startswith("untuned") for line in extra_rows):
+                print("bench: untuned sender runs ...", file=sys.stderr, flush=True)
+                extra_rows += nagle(data, args.rounds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = sum(r["failed"] for r in rows)

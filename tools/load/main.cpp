@@ -1,10 +1,14 @@
 // countylink-load: an async C-STORE load generator on our own SCU (gateway/dicom/store_scu).
-// N concurrent associations share a list of objects (a folder of Part-10 files, e.g. from
-// countylink-synth), each association sending up to --per-association objects before
-// releasing and opening the next. Prints a progress line every second, then objects/s, MB/s,
-// round-trip latency percentiles and errors by status (--json for machines). --idle M holds M
-// more associations open without traffic, --echo-ms T sends a C-ECHO every T ms on one more,
-// and both are reported (what idle associations cost; how responsive the server stays).
+// N concurrent associations share a list of objects (a folder of Part-10 files, or a mix made
+// with the countylink-synth library: --synth dx:200,ct:100,ecg:50), each association sending
+// up to --per-association objects before releasing and opening the next. As fast as possible
+// (closed loop), or open loop at --rate objects/s (each object due at its time; latency counted
+// from then, so a server that falls behind shows it); for --count objects or --duration seconds.
+// Prints a progress line every second, then objects/s, MB/s, round-trip latency percentiles
+// and errors by status (--json for machines). --idle M holds M more associations open without
+// traffic, --echo-ms T sends a C-ECHO every T ms on one more, and both are reported (what idle
+// associations cost; how responsive the server stays).
+#include <unistd.h>
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,15 +19,20 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <sstream>
 #include <vector>
 
 #include "codecs/dicom/part10.hpp"
 #include "gateway/dicom/store_scu.hpp"
+#include "run.hpp"
 #include "verification.hpp"
 
 namespace asio = boost::asio;
@@ -63,6 +72,51 @@ std::vector<LoadObject> load_folder(const fs::path& dir) {
     return out;
 }
 
+// --synth "dx:200,ct:100": generated with the countylink-synth library into a private temporary
+// folder (removed again), read, and interleaved so every association sees the mix.
+std::vector<LoadObject> synthesize(const std::string& spec, uint64_t seed) {
+    const fs::path dir =
+        fs::temp_directory_path() /
+        ("countylink-load-" + std::to_string(::getpid()) + "-" + std::to_string(seed));
+    struct Remove {
+        fs::path p;
+        ~Remove() {
+            std::error_code ec;
+            fs::remove_all(p, ec);
+        }
+    } remove{dir};
+    std::vector<std::vector<LoadObject>> kinds;
+    std::stringstream items(spec);
+    for (std::string item; std::getline(items, item, ',');) {
+        const auto colon = item.find(':');
+        const auto kind = synth::parse_kind(item.substr(0, colon));
+        const long count = colon == std::string::npos ? 0 : std::atol(item.c_str() + colon + 1);
+        if (!kind || count <= 0) {
+            throw std::invalid_argument("--synth: '" + item +
+                                        "' is not KIND:COUNT (kinds: ct dx cr us ecg mf)");
+        }
+        synth::Options options;
+        options.kind = *kind;
+        options.count = static_cast<uint32_t>(count);
+        options.studies = synth::default_studies(*kind, options.count);
+        options.seed = seed + kinds.size();
+        options.out_dir = dir / item.substr(0, colon);
+        synth::run(options, std::cerr);
+        kinds.push_back(load_folder(options.out_dir));
+    }
+    std::vector<LoadObject> mixed;
+    for (std::size_t i = 0;; ++i) {
+        bool any = false;
+        for (auto& k : kinds) {
+            if (i < k.size()) {
+                mixed.push_back(std::move(k[i]));
+                any = true;
+            }
+        }
+        if (!any) return mixed;
+    }
+}
+
 struct Stats {
     std::vector<double> latencies_ms;
     std::map<std::string, uint64_t> errors;  // by status or error text
@@ -71,36 +125,65 @@ struct Stats {
 
 struct Run {
     const std::vector<LoadObject>& objects;
-    std::size_t total;
+    std::size_t total;  // objects to send; with a duration and no rate: until the deadline
     std::size_t per_association;
     dicom::ScuPeer peer;
     asio::thread_pool& workers;
-    std::size_t next = 0;  // next object index (single network thread: no lock)
+    std::size_t senders = 1;
+    double rate = 0;                        // objects/s in all; 0: as fast as possible
+    Clock::time_point start{}, deadline{};  // deadline unset: no duration
+    std::size_t next = 0;                   // next object index (single network thread: no lock)
     Stats stats;
     std::size_t running = 0;                    // senders still at work
     Clock::time_point finished{};               // when the last sender returned
     std::function<void()> on_finished = [] {};  // stops the progress line
 };
 
-asio::awaitable<void> send_share(Run& run);
+asio::awaitable<void> send_share(Run& run, std::size_t slot);
+
+// Whether a closed-loop sender should start another batch.
+bool more(const Run& run) {
+    if (run.next >= run.total) return false;
+    return run.deadline == Clock::time_point{} || Clock::now() < run.deadline;
+}
 
 // One association slot: sends batches until the objects run out, then reports in.
-asio::awaitable<void> sender(Run& run) {
-    co_await send_share(run);
+asio::awaitable<void> sender(Run& run, std::size_t slot) {
+    co_await send_share(run, slot);
     if (--run.running == 0) {
         run.finished = Clock::now();
         run.on_finished();
     }
 }
 
-asio::awaitable<void> send_share(Run& run) {
-    while (run.next < run.total) {
-        const std::size_t first = run.next;
-        const std::size_t n = std::min(run.per_association, run.total - first);
-        run.next += n;
+// The global indices of the next batch for `slot`: closed loop, the next objects anyone has
+// not taken; open loop, the slot's own every senders-th object (each due at index / rate).
+std::vector<std::size_t> next_batch(Run& run, std::size_t slot, std::size_t& own) {
+    std::vector<std::size_t> out;
+    if (run.rate > 0) {
+        for (; out.size() < run.per_association; ++own) {
+            const std::size_t g = own * run.senders + slot;
+            if (g >= run.total) break;
+            out.push_back(g);
+        }
+        return out;
+    }
+    if (!more(run)) return out;
+    const std::size_t n = std::min(run.per_association, run.total - run.next);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(run.next + i);
+    run.next += n;
+    return out;
+}
+
+asio::awaitable<void> send_share(Run& run, std::size_t slot) {
+    std::size_t own = 0;  // open loop: how many of this slot's objects are taken
+    for (;;) {
+        const std::vector<std::size_t> indices = next_batch(run, slot, own);
+        if (indices.empty()) co_return;
+        const std::size_t n = indices.size();
         std::vector<dicom::OutgoingObject> batch;
         std::vector<std::size_t> sizes;
-        for (std::size_t i = first; i < first + n; ++i) {
+        for (const std::size_t i : indices) {
             const LoadObject& o = run.objects[i % run.objects.size()];
             auto pos = std::make_shared<std::size_t>(0);
             batch.push_back({o.meta.sop_class_uid, o.meta.sop_instance_uid,
@@ -112,6 +195,12 @@ asio::awaitable<void> send_share(Run& run) {
                                  *pos += k;
                                  return k;
                              }});
+            if (run.rate > 0) {
+                batch.back().not_before =
+                    run.start +
+                    std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(i) / run.rate));
+            }
             sizes.push_back(o.dataset.size());
         }
         try {
@@ -147,8 +236,16 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
     try {
         po::options_description desc("countylink-load options");
-        desc.add_options()("help,h", "show this help")("dir", po::value<std::string>()->required(),
+        desc.add_options()("help,h", "show this help")("dir", po::value<std::string>(),
                                                        "folder of Part-10 files to send")(
+            "synth", po::value<std::string>(),
+            "instead of --dir: objects made with countylink-synth, KIND:COUNT,... "
+            "(e.g. dx:200,ct:100,ecg:50), sent interleaved")(
+            "seed", po::value<uint64_t>()->default_value(1), "seed for --synth")(
+            "rate", po::value<double>()->default_value(0),
+            "open loop: objects/s in all, each object due at its time (0: as fast as possible)")(
+            "duration", po::value<double>()->default_value(0),
+            "seconds to run, cycling through the objects (0: --count objects)")(
             "host", po::value<std::string>()->default_value("127.0.0.1"), "gateway host")(
             "port", po::value<uint16_t>()->default_value(11112), "gateway DICOM port")(
             "called-ae", po::value<std::string>()->default_value("COUNTYLINK"), "its AE title")(
@@ -170,15 +267,31 @@ int main(int argc, char** argv) {
             return 0;
         }
         po::notify(vm);
-        const auto objects = load_folder(vm["dir"].as<std::string>());
+        if (vm.count("dir") == vm.count("synth")) {
+            std::cerr << "countylink-load: give --dir DIR or --synth KIND:COUNT,... (see --help)\n";
+            return 2;
+        }
+        const auto objects =
+            vm.count("dir") ? load_folder(vm["dir"].as<std::string>())
+                            : synthesize(vm["synth"].as<std::string>(), vm["seed"].as<uint64_t>());
         if (objects.empty()) {
-            std::cerr << "load: no DICOM files in " << vm["dir"].as<std::string>()
-                      << "; make some with countylink-synth --out DIR --kind ct --count 100\n";
+            std::cerr << "load: no DICOM files to send; make some with countylink-synth --out DIR "
+                         "--kind ct --count 100, or use --synth ct:100\n";
+            return 2;
+        }
+        const double rate = vm["rate"].as<double>();
+        const double duration = vm["duration"].as<double>();
+        if (rate < 0 || duration < 0) {
+            std::cerr << "countylink-load: --rate and --duration must not be negative\n";
             return 2;
         }
         asio::thread_pool workers(1);
-        const std::size_t total =
+        std::size_t total =
             vm["count"].as<std::size_t>() ? vm["count"].as<std::size_t>() : objects.size();
+        if (duration > 0) {
+            total = rate > 0 ? static_cast<std::size_t>(std::ceil(rate * duration))
+                             : std::numeric_limits<std::size_t>::max();
+        }
         Run run{objects,
                 total,
                 std::max<std::size_t>(1, vm["per-association"].as<std::size_t>()),
@@ -186,6 +299,10 @@ int main(int argc, char** argv) {
                  vm["called-ae"].as<std::string>(), vm["calling-ae"].as<std::string>(),
                  std::chrono::seconds(60)},
                 workers,
+                1,
+                0.0,
+                {},
+                {},
                 0,
                 {}};
         asio::io_context io(1);
@@ -200,17 +317,25 @@ int main(int argc, char** argv) {
                 io, load::echo_every(run.peer, std::chrono::milliseconds(ms), stop, verification),
                 asio::detached);
         }
-        run.running = vm["associations"].as<std::size_t>();
-        for (std::size_t i = 0; i < run.running; ++i) {
-            asio::co_spawn(io, sender(run), asio::detached);
-        }
+        run.running = run.senders = std::max<std::size_t>(1, vm["associations"].as<std::size_t>());
+        run.rate = rate;
         const auto start = Clock::now();
+        run.start = start;
+        if (duration > 0) {
+            run.deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(duration));
+        }
+        for (std::size_t i = 0; i < run.running; ++i) {
+            asio::co_spawn(io, sender(run, i), asio::detached);
+        }
         // Progress once a second on stderr while the senders run.
         asio::steady_timer progress(io);
         std::function<void(boost::system::error_code)> tick = [&](boost::system::error_code ec) {
-            if (ec || run.next >= total) return;  // the last batches are in flight
+            if (ec) return;
             const double s = std::chrono::duration<double>(Clock::now() - start).count();
-            std::cerr << "load: " << run.stats.objects << "/" << total << " objects, "
+            std::cerr << "load: " << run.stats.objects;
+            if (total != std::numeric_limits<std::size_t>::max()) std::cerr << "/" << total;
+            std::cerr << " objects, "
                       << static_cast<uint64_t>(static_cast<double>(run.stats.objects) / s)
                       << " obj/s, " << static_cast<double>(run.stats.bytes) / 1e6 / s << " MB/s\n";
             progress.expires_after(std::chrono::seconds(1));
@@ -279,6 +404,9 @@ int main(int argc, char** argv) {
         return error_count == 0 && verification.failures.empty() ? 0 : 1;
     } catch (const po::error& e) {
         std::cerr << "countylink-load: " << e.what() << " (see --help)\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {  // a malformed option value
+        std::cerr << "countylink-load: " << e.what() << "\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "countylink-load: " << e.what() << "\n";

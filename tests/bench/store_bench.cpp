@@ -1,0 +1,123 @@
+// The store: blob put (hash, pre-filter, zstd, write, fsync, rename) and read back, and index
+// inserts. On the default tmpfs scratch directory fsync costs nothing, so these are CPU figures;
+// COUNTYLINK_BENCH_DIR=<dir on a disk> measures the same calls with the disk's fsync latency.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "gateway/store/blob_store.hpp"
+#include "gateway/store/sqlite/sqlite_index.hpp"
+#include "tests/bench/benchmarks.hpp"
+
+namespace countylink::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kChunk = 1 << 20;
+
+int default_level() {
+    return config::Config{}.storage.zstd_level;
+}
+
+// A new blob each time: the previous copy is removed untimed, else put() finds it and skips
+// the rename (the duplicate path).
+void blob_put(benchmark::State& state, const BenchObject& object, const fs::path& root) {
+    store::BlobStore blobs(root, default_level());
+    uint64_t stored = 0;
+    for (auto _ : state) {
+        const store::BlobRef ref = blobs.put(object.file, object.samples);
+        stored = ref.stored_size;
+        state.PauseTiming();
+        fs::remove(blobs.path_of(ref.sha256));
+        state.ResumeTiming();
+    }
+    count_items(state, object.bytes.size());
+    state.counters["ratio"] =
+        static_cast<double>(stored) / static_cast<double>(object.bytes.size());
+}
+
+// What a WADO or forwarding read costs: open, inflate, undo the pre-filter.
+void blob_read(benchmark::State& state, const BenchObject& object, const fs::path& root) {
+    store::BlobStore blobs(root, default_level());
+    const std::string sha256 = blobs.put(object.file, object.samples).sha256;
+    const auto out = std::make_unique_for_overwrite<std::byte[]>(kChunk);
+    for (auto _ : state) {
+        store::BlobReader reader = blobs.open(sha256);
+        if (read_all(reader, {out.get(), kChunk}) != object.bytes.size()) {
+            state.SkipWithError("read back a different size");
+            break;
+        }
+    }
+    count_items(state, object.bytes.size());
+}
+
+// The index row of `object` as the pipeline fills it, made unique by `n` (its own study, so each
+// row also opens a worklist item, as a new DX exam does).
+store::InstanceRecord record_of(const BenchObject& object, uint64_t n) {
+    const auto& ids = object.report.ids;
+    store::InstanceRecord r;
+    r.sop_instance_uid = ids.sop_instance_uid + "." + std::to_string(n);
+    r.sop_class_uid = ids.sop_class_uid;
+    r.study_instance_uid = ids.study_instance_uid + "." + std::to_string(n);
+    r.series_instance_uid = ids.series_instance_uid + "." + std::to_string(n);
+    r.patient_id = ids.patient_id;
+    r.patient_name = ids.patient_name;
+    r.modality = ids.modality;
+    r.study_date = ids.study_date;
+    r.accession_number = ids.accession_number;
+    r.transfer_syntax_uid = ids.transfer_syntax_uid;
+    r.township = "westfield";
+    r.calling_ae = "DX_WESTFIELD";
+    r.received_at_ms = r.stored_at_ms = 1'790'000'000'000 + static_cast<int64_t>(n);
+    r.raw_size = object.bytes.size();
+    r.stored_size = object.bytes.size() / 2;
+    r.sha256 = std::string(64, 'a');
+    r.study_time = ids.study_time;
+    r.study_description = ids.study_description;
+    r.body_part = ids.body_part;
+    r.queues = {"radiology"};
+    return r;
+}
+
+// One commit of `batch` new rows: group commit's transaction. The table grows as it runs.
+void index_insert(benchmark::State& state, const BenchObject& object, const fs::path& dir,
+                  std::size_t batch) {
+    store::SqliteIndex index(dir / ("index-" + std::to_string(batch) + ".sqlite"));
+    uint64_t n = index.instance_count();
+    std::vector<store::InstanceRecord> records(batch);
+    for (auto _ : state) {
+        for (auto& r : records) r = record_of(object, n++);  // the pipeline builds rows too
+        const auto outcomes = index.record_instances(records);
+        if (outcomes.front() != store::RecordOutcome::stored) {
+            state.SkipWithError("a new row was not stored");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));  // rows
+    state.counters["rows_total"] = static_cast<double>(index.instance_count());
+}
+
+}  // namespace
+
+void register_store_benchmarks(const Inputs& inputs) {
+    const fs::path blobs = inputs.directory("blobs");
+    for (const auto& object : inputs.objects()) {
+        add("blob/put/" + object.kind,
+            [&object, blobs](benchmark::State& s) { blob_put(s, object, blobs / "put"); });
+        add("blob/read/" + object.kind,
+            [&object, blobs](benchmark::State& s) { blob_read(s, object, blobs / "read"); });
+    }
+    const fs::path index = inputs.directory("index");
+    for (const std::size_t batch : {1, 16}) {
+        add("index/record_instances/batch:" + std::to_string(batch),
+            [&inputs, index, batch](benchmark::State& s) {
+                index_insert(s, inputs.dx(), index, batch);
+            });
+    }
+}
+
+}  // namespace countylink::bench
