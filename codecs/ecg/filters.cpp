@@ -215,10 +215,12 @@ double quantile_in_place(std::span<double> values, double q) {
     if (values.empty()) return 0;
     const std::size_t n = values.size();
     const auto k = static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1));
-    // The gate mostly asks for the top few (99.9th, 98th percentiles): one pass keeping the
-    // largest n - k values in a small heap is several times cheaper than a full selection.
+    // For the very top (the 99.9th percentile: 5 of 5,000 samples) one pass keeping the largest
+    // n - k values in a small heap is cheaper than a selection. From the 99th down the heap is
+    // replaced too often (a smooth signal rises into it for many samples running) and
+    // nth_element is 2-3x faster, with the same value.
     const std::size_t from_top = n - k;  // the answer is the smallest of the from_top largest
-    if (from_top <= n / 16) {
+    if (from_top <= n / 256) {
         std::vector<double> top(values.begin(),
                                 values.begin() + static_cast<std::ptrdiff_t>(from_top));
         std::make_heap(top.begin(), top.end(), std::greater<>());
