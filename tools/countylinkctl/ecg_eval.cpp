@@ -263,7 +263,7 @@ void dump(const std::vector<Sample>& samples, const fs::path& file) {
     std::ofstream out(file);
     out << "record,unacceptable,lead,range_uv,stuck,rail,artefact_uv,wander_uv,hf_ratio,m50,m50r,"
            "m60,m60r,beats,agreement,corr,snr,qrs_uv,consensus,hr,burden,rev_checked,corr_i_lat,"
-           "corr_ii_lat,corr_iii_lat,swing_uv\n";
+           "corr_ii_lat,corr_iii_lat,swing_uv,two_shapes\n";
     for (const auto& s : samples) {
         if (!s.indices) continue;
         const auto& q = *s.indices;
@@ -275,7 +275,8 @@ void dump(const std::vector<Sample>& samples, const fs::path& file) {
                 << l.beat_agreement << "," << l.beat_corr << "," << l.beat_snr << "," << l.qrs_uv
                 << "," << q.consensus_beats << "," << q.heart_rate_bpm << "," << q.noise_burden
                 << "," << q.reversal_checked << "," << q.corr_i_lateral << "," << q.corr_ii_lateral
-                << "," << q.corr_iii_lateral << "," << l.swing_uv << "\n";
+                << "," << q.corr_iii_lateral << "," << l.swing_uv << "," << q.two_beat_shapes
+                << "\n";
         }
     }
 }
