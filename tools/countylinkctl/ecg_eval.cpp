@@ -95,8 +95,8 @@ constexpr double kOff = 1e18;  // an upper limit that never fires
 // Candidate values for each tunable: a fixed grid, so folds differ only in the data. The last
 // burden value disables that rule; the swing grid starts with "off" and runs from lenient to
 // strict, so a tie keeps the more lenient limit. The per-lead SNR floor and the beat rate are
-// held off (0): on this set they fitted to off in every fold but one, and that one lost a
-// caught record (docs/ecg-quality.md); a site can still set them in QualityParams.
+// held off (0): on this set they fitted to off on all records and in most folds, and the folds
+// that turned the rate on lost caught records (docs/ecg-quality.md); a site can still set them.
 std::vector<std::vector<double>> grids() {
     std::vector<std::vector<double>> g(4);
     g[0].push_back(0);
