@@ -137,6 +137,28 @@ QualityIndices measure(const Waveform& waveform) {
             li.hf_ratio = std::sqrt(hf / static_cast<double>(smooth.size())) / li.qrs_uv;
         }
     }
+    // Beats of two shapes: a lead is as clean as its beats are like the others of their shape,
+    // when the two groups explain the beats far better than one average (residual halved in
+    // most leads), so that splitting noise into two groups does not pass for a second shape.
+    // Only looked for when a lead with beats looks noisy: the SNR is used only below 1.
+    std::vector<unsigned char> groups;
+    if (std::any_of(shapes.begin(), shapes.end(),
+                    [](const BeatShape& s) { return s.residual > 0 && s.snr < 1; }))
+        groups = beat_groups(filtered, beats, fs);
+    if (!groups.empty()) {
+        std::vector<BeatShape> grouped(waveform.leads.size());
+        std::vector<double> ratios;
+        for (std::size_t i = 0; i < waveform.leads.size(); ++i) {
+            if (!(shapes[i].residual > 0)) continue;
+            grouped[i] = beat_shape(filtered[i], beats, fs, groups);
+            ratios.push_back(grouped[i].residual / shapes[i].residual);
+        }
+        if (!ratios.empty() && quantile(ratios, 0.5) < 0.5) {
+            q.two_beat_shapes = true;
+            for (std::size_t i = 0; i < waveform.leads.size(); ++i)
+                q.leads[i].beat_snr = std::max(q.leads[i].beat_snr, grouped[i].snr);
+        }
+    }
     for (const auto& li : q.leads)
         if (li.beat_snr < 1) q.noise_burden += std::log(1 / std::max(li.beat_snr, 0.01));
     if (q.duration_s > 0) q.beat_rate = 60.0 * static_cast<double>(beats.size()) / q.duration_s;

@@ -64,6 +64,9 @@ struct QualityIndices {
     std::size_t consensus_beats = 0;  // beats seen by at least a third of the live leads
     double beat_rate = 0;             // consensus beats per minute of recording
     double heart_rate_bpm = 0;        // from the first to the last consensus beat; 0 if < 2
+    // The beats have two shapes (bigeminy, frequent ectopic beats): beat_snr then compares each
+    // beat with the average of its own shape (beat_groups in beats.hpp).
+    bool two_beat_shapes = false;
     // Sum over leads of ln(1 / beat_snr) where beat_snr < 1: how much of the tracing is buried
     // in noise. One dead lead scores ~4.6 (snr floor 0.01); three leads at snr 0.5 score 2.1.
     double noise_burden = 0;
