@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -86,8 +87,17 @@ std::size_t BlobReader::read(std::span<std::byte> out) {
     return n;
 }
 
+// Every prefix directory is made (and its entry made durable) once, here: a directory created
+// on the first put into it would need the root synced too, or a power cut could take the new
+// directory, and the acknowledged blob in it, away.
 BlobStore::BlobStore(fs::path root, int zstd_level) : root_(std::move(root)), level_(zstd_level) {
-    fs::create_directories(root_ / kTmpDir);
+    bool created = fs::create_directories(root_ / kTmpDir);
+    char prefix[3];
+    for (int i = 0; i < 256; ++i) {
+        std::snprintf(prefix, sizeof prefix, "%02x", i);
+        created |= fs::create_directory(root_ / prefix);
+    }
+    if (created) io::sync_directory(root_);
 }
 
 fs::path BlobStore::path_of(const std::string& sha256) const {
@@ -179,7 +189,7 @@ BlobRef BlobStore::put(const fs::path& source,
 
         const fs::path final_path = path_of(ref.sha256);
         ref.directory = final_path.parent_path();
-        fs::create_directories(ref.directory);
+        if (fs::create_directories(ref.directory)) io::sync_directory(root_);  // removed by hand
         if (fs::exists(final_path)) {
             // Same bytes already stored: keep the durable copy, drop ours (cleanup does it).
             return ref;

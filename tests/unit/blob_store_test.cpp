@@ -205,6 +205,29 @@ TEST(BlobStore, OpenMissingBlobThrowsSystemError) {
     EXPECT_THROW(store.open(std::string(64, 'a')), std::system_error);
 }
 
+// A blob's directory must exist before the put whose acknowledgement depends on it: a prefix
+// directory made on first use would be lost with its blob if the root's entry were not synced.
+TEST(BlobStore, EveryPrefixDirectoryExistsFromTheStartAndARemovedOneComesBack) {
+    TempDir dir;
+    const auto root = dir.path() / "blobs";
+    {
+        BlobStore store(root, 3);
+        std::size_t prefixes = 0;
+        for (const auto& e : fs::directory_iterator(root))
+            prefixes += e.is_directory() && e.path().filename() != "tmp";
+        EXPECT_EQ(prefixes, 256u);
+    }
+    const fs::path file = dir.path() / "object";
+    const Bytes object = text_bytes(std::string(1000, 'x'));
+    write_file(file, object);
+    BlobStore store(root, 3);
+    const std::string sha = sha256_hex(object);
+    fs::remove_all(root / sha.substr(0, 2));  // an operator's mistake
+    const auto ref = store.put(file);
+    EXPECT_EQ(ref.sha256, sha);
+    EXPECT_EQ(read_all(store.open(sha)), object);
+}
+
 TEST(BlobStore, PutOfMissingSourceThrowsAndLeavesNoTemp) {
     TempDir dir;
     BlobStore store(dir.path() / "blobs", 3);
