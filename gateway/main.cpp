@@ -178,13 +178,19 @@ asio::awaitable<void> tick_queues(server::Context& ctx) {
     }
 }
 
-// SIGHUP: re-reads the certificate, key and CA; audited either way.
-void reload_certificates(tls::TlsContexts& contexts, metrics::GatewayMetrics& metrics,
-                         audit::AuditTrail& audit, server::Log& log) {
+// What a SIGHUP reload records in the audit trail; its outcome and description are filled in.
+audit::Event reload_event() {
     audit::Event e;
     e.type = audit::EventType::config_reload;
     e.user = "SIGHUP";
     e.role = "operator";
+    return e;
+}
+
+// SIGHUP: re-reads the certificate, key and CA; audited either way.
+void reload_certificates(tls::TlsContexts& contexts, metrics::GatewayMetrics& metrics,
+                         audit::AuditTrail& audit, server::Log& log) {
+    audit::Event e = reload_event();
     const auto failure = contexts.reload();
     if (failure) {
         log.error("SIGHUP: certificates not reloaded, the previous ones stay in use: ", *failure);
@@ -196,6 +202,26 @@ void reload_certificates(tls::TlsContexts& contexts, metrics::GatewayMetrics& me
         if (contexts.not_after()) {
             metrics.tls_certificate_expiry.with({"server"}).set(contexts.not_after());
         }
+    }
+    audit.record(e);
+}
+
+// SIGHUP, with api.token_file set: re-reads it, so a token is added or revoked without a
+// restart; a file that does not load leaves the current tokens in force. Audited either way.
+void reload_tokens(auth::TokenAuthenticator& authenticator, const config::Config& config,
+                   const fs::path& data, audit::AuditTrail& audit, server::Log& log) {
+    audit::Event e = reload_event();
+    try {
+        bool created = false;
+        auto tokens = auth::load_tokens(config, data, created);
+        const std::size_t n = tokens.size();
+        authenticator.replace(std::move(tokens));
+        log.info("SIGHUP: API tokens reloaded from ", config.api.token_file, " (", n, ")");
+        e.description = "API tokens reloaded (" + std::to_string(n) + ")";
+    } catch (const std::exception& ex) {
+        log.error("SIGHUP: API tokens not reloaded, the previous ones stay in use: ", ex.what());
+        e.outcome = audit::Outcome::serious_failure;
+        e.description = std::string("API tokens not reloaded: ") + ex.what();
     }
     audit.record(e);
 }
@@ -234,8 +260,7 @@ int run(const config::Config& config) {
 
     store::SqliteReadingQueues queues(data / "index.sqlite");
     bool token_created = false;
-    const auth::TokenAuthenticator authenticator(config,
-                                                 auth::load_tokens(config, data, token_created));
+    auth::TokenAuthenticator authenticator(config, auth::load_tokens(config, data, token_created));
     if (token_created) {
         log.info("first start: API admin token written to ",
                  fs::absolute(data / "admin.token").string(),
@@ -304,12 +329,15 @@ int run(const config::Config& config) {
         http_acceptor.close();
         io.stop();
     });
-    // SIGHUP: new certificates for new connections; open ones keep theirs and carry on.
+    // SIGHUP: new certificates for new connections (open ones keep theirs and carry on), and
+    // the token file read again.
     asio::signal_set hangup(io, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_hangup =
         [&](const boost::system::error_code& ec, int) {
             if (ec) return;
             reload_certificates(tls_contexts, gateway_metrics, audit, log);
+            if (!config.api.token_file.empty())
+                reload_tokens(authenticator, config, data, audit, log);
             hangup.async_wait(on_hangup);
         };
     hangup.async_wait(on_hangup);

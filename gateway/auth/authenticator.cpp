@@ -116,7 +116,18 @@ std::string token_digest_hex(std::string_view token) {
 
 TokenAuthenticator::TokenAuthenticator(const config::Config& config,
                                        std::vector<TokenDigest> tokens)
-    : config_(config), entries_(std::move(tokens)) {}
+    : config_(config), entries_(std::make_shared<const Tokens>(std::move(tokens))) {}
+
+void TokenAuthenticator::replace(std::vector<TokenDigest> tokens) {
+    auto fresh = std::make_shared<const Tokens>(std::move(tokens));
+    std::lock_guard lock(mutex_);
+    entries_.swap(fresh);
+}
+
+std::shared_ptr<const TokenAuthenticator::Tokens> TokenAuthenticator::tokens() const {
+    std::lock_guard lock(mutex_);
+    return entries_;
+}
 
 std::optional<Principal> TokenAuthenticator::principal(const std::string& name) const {
     Principal p;
@@ -138,7 +149,8 @@ std::optional<Principal> TokenAuthenticator::authenticate(std::string_view autho
     }
     const auto digest = sha256(authorization.substr(kScheme.size()));
     const TokenDigest* found = nullptr;
-    for (const auto& e : entries_) {  // every entry is compared: timing says nothing
+    const auto entries = tokens();
+    for (const auto& e : *entries) {  // every entry is compared: timing says nothing
         if (CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0) found = &e;
     }
     if (!found) return std::nullopt;

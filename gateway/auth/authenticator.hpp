@@ -5,6 +5,8 @@
 
 #include <array>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,11 +66,18 @@ class TokenAuthenticator final : public Authenticator {
     std::optional<Principal> authenticate(std::string_view authorization) const override;
     std::optional<Principal> by_certificate(std::string_view common_name) const override;
 
+    // Accepts `tokens` from now on instead (SIGHUP: a token added or revoked without a
+    // restart); a request being checked meanwhile finishes against the list it started with.
+    void replace(std::vector<TokenDigest> tokens);
+
   private:
+    using Tokens = std::vector<TokenDigest>;
     std::optional<Principal> principal(const std::string& name) const;
+    std::shared_ptr<const Tokens> tokens() const;
 
     const config::Config& config_;
-    std::vector<TokenDigest> entries_;
+    mutable std::mutex mutex_;  // guards the pointer only; the list itself is never changed
+    std::shared_ptr<const Tokens> entries_;
 };
 
 // The token digests to accept: api.tokens (hashed here), the lines of api.token_file

@@ -559,6 +559,46 @@ std::string metric_value(const std::string& metrics, const std::string& series) 
 
 }  // namespace
 
+// A leaked token is revoked, and a new one given, by editing the token file and sending SIGHUP:
+// no restart. A file that does not load leaves the tokens in force, and says why.
+TEST_F(Security, SighupReloadsTheTokenFile) {
+    const fs::path data = tmp_.path() / "data";
+    const fs::path tokens = tmp_.path() / "tokens";
+    const std::string stranger = "stranger-token-0123456789";
+    auto server = std::make_unique<Gateway>(
+        data, roles_config(*pki_, tokens, {{"reader-dongshan", kReader}, {"ops-team", kOps}}));
+    Gateway& gw = *server;
+    const auto status = [&](const std::string& token) {
+        return curl(*pki_, gw.http_port(), "/api/v1/queues", token).status;
+    };
+    ASSERT_EQ(status(kReader), 200) << gw.log();
+    ASSERT_EQ(status(kAdmin), 401);
+
+    roles_config(*pki_, tokens, {{"ops-team", kOps}, {"county-admin", kAdmin}});  // rewrites it
+    ::kill(gw.pid(), SIGHUP);
+    wait_for_log(gw, "SIGHUP: API tokens reloaded");
+    EXPECT_EQ(status(kReader), 401);
+    EXPECT_EQ(status(kAdmin), 200);
+    EXPECT_EQ(status(kOps), 200);
+
+    // A token for a principal the config does not declare: the whole file is refused.
+    roles_config(*pki_, tokens, {{"county-admin", kAdmin}, {"nobody", stranger}});
+    ::kill(gw.pid(), SIGHUP);
+    wait_for_log(gw, "SIGHUP: API tokens not reloaded");
+    EXPECT_EQ(status(kAdmin), 200);
+    EXPECT_EQ(status(kOps), 200);
+    EXPECT_EQ(status(stranger), 401);
+    server.reset();  // stopped: every audit entry is on disk
+
+    const auto reloads = run((bin_dir() / "countylinkctl").string() + " audit --data-dir '" +
+                             data.string() + "' --event config_reload 2>/dev/null");
+    EXPECT_NE(reloads.output.find("\"EventOutcomeDescription\":\"API tokens reloaded (2)\""),
+              std::string::npos)
+        << reloads.output;
+    EXPECT_NE(reloads.output.find("API tokens not reloaded: token file"), std::string::npos)
+        << reloads.output;
+}
+
 TEST_F(Security, SighupReloadsCertificatesForNewConnectionsKeepingOpenOnes) {
     // Its own PKI: the server certificate is replaced in place.
     Pki pki(tmp_.path() / "pki");
