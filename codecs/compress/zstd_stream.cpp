@@ -40,11 +40,10 @@ ZstdWriter::ZstdWriter(int fd, ZstdContext& context, std::optional<uint64_t> siz
           "zstd size");
     // A large object is compressed by two threads: the sender is waiting for our answer, so
     // the network side is idle meanwhile. Small ones stay single-threaded (no job overhead).
+    // A libzstd built without threads refuses 2; it then compresses on this thread.
     const int workers = size && *size >= kParallelFrom ? 2 : 0;
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(context_.ctx_.get(), ZSTD_c_nbWorkers, workers))) {
-        ZSTD_CCtx_setParameter(context_.ctx_.get(), ZSTD_c_nbWorkers,
-                               0);  // library without threads
-    }
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(context_.ctx_.get(), ZSTD_c_nbWorkers, workers)))
+        ZSTD_CCtx_setParameter(context_.ctx_.get(), ZSTD_c_nbWorkers, 0);
 }
 
 void ZstdWriter::drain(std::span<const std::byte> data, int mode) {

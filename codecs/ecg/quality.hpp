@@ -85,8 +85,9 @@ struct QualityIndices {
     double wave_corr[3][2] = {};
 };
 
-// Thresholds `judge` applies. The first four are fitted (`countylinkctl ecg-eval --folds` re-fits
-// them on training folds only); the rest are fixed technical or physiological limits.
+// Thresholds `judge` applies. The first four are the learned ones: `countylinkctl ecg-eval
+// --folds` re-fits the burden and the swing limit on training folds only, and holds the SNR
+// floor and the beat rate off (0); the rest are fixed technical or physiological limits.
 struct QualityParams {
     // Defaults: the fit on all of ../shared/ecg-quality (docs/ecg-quality.md). A single noisy
     // lead alone does not fail a record there (raters accepted one bad chest lead), so the

@@ -82,7 +82,7 @@ class SpoolFile {
     io::UniqueFd fd_;
     uint64_t size_ = 0;
     uint64_t stale_ = 0;    // file length before close(): a reused file holds older bytes
-    bool reusable_ = true;  // false after a failed write, or when too large to keep
+    bool reusable_ = true;  // false after a failed write (the destructor also drops large ones)
 };
 
 // A stored blob's original bytes in a spool file (closed), for readers that want a file, such
