@@ -38,6 +38,7 @@
 #include "gateway/server/log.hpp"
 #include "gateway/server/run_on.hpp"
 #include "gateway/store/blob_store.hpp"
+#include "gateway/store/data_directory_lock.hpp"
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
@@ -243,7 +244,10 @@ int run(const config::Config& config) {
     const fs::path data = config.storage.data_dir;
     const fs::path spool = data / "spool";
     const fs::path quarantine = data / "quarantine";
-    for (const auto& dir : {data, spool, quarantine, data / "blobs"}) fs::create_directories(dir);
+    fs::create_directories(data);
+    // Before recovery: a second countylinkd here would remove the first one's objects in flight.
+    const store::DataDirectoryLock data_lock(data, "countylinkd");
+    for (const auto& dir : {spool, quarantine, data / "blobs"}) fs::create_directories(dir);
 
     // Start-up recovery: half-received objects were never acknowledged; drop them, and blobs
     // whose index commit did not happen.

@@ -70,6 +70,31 @@ TEST(Service, MetricsAfterTrafficPassPromtoolAndCountWhatHappened) {
     }
 }
 
+// A second countylinkd on a data directory in use (systemd's and a hand-started one) must not
+// start: its recovery would delete the first one's objects in flight as leftovers.
+TEST(Service, SecondGatewayOnTheSameDataDirectoryRefusesToStart) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const std::string args = " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " ";
+    const fs::path mr = shared_dir() / "corpus" / "dicom" / "MR_small.dcm";
+    ASSERT_EQ(run("storescu" + args + "'" + mr.string() + "'").exit_code, 0);
+
+    // `timeout`: were the lock missing, the second one would run, and this must fail, not hang.
+    const auto second = run("timeout 20 " + countylinkd() + " --data-dir '" +
+                            (tmp.path() / "data").string() + "' --dicom-port 0 --http-port 0");
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_NE(second.output.find("is in use by countylinkd (pid " + std::to_string(gw.pid()) + ")"),
+              std::string::npos)
+        << second.output;
+    EXPECT_NE(second.output.find("stop it first"), std::string::npos) << second.output;
+
+    // The first one never noticed: it still answers, and what it stored is still there.
+    EXPECT_EQ(run("echoscu" + args).exit_code, 0);
+    const std::string uid = dicom_value(mr, "0008,0018");
+    EXPECT_EQ(gw.get("/api/v1/instances/" + uid).status, 200);
+    ASSERT_EQ(run("storescu" + args + "'" + mr.string() + "'").exit_code, 0);
+}
+
 TEST(Service, HealthAndReadiness) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data");
