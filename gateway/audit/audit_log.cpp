@@ -17,7 +17,7 @@ namespace {
 struct Coded {
     const char* code;     // DCM code value (PS3.16)
     const char* meaning;  // its code meaning: the EventID in the file
-    const char* action;   // EventActionCode: C create, R read, U update, E execute
+    const char* action;   // EventActionCode: C create, R read, U update, D delete, E execute
 };
 
 Coded coded(EventType type) {
@@ -39,6 +39,8 @@ Coded coded(EventType type) {
             return {"110104", "DICOM Instances Transferred", "R"};
         case EventType::config_reload:
             return {"110100", "Application Activity", "E"};
+        case EventType::purge:
+            return {"110105", "DICOM Study Deleted", "D"};
     }
     return {"110100", "Application Activity", "E"};
 }
@@ -81,6 +83,8 @@ const char* type_name(EventType type) {
             return "forward";
         case EventType::config_reload:
             return "config_reload";
+        case EventType::purge:
+            return "purge";
     }
     return "unknown";
 }

@@ -27,7 +27,8 @@ enum class EventType {
     claim,          // worklist item claimed, renewed or released
     complete,       // worklist item reported
     forward,        // an object sent on to a forward destination (or given up on)
-    config_reload   // SIGHUP: certificates re-read
+    config_reload,  // SIGHUP: certificates re-read
+    purge           // a study removed by `countylinkctl purge` (retention)
 };
 
 // "store", "refusal", ... (the EventTypeCode in the file, and countylinkctl's --event).

@@ -200,6 +200,14 @@ BlobRef BlobStore::put(const fs::path& source,
     return ref;
 }
 
+uint64_t BlobStore::remove(const std::string& sha256) {
+    const fs::path path = path_of(sha256);
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    if (ec) return 0;
+    return fs::remove(path) ? size : 0;
+}
+
 BlobReader BlobStore::open(const std::string& sha256) const {
     return BlobReader(io::open_file(path_of(sha256), O_RDONLY));
 }

@@ -86,6 +86,21 @@ struct InstanceQuery {
     std::size_t limit = 10000;  // rows of instances (the HTTP layer pages studies/series)
 };
 
+// A study the county is done with (see Index::purgeable_studies).
+struct PurgeCandidate {
+    std::string study_instance_uid;
+    std::string township;    // of its latest instance
+    uint64_t instances = 0;  // rows, all versions
+    uint64_t stored_bytes = 0;
+    int64_t last_stored_ms = 0;
+};
+
+// Studies stored before a cutoff that purge leaves alone, and why.
+struct PurgeHolds {
+    uint64_t undelivered = 0;  // a forward copy pending or dead-lettered
+    uint64_t unread = 0;       // a worklist item not reported
+};
+
 class Index {
   public:
     virtual ~Index() = default;
@@ -119,6 +134,19 @@ class Index {
 
     // Number of instance rows (all versions).
     virtual uint64_t instance_count() = 0;
+
+    // Studies whose every instance (all versions) was stored before `stored_before_ms`, with
+    // every forward copy delivered and every worklist item reported: oldest first.
+    virtual std::vector<PurgeCandidate> purgeable_studies(int64_t stored_before_ms) = 0;
+
+    // Studies stored before the cutoff that are not purgeable, counted by reason.
+    virtual PurgeHolds purge_holds(int64_t stored_before_ms) = 0;
+
+    // Deletes a study's instances, ECG records, worklist items and forward history in one
+    // transaction if it is still purgeable; returns the blobs no row refers to any more (the
+    // caller removes them), or nullopt (nothing deleted) when it is not purgeable now.
+    virtual std::optional<std::vector<std::string>> purge_study(const std::string& study_uid,
+                                                                int64_t stored_before_ms) = 0;
 };
 
 }  // namespace countylink::store

@@ -24,15 +24,6 @@ std::string forward_config(uint16_t port, const std::string& ae) {
            "forward = [\"pacs\"]\n";
 }
 
-fs::path synth(const fs::path& root, const std::string& kind, int count, int seed) {
-    const fs::path dir = root / (kind + std::to_string(seed));
-    const auto r =
-        run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() + "' --kind " +
-            kind + " --count " + std::to_string(count) + " --seed " + std::to_string(seed));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return dir;
-}
-
 void send(const Gateway& gw, const fs::path& dir) {
     const auto r = run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) +
                        " +sd '" + dir.string() + "'");
@@ -64,7 +55,7 @@ TEST(Forward, EveryObjectReachesStorescpIdentical) {
                      tmp.path() / "storescp.log");
     wait_for_port(port);
     Gateway gw(tmp.path() / "data", forward_config(port, "PACS"));
-    const fs::path dir = synth(tmp.path(), "ct", 10, 21);
+    const fs::path dir = synth(tmp.path() / "ct21", "ct", 10, 21);
     send(gw, dir);
     // Delivered means storescp answered each C-STORE, after writing its file (+B writes while
     // receiving, so counting files alone could catch the last one half written); the counter is
@@ -154,7 +145,7 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
     {
         // The PACS is down while the first studies arrive: they wait in the outbox.
         Gateway gw(data, config);
-        const fs::path first = synth(tmp.path(), "ct", 8, 31);
+        const fs::path first = synth(tmp.path() / "ct31", "ct", 8, 31);
         send(gw, first);
         remember(first);
         ASSERT_TRUE(eventually([&] {
@@ -167,14 +158,14 @@ TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
         ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 8; })) << gw.log();
         // The PACS goes down mid-run and comes back: what arrived meanwhile follows.
         pacs.stop();
-        const fs::path during = synth(tmp.path(), "ct", 6, 33);
+        const fs::path during = synth(tmp.path() / "ct33", "ct", 6, 33);
         send(gw, during);
         remember(during);
         pacs.start();
         ASSERT_TRUE(eventually([&] { return pacs.instance_count() == 14; })) << gw.log();
         // More studies, then the gateway dies at once: whatever was not delivered yet is
         // delivered after the restart.
-        const fs::path second = synth(tmp.path(), "dx", 12, 32);
+        const fs::path second = synth(tmp.path() / "dx32", "dx", 12, 32);
         send(gw, second);
         remember(second);
         gw.kill_hard();
@@ -218,7 +209,7 @@ TEST(Forward, StowRsToASecondCountylink) {
                "\"http://127.0.0.1:" +
                    std::to_string(upstream.http_port()) + "/dicomweb\"\ntoken = \"" + token +
                    "\"\n[[routing.rules]]\nforward = [\"hub\"]\n");
-    const fs::path dir = synth(tmp.path(), "ecg", 5, 41);
+    const fs::path dir = synth(tmp.path() / "ecg41", "ecg", 5, 41);
     send(gw, dir);
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string uid = sop_uid(e.path());

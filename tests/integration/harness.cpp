@@ -86,6 +86,14 @@ std::vector<std::byte> read_file(const fs::path& file) {
     return out;
 }
 
+fs::path synth(const fs::path& dir, const std::string& kind, int count, int seed) {
+    const auto r =
+        run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() + "' --kind " +
+            kind + " --count " + std::to_string(count) + " --seed " + std::to_string(seed));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return dir;
+}
+
 std::string dicom_value(const fs::path& file, const std::string& tag) {
     const auto out = run("dcmdump -q -Un +P " + tag + " '" + file.string() + "'").output;
     const auto open = out.find('['), close = out.find(']', open);

@@ -35,6 +35,10 @@ CommandResult run(const std::string& command_line);
 // Reads the whole file.
 std::vector<std::byte> read_file(const fs::path& file);
 
+// Writes `count` synthetic objects of `kind` (countylink-synth, reproducible by `seed`) into
+// `dir` and returns it; a failure of the tool fails the test.
+fs::path synth(const fs::path& dir, const std::string& kind, int count, int seed);
+
 // The value of a DICOM attribute ("0008,0018") in a file, as dcmdump prints it (UIDs as
 // numbers); empty when absent.
 std::string dicom_value(const fs::path& file, const std::string& tag);

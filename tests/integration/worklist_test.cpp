@@ -62,21 +62,12 @@ std::string send(const Gateway& gw, const std::string& ae, const fs::path& dir) 
     return r.output;
 }
 
-fs::path synth(const fs::path& root, const std::string& kind, int count, int seed) {
-    const fs::path dir = root / kind;
-    const auto r =
-        run((bin_dir() / "countylink-synth").string() + " --out '" + dir.string() + "' --kind " +
-            kind + " --count " + std::to_string(count) + " --seed " + std::to_string(seed));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return dir;
-}
-
 TEST(Worklist, StudiesLandInTheRightQueuesAndReadersReportThem) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data", worklist_config());
-    send(gw, "DONGSHAN_CT", synth(tmp.path(), "ct", 5, 1));
-    send(gw, "DONGSHAN_CT", synth(tmp.path(), "dx", 1, 2));
-    send(gw, "XIPING_ECG", synth(tmp.path(), "ecg", 1, 3));
+    send(gw, "DONGSHAN_CT", synth(tmp.path() / "ct", "ct", 5, 1));
+    send(gw, "DONGSHAN_CT", synth(tmp.path() / "dx", "dx", 1, 2));
+    send(gw, "XIPING_ECG", synth(tmp.path() / "ecg", "ecg", 1, 3));
 
     // The ECG is an item at once, STAT by Xiping's rule.
     auto ecg = get_json(gw, "/api/v1/queues/ecg/items").at("items").as_array();
@@ -150,7 +141,7 @@ TEST(Worklist, StudiesLandInTheRightQueuesAndReadersReportThem) {
 TEST(Worklist, FiftyConcurrentClaimersOneWins) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data", worklist_config());
-    send(gw, "XIPING_ECG", synth(tmp.path(), "ecg", 1, 4));
+    send(gw, "XIPING_ECG", synth(tmp.path() / "ecg", "ecg", 1, 4));
     const auto items = get_json(gw, "/api/v1/queues/ecg/items").at("items").as_array();
     ASSERT_EQ(items.size(), 1u);
     const std::string claim =

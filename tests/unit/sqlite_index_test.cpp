@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/store/group_commit.hpp"
+#include "gateway/store/sqlite/sqlite_outbox.hpp"
 
 namespace countylink::store {
 namespace {
@@ -315,6 +316,58 @@ TEST(GroupCommit, DuplicateThroughGroupCommit) {
     EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::stored);
     EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::duplicate);
     EXPECT_EQ(group.commit(record("1.2.3", sha('b')), dir.path()), RecordOutcome::new_version);
+}
+
+// Purge takes a study only when the county is done with all of it: every version stored
+// before the cutoff, every forward copy delivered (a dead letter is not), and it deletes the
+// blobs only no other row still names.
+TEST(SqliteIndex, PurgeTakesOnlyStudiesDoneWithAndKeepsSharedBlobs) {
+    TempDir dir;
+    SqliteIndex index(dir.path() / "index.sqlite");
+    SqliteOutbox outbox(dir.path() / "index.sqlite");
+    constexpr int64_t day = 86'400'000, t0 = 1718000000000;
+    auto in_study = [&](const std::string& uid, const std::string& study, char blob,
+                        int64_t stored_at, std::vector<std::string> forward = {}) {
+        InstanceRecord r = record(uid, sha(blob));
+        r.study_instance_uid = study;
+        r.stored_at_ms = stored_at;
+        r.forward = std::move(forward);
+        return r;
+    };
+    const std::vector<InstanceRecord> batch = {
+        in_study("1.1", "9.1", 'a', t0, {"pacs"}),  // forwarded: delivered below
+        in_study("1.2", "9.2", 'b', t0, {"pacs"}),  // forwarded: dead-lettered below
+        in_study("1.3", "9.3", 'c', t0),            // a new version arrives later
+        in_study("1.4", "9.4", 'd', t0),            // its bytes also stored under 9.5
+        in_study("1.5", "9.5", 'd', t0 + 20 * day),
+    };
+    index.record_instances(batch);
+    index.record_instances(std::vector{in_study("1.3", "9.3", 'e', t0 + 10 * day)});
+    for (const auto& item : outbox.due("pacs", t0 + day, 10)) {
+        if (item.sop_instance_uid == "1.1") outbox.delivered(item.id, t0 + day);
+        if (item.sop_instance_uid == "1.2") outbox.dead(item.id, "association rejected");
+    }
+
+    const int64_t cutoff = t0 + 5 * day;
+    std::set<std::string> listed;
+    for (const auto& c : index.purgeable_studies(cutoff)) listed.insert(c.study_instance_uid);
+    EXPECT_EQ(listed, (std::set<std::string>{"9.1", "9.4"}));
+    const PurgeHolds holds = index.purge_holds(cutoff);
+    EXPECT_EQ(holds.undelivered, 1u);  // 9.2; 9.3 and 9.5 are not old enough to be counted
+    EXPECT_EQ(holds.unread, 0u);
+
+    EXPECT_EQ(index.purge_study("9.2", cutoff), std::nullopt);  // the dead letter keeps it
+    EXPECT_EQ(index.purge_study("9.3", cutoff), std::nullopt);  // its newer version keeps it
+    EXPECT_TRUE(index.latest_instance("1.2"));
+    EXPECT_EQ(index.purge_study("9.1", cutoff), std::vector<std::string>{sha('a')});
+    EXPECT_EQ(index.purge_study("9.4", cutoff), std::vector<std::string>{});  // 9.5 names 'd'
+    EXPECT_FALSE(index.latest_instance("1.1"));
+    EXPECT_FALSE(index.latest_instance("1.4"));
+    EXPECT_TRUE(index.latest_instance("1.5"));
+    EXPECT_TRUE(outbox.list("pacs", "delivered", 10).empty());  // its history went with it
+    EXPECT_EQ(outbox.list("pacs", "dead", 10).size(), 1u);
+    EXPECT_EQ(index.purge_study("9.1", cutoff), std::nullopt);  // gone: nothing to purge twice
+    EXPECT_EQ(index.instance_count(), 4u);                      // 1.2, 1.3 (two), 1.5
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 //   countylinkctl forward retry [DEST]                    dead letters back to pending
 //   countylinkctl status                                  one screen: townships, queues, disk
 //   countylinkctl backup DEST                             online consistent copy of the data
+//   countylinkctl purge --older-than-days N [--dry-run]   remove studies forwarded and read
 //   countylinkctl conformance                             the DICOM Conformance Statement
 //   countylinkctl audit [--since T] [--event E] [--user U] [--study UID]   the audit trail
 //   countylinkctl ecg-eval DIR LABELS.csv [--folds K]     score the ECG quality gate
@@ -29,6 +30,7 @@
 #include "tools/countylinkctl/audit.hpp"
 #include "tools/countylinkctl/conformance.hpp"
 #include "tools/countylinkctl/ecg_eval.hpp"
+#include "tools/countylinkctl/purge.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -44,6 +46,7 @@ constexpr const char* kUsage =
     "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n"
     "  countylinkctl status [--data-dir DIR]\n"
     "  countylinkctl backup DEST [--data-dir DIR]\n"
+    "  countylinkctl purge --older-than-days N [--dry-run] [--data-dir DIR]\n"
     "  countylinkctl conformance\n"
     "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n"
     "  countylinkctl ecg-eval DIR LABELS.csv [--folds K] [--seed N] [--reversal] [--dump FILE]\n";
@@ -228,11 +231,14 @@ int main(int argc, char** argv) {
             "audit: from this UTC time (2026-11-23T07:30) or this long ago (30m, 2h, 7d)")(
             "event", po::value<std::string>()->default_value(""),
             "audit: store, refusal, login_failure, retrieve, query, claim, complete, forward, "
-            "config_reload")("user", po::value<std::string>()->default_value(""),
-                             "audit: principal, AE title or certificate subject")(
+            "config_reload, purge")("user", po::value<std::string>()->default_value(""),
+                                    "audit: principal, AE title or certificate subject")(
             "study", po::value<std::string>()->default_value(""), "audit: Study Instance UID")(
             "file", po::value<std::string>()->default_value(""),
-            "audit: the trail (default <data-dir>/audit.jsonl)")(
+            "audit, purge: the trail (default <data-dir>/audit.jsonl)")(
+            "older-than-days", po::value<int64_t>()->default_value(-1),
+            "purge: studies whose every object was stored more than this many days ago")(
+            "dry-run", po::bool_switch(), "purge: list what would go, change nothing")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
         po::positional_options_description pos;
@@ -259,6 +265,13 @@ int main(int argc, char** argv) {
         }
         if (command == "backup" && args.size() == 1) return backup(data, args[0]);
         if (command == "audit" && args.empty()) return audit_command(data, vm);
+        if (command == "purge" && args.empty()) {
+            ctl::PurgeOptions options;
+            options.older_than_days = vm["older-than-days"].as<int64_t>();
+            options.dry_run = vm["dry-run"].as<bool>();
+            options.audit_file = vm["file"].as<std::string>();
+            return ctl::purge(data, options, std::cout, std::cerr);
+        }
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {
             return forward_command(data, args, vm["state"].as<std::string>());

@@ -489,6 +489,100 @@ std::vector<std::string> SqliteIndex::backup_to(const std::filesystem::path& des
     return copy.referenced_blobs();
 }
 
+namespace {
+
+// Studies with a forward copy not delivered (pending, or dead-lettered: never lost), and with a
+// worklist item not reported: both keep a study from purge.
+constexpr const char* kUndeliveredStudies =
+    "SELECT i.study_instance_uid FROM forward_items AS f JOIN instances AS i ON "
+    "i.sop_instance_uid = f.sop_instance_uid AND i.sha256 = f.sha256 WHERE f.state != "
+    "'delivered'";
+constexpr const char* kUnreadStudies =
+    "SELECT study_instance_uid FROM items WHERE state != 'reported'";
+// Studies whose every instance row was stored before ?1.
+constexpr const char* kOldStudies =
+    "SELECT study_instance_uid AS study FROM instances GROUP BY study_instance_uid HAVING "
+    "MAX(stored_at_ms) < ?1";
+
+}  // namespace
+
+std::vector<PurgeCandidate> SqliteIndex::purgeable_studies(int64_t stored_before_ms) {
+    std::lock_guard lock(reader_->mutex());
+    // township: SQLite takes a bare column from the row that gave the single MAX().
+    Statement s(reader_->handle(),
+                std::string("SELECT study_instance_uid, township, COUNT(*), SUM(stored_size), "
+                            "MAX(stored_at_ms) AS last FROM instances GROUP BY "
+                            "study_instance_uid HAVING last < ?1 AND study_instance_uid NOT IN (") +
+                    kUndeliveredStudies + ") AND study_instance_uid NOT IN (" + kUnreadStudies +
+                    ") ORDER BY last, study_instance_uid");
+    s.bind(1, stored_before_ms);
+    std::vector<PurgeCandidate> out;
+    while (s.step()) {
+        out.push_back({s.text(0), s.text(1), static_cast<uint64_t>(s.integer(2)),
+                       static_cast<uint64_t>(s.integer(3)), s.integer(4)});
+    }
+    return out;
+}
+
+PurgeHolds SqliteIndex::purge_holds(int64_t stored_before_ms) {
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(),
+                std::string("WITH old AS (") + kOldStudies +
+                    ") SELECT (SELECT COUNT(*) FROM old WHERE study IN (" + kUndeliveredStudies +
+                    ")), (SELECT COUNT(*) FROM old WHERE study IN (" + kUnreadStudies + "))");
+    s.bind(1, stored_before_ms);
+    s.step();
+    return {static_cast<uint64_t>(s.integer(0)), static_cast<uint64_t>(s.integer(1))};
+}
+
+std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::string& study_uid,
+                                                                 int64_t stored_before_ms) {
+    std::lock_guard lock(writer_->mutex());
+    sqlite3* db = writer_->handle();
+    sqlite::Transaction transaction(db);
+    // Still purgeable, inside the transaction that deletes it.
+    Statement check(db, std::string("SELECT ?2 IN (") + kOldStudies + ") AND ?2 NOT IN (" +
+                            kUndeliveredStudies + ") AND ?2 NOT IN (" + kUnreadStudies + ")");
+    check.bind(1, stored_before_ms).bind(2, study_uid);
+    if (!check.step() || check.integer(0) == 0) return std::nullopt;
+
+    constexpr const char* kStudyInstances =
+        "SELECT sop_instance_uid, sha256 FROM instances WHERE study_instance_uid = ?1";
+    std::vector<std::string> blobs;
+    Statement names(db,
+                    "SELECT sha256 FROM instances WHERE study_instance_uid = ?1 UNION SELECT "
+                    "e.original_sha256 FROM ecg_records AS e JOIN instances AS i ON "
+                    "i.sop_instance_uid = e.sop_instance_uid AND i.sha256 = e.sha256 WHERE "
+                    "i.study_instance_uid = ?1 AND e.original_sha256 != ''");
+    names.bind(1, study_uid);
+    while (names.step()) blobs.push_back(names.text(0));
+
+    for (const std::string& sql :
+         {std::string("DELETE FROM forward_items WHERE (sop_instance_uid, sha256) IN (") +
+              kStudyInstances + ")",
+          std::string("DELETE FROM ecg_records WHERE (sop_instance_uid, sha256) IN (") +
+              kStudyInstances + ")",
+          std::string("DELETE FROM item_instances WHERE item_id IN (SELECT id FROM items WHERE "
+                      "study_instance_uid = ?1)"),
+          std::string("DELETE FROM items WHERE study_instance_uid = ?1"),
+          std::string("DELETE FROM instances WHERE study_instance_uid = ?1")}) {
+        Statement remove(db, sql);
+        remove.bind(1, study_uid);
+        remove.step();
+    }
+    // A blob another study's row still names stays (the same bytes under two studies).
+    Statement referenced(db,
+                         "SELECT EXISTS (SELECT 1 FROM instances WHERE sha256 = ?1) OR EXISTS "
+                         "(SELECT 1 FROM ecg_records WHERE original_sha256 = ?1)");
+    std::vector<std::string> unreferenced;
+    for (const auto& sha : blobs) {
+        referenced.reset().bind(1, sha);
+        if (referenced.step() && referenced.integer(0) == 0) unreferenced.push_back(sha);
+    }
+    transaction.commit();
+    return unreferenced;
+}
+
 uint64_t SqliteIndex::instance_count() {
     std::lock_guard lock(reader_->mutex());
     Statement s(reader_->handle(), "SELECT COUNT(*) FROM instances");

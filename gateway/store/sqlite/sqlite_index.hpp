@@ -28,6 +28,10 @@ class SqliteIndex final : public Index {
     std::vector<InstanceRow> find_instances(const InstanceQuery& query) override;
     std::vector<TownshipSummary> townships() override;
     uint64_t instance_count() override;
+    std::vector<PurgeCandidate> purgeable_studies(int64_t stored_before_ms) override;
+    PurgeHolds purge_holds(int64_t stored_before_ms) override;
+    std::optional<std::vector<std::string>> purge_study(const std::string& study_uid,
+                                                        int64_t stored_before_ms) override;
     // Writes a consistent copy of the index to `destination` while the gateway keeps running
     // (SQLite online backup); returns the SHA-256 names of the blobs that copy refers to.
     std::vector<std::string> backup_to(const std::filesystem::path& destination);
