@@ -120,6 +120,9 @@ class Index {
     // Quarantined objects, newest first.
     virtual std::vector<QuarantineRow> quarantine(std::size_t limit) = 0;
 
+    // Forgets a quarantine entry (purge, once its file is removed).
+    virtual void remove_quarantine(int64_t id) = 0;
+
     // The quality record of the latest version of an ECG instance, if it has one.
     virtual std::optional<EcgRecord> ecg_record(const std::string& sop_instance_uid) = 0;
 

@@ -1,5 +1,8 @@
 #include "gateway/store/purge.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace countylink::store {
 
 PurgeTotals purge_studies(
@@ -21,6 +24,28 @@ PurgeTotals purge_studies(
         done(study, unreferenced.has_value(), totals);
     }
     return totals;
+}
+
+std::vector<QuarantineRow> stale_quarantine(Index& index, int64_t received_before_ms) {
+    std::vector<QuarantineRow> out;
+    for (auto& row : index.quarantine(std::numeric_limits<std::size_t>::max() / 2)) {
+        if (row.record.received_at_ms < received_before_ms) out.push_back(std::move(row));
+    }
+    std::reverse(out.begin(), out.end());  // listed newest first
+    return out;
+}
+
+uint64_t purge_quarantine(Index& index, const std::filesystem::path& quarantine_dir,
+                          std::span<const QuarantineRow> entries) {
+    uint64_t freed = 0;
+    for (const auto& row : entries) {
+        const auto file = quarantine_dir / row.record.file;
+        std::error_code ec;
+        const uint64_t size = std::filesystem::file_size(file, ec);
+        if (!ec && std::filesystem::remove(file)) freed += size;
+        index.remove_quarantine(row.id);
+    }
+    return freed;
 }
 
 }  // namespace countylink::store

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/index.hpp"
@@ -16,6 +18,14 @@ struct PurgeTotals {
     uint64_t studies = 0, instances = 0;
     uint64_t blobs_removed = 0, bytes_freed = 0;
 };
+
+// Refused objects kept in quarantine since before `received_before_ms`, oldest first.
+std::vector<QuarantineRow> stale_quarantine(Index& index, int64_t received_before_ms);
+
+// Removes each entry's file from `quarantine_dir`, then the entry (a crash in between leaves an
+// entry without its file, which the next purge forgets). Returns the bytes freed.
+uint64_t purge_quarantine(Index& index, const std::filesystem::path& quarantine_dir,
+                          std::span<const QuarantineRow> entries);
 
 // Purges each of `studies` that is still purgeable at `stored_before_ms`: its index rows in one
 // transaction, then the blobs no row names any more (a crash in between leaves blobs nobody

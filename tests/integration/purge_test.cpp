@@ -34,6 +34,12 @@ std::size_t blob_files(const fs::path& data) {
     return n;
 }
 
+std::size_t quarantined(const fs::path& data) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(data / "quarantine")) n += e.is_regular_file();
+    return n;
+}
+
 std::string study_of(const fs::path& file) {
     return dicom_value(file, "0020,000d");
 }
@@ -57,6 +63,10 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
                                  std::to_string(gw.dicom_port()) + " '" + mr.string() + "' +sd '" +
                                  ct.string() + "' +sd '" + ecg.string() + "'";
         ASSERT_EQ(run(send).exit_code, 0);
+        // A broken object, refused and kept in quarantine.
+        run("dcmsend -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " '" +
+            (shared_dir() / "corpus" / "dicom-bad" / "GH1146.dcm").string() + "'");
+        ASSERT_EQ(quarantined(data), 1u);
 
         // While the gateway runs: a dry run may look, a purge may not touch.
         const auto running = run(ctl + "--older-than-days 0");
@@ -73,6 +83,7 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
             << look.output;
         EXPECT_NE(look.output.find(", 1 with worklist items not yet reported"), std::string::npos)
             << look.output;
+        EXPECT_NE(look.output.find("and 1 quarantined objects"), std::string::npos) << look.output;
 
         // A reader reports the ECG.
         const auto items = json::parse(gw.get("/api/v1/queues/ecg/items").body);
@@ -90,6 +101,7 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
     EXPECT_EQ(recent.exit_code, 0) << recent.output;
     EXPECT_NE(recent.output.find("purged 0 studies"), std::string::npos) << recent.output;
     EXPECT_EQ(blob_files(data), 4u);
+    EXPECT_EQ(quarantined(data), 1u);
 
     const auto purged = run(ctl + "--older-than-days 0");
     ASSERT_EQ(purged.exit_code, 0) << purged.output;
@@ -100,13 +112,19 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
         << purged.output;
     EXPECT_EQ(purged.output.find(study_of(ct_file)), std::string::npos) << purged.output;
     EXPECT_EQ(blob_files(data), 2u);  // the CT slices, still owed to the PACS
+    EXPECT_NE(purged.output.find("; 1 quarantined objects"), std::string::npos) << purged.output;
+    EXPECT_EQ(quarantined(data), 0u);
+    const auto listed = run((bin_dir() / "countylinkctl").string() + " --data-dir '" +
+                            data.string() + "' quarantine");
+    EXPECT_NE(listed.output.find("0 objects in quarantine"), std::string::npos) << listed.output;
 
     // The audit trail says what went, as DICOM Study Deleted.
     std::ifstream trail(data / "audit.jsonl");
     std::set<std::string> deleted;
     for (std::string line; std::getline(trail, line);) {
         const auto e = json::parse(line).as_object();
-        if (e.at("EventTypeCode") != "purge") continue;
+        if (e.at("EventTypeCode") != "purge" || !e.contains("ParticipantObjectIdentification"))
+            continue;
         EXPECT_EQ(e.at("EventIDCode"), "110105");
         EXPECT_EQ(e.at("EventActionCode"), "D");
         deleted.insert(std::string(

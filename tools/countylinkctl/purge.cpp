@@ -58,6 +58,9 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
     const int64_t cutoff = server::unix_now_ms() - options.older_than_days * 86'400'000;
     const auto studies = index.purgeable_studies(cutoff);
     const auto holds = index.purge_holds(cutoff);
+    const auto refused = store::stale_quarantine(index, cutoff);
+    uint64_t refused_bytes = 0;
+    for (const auto& q : refused) refused_bytes += q.record.size;
     out << "studies stored before " << utc(cutoff)
         << ", every forward copy delivered and every worklist item reported:\n";
     if (options.dry_run) {
@@ -70,7 +73,8 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
             bytes += s.stored_bytes;
         }
         out << "dry run: would purge " << studies.size() << " studies (" << instances
-            << " instances, " << megabytes(bytes) << " stored)\n";
+            << " instances, " << megabytes(bytes) << " stored) and " << refused.size()
+            << " quarantined objects (" << megabytes(refused_bytes) << ")\n";
         print_holds(holds, out);
         return 0;
     }
@@ -100,9 +104,21 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
                          << megabytes(so_far.bytes_freed) << " freed\n";
             }
         });
+    const uint64_t refused_freed = store::purge_quarantine(index, data / "quarantine", refused);
+    if (!refused.empty()) {
+        audit::Event e;
+        e.type = audit::EventType::purge;
+        e.description = std::to_string(refused.size()) +
+                        " quarantined objects received more than " +
+                        std::to_string(options.older_than_days) + " days ago";
+        e.user = "countylinkctl";
+        e.role = "admin";
+        audit.record(e);
+    }
     audit.flush();
     out << "purged " << totals.studies << " studies (" << totals.instances
         << " instances): " << totals.blobs_removed << " blobs, " << megabytes(totals.bytes_freed)
+        << " freed; " << refused.size() << " quarantined objects, " << megabytes(refused_freed)
         << " freed\n";
     print_holds(holds, out);
     return 0;

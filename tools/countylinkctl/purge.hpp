@@ -1,5 +1,6 @@
 // countylinkctl purge: removes the studies the county is done with (store/purge.hpp says which)
-// to free the data disk; --dry-run lists them without touching anything.
+// and refused objects quarantined as long, to free the data disk; --dry-run lists them without
+// touching anything.
 #pragma once
 
 #include <cstdint>

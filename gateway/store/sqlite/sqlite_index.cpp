@@ -369,6 +369,13 @@ void SqliteIndex::record_quarantine(const QuarantineRecord& q) {
     s.step();
 }
 
+void SqliteIndex::remove_quarantine(int64_t id) {
+    std::lock_guard lock(writer_->mutex());
+    Statement s(writer_->handle(), "DELETE FROM quarantine WHERE id = ?1");
+    s.bind(1, id);
+    s.step();
+}
+
 std::vector<QuarantineRow> SqliteIndex::quarantine(std::size_t limit) {
     std::lock_guard lock(reader_->mutex());
     Statement s(reader_->handle(),

@@ -23,6 +23,7 @@ class SqliteIndex final : public Index {
     std::optional<InstanceRow> latest_instance(const std::string& sop_instance_uid) override;
     void record_quarantine(const QuarantineRecord& record) override;
     std::vector<QuarantineRow> quarantine(std::size_t limit) override;
+    void remove_quarantine(int64_t id) override;
     std::optional<EcgRecord> ecg_record(const std::string& sop_instance_uid) override;
     std::vector<std::string> referenced_blobs() override;
     std::vector<InstanceRow> find_instances(const InstanceQuery& query) override;
