@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS forward_items (
 );
 CREATE INDEX IF NOT EXISTS forward_due ON forward_items (destination, state, priority,
                                                           created_ms);
+CREATE INDEX IF NOT EXISTS forward_instance ON forward_items (sop_instance_uid);
 CREATE TABLE IF NOT EXISTS ecg_records (
     sop_instance_uid TEXT NOT NULL,
     sha256 TEXT NOT NULL,
@@ -547,9 +548,14 @@ std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::stri
     std::lock_guard lock(writer_->mutex());
     sqlite3* db = writer_->handle();
     sqlite::Transaction transaction(db);
-    // Still purgeable, inside the transaction that deletes it.
-    Statement check(db, std::string("SELECT ?2 IN (") + kOldStudies + ") AND ?2 NOT IN (" +
-                            kUndeliveredStudies + ") AND ?2 NOT IN (" + kUnreadStudies + ")");
+    // Still purgeable, inside the transaction that deletes it (by this study's rows only: a
+    // purge of many studies must not rescan the whole index for each).
+    Statement check(db,
+                    "SELECT (SELECT MAX(stored_at_ms) FROM instances WHERE study_instance_uid = "
+                    "?2) < ?1 AND NOT EXISTS (SELECT 1 FROM instances AS i JOIN forward_items AS "
+                    "f ON f.sop_instance_uid = i.sop_instance_uid AND f.sha256 = i.sha256 WHERE "
+                    "i.study_instance_uid = ?2 AND f.state != 'delivered') AND NOT EXISTS (SELECT "
+                    "1 FROM items WHERE study_instance_uid = ?2 AND state != 'reported')");
     check.bind(1, stored_before_ms).bind(2, study_uid);
     if (!check.step() || check.integer(0) == 0) return std::nullopt;
 
