@@ -205,7 +205,7 @@ uint64_t BlobStore::remove(const std::string& sha256) {
     std::error_code ec;
     const uint64_t size = fs::file_size(path, ec);
     if (ec) return 0;
-    return fs::remove(path) ? size : 0;
+    return fs::remove(path, ec) && !ec ? size : 0;  // left for start-up recovery otherwise
 }
 
 BlobReader BlobStore::open(const std::string& sha256) const {

@@ -61,8 +61,8 @@ class BlobStore {
     std::filesystem::path path_of(const std::string& sha256) const;
 
     // Deletes the blob `sha256` once no index row names it (purge); returns the bytes freed, 0
-    // if it was not there. Not made durable: a blob that comes back after a crash is
-    // unreferenced, and start-up recovery removes it.
+    // if it was not there or could not be removed. Not made durable: a blob that comes back
+    // after a crash (or stays) is unreferenced, and start-up recovery removes it.
     uint64_t remove(const std::string& sha256);
 
     // Start-up clean-up: removes temporary files of interrupted puts, and blobs no index row

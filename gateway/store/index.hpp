@@ -98,7 +98,8 @@ struct PurgeCandidate {
 // Studies stored before a cutoff that purge leaves alone, and why.
 struct PurgeHolds {
     uint64_t undelivered = 0;  // a forward copy pending or dead-lettered
-    uint64_t unread = 0;       // a worklist item not reported
+    uint64_t unread = 0;       // a worklist item not reported, or given instances since
+    uint64_t shared = 0;       // an object also stored under another study
 };
 
 class Index {
@@ -139,15 +140,17 @@ class Index {
     virtual uint64_t instance_count() = 0;
 
     // Studies whose every instance (all versions) was stored before `stored_before_ms`, with
-    // every forward copy delivered and every worklist item reported: oldest first.
+    // every forward copy delivered, every worklist item reported since its last instance, and
+    // no object also under another study: oldest first.
     virtual std::vector<PurgeCandidate> purgeable_studies(int64_t stored_before_ms) = 0;
 
     // Studies stored before the cutoff that are not purgeable, counted by reason.
     virtual PurgeHolds purge_holds(int64_t stored_before_ms) = 0;
 
-    // Deletes a study's instances, ECG records, worklist items and forward history in one
-    // transaction if it is still purgeable; returns the blobs no row refers to any more (the
-    // caller removes them), or nullopt (nothing deleted) when it is not purgeable now.
+    // Deletes a study's instances, ECG records, forward history and worklist links (the items,
+    // with the readers' reports, stay) in one transaction if it is still purgeable; returns the
+    // blobs no row refers to any more (the caller removes them), or nullopt (nothing deleted)
+    // when it is not purgeable now.
     virtual std::optional<std::vector<std::string>> purge_study(const std::string& study_uid,
                                                                 int64_t stored_before_ms) = 0;
 };

@@ -15,13 +15,15 @@ PurgeTotals purge_studies(
         if (unreferenced) {
             ++totals.studies;
             totals.instances += study.instances;
-            for (const auto& sha : *unreferenced) {
-                const uint64_t freed = blobs.remove(sha);
-                totals.blobs_removed += freed > 0;
-                totals.bytes_freed += freed;
-            }
         }
+        // Before any blob goes: the caller records the deletion while nothing is lost yet.
         done(study, unreferenced.has_value(), totals);
+        if (!unreferenced) continue;
+        for (const auto& sha : *unreferenced) {
+            const uint64_t freed = blobs.remove(sha);
+            totals.blobs_removed += freed > 0;
+            totals.bytes_freed += freed;
+        }
     }
     return totals;
 }
@@ -42,7 +44,12 @@ uint64_t purge_quarantine(Index& index, const std::filesystem::path& quarantine_
         const auto file = quarantine_dir / row.record.file;
         std::error_code ec;
         const uint64_t size = std::filesystem::file_size(file, ec);
-        if (!ec && std::filesystem::remove(file)) freed += size;
+        if (ec == std::errc::no_such_file_or_directory) {  // gone already: forget the entry
+            index.remove_quarantine(row.id);
+            continue;
+        }
+        if (ec || !std::filesystem::remove(file, ec)) continue;  // cannot remove: stays listed
+        freed += size;
         index.remove_quarantine(row.id);
     }
     return freed;

@@ -23,14 +23,16 @@ struct PurgeTotals {
 std::vector<QuarantineRow> stale_quarantine(Index& index, int64_t received_before_ms);
 
 // Removes each entry's file from `quarantine_dir`, then the entry (a crash in between leaves an
-// entry without its file, which the next purge forgets). Returns the bytes freed.
+// entry without its file, which the next purge forgets); a file that cannot be removed keeps
+// its entry, so it stays listed. Returns the bytes freed.
 uint64_t purge_quarantine(Index& index, const std::filesystem::path& quarantine_dir,
                           std::span<const QuarantineRow> entries);
 
 // Purges each of `studies` that is still purgeable at `stored_before_ms`: its index rows in one
 // transaction, then the blobs no row names any more (a crash in between leaves blobs nobody
-// names, which start-up recovery removes). `done` is called after each study, purged or not
-// (no longer purgeable: something arrived for it), with the totals so far.
+// names, which start-up recovery removes). `done` is called for each study after its index
+// transaction and before its blobs go, purged or not (no longer purgeable: something arrived
+// for it), with the totals so far.
 PurgeTotals purge_studies(
     Index& index, BlobStore& blobs, std::span<const PurgeCandidate> studies,
     int64_t stored_before_ms,

@@ -1,6 +1,6 @@
 // Purge as a county's ops team runs it when the data disk fills: studies the county is done
-// with go (index rows, worklist history, blobs), studies still owed to the PACS or unread stay,
-// and nothing is removed while the gateway runs.
+// with go (index rows, blobs; the readers' reports stay), studies still owed to the PACS or
+// unread stay, and nothing is removed while the gateway runs.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -57,6 +57,7 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
     const fs::path ct_file = ct / "ct-000001.dcm", ecg_file = ecg / "ecg-000001.dcm";
     const std::string ctl =
         (bin_dir() / "countylinkctl").string() + " --data-dir '" + data.string() + "' purge ";
+    std::string item;  // the ECG's worklist item, reported below
     {
         Gateway gw(data, purge_config(free_port()));
         const std::string send = "storescu -aec COUNTYLINK 127.0.0.1 " +
@@ -69,7 +70,7 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
         ASSERT_EQ(quarantined(data), 1u);
 
         // While the gateway runs: a dry run may look, a purge may not touch.
-        const auto running = run(ctl + "--older-than-days 0");
+        const auto running = run(ctl + "--older-than-days 0 --force");
         EXPECT_EQ(running.exit_code, 1) << running.output;
         EXPECT_NE(running.output.find("is in use by countylinkd"), std::string::npos)
             << running.output;
@@ -88,8 +89,7 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
         // A reader reports the ECG.
         const auto items = json::parse(gw.get("/api/v1/queues/ecg/items").body);
         ASSERT_EQ(items.at("items").as_array().size(), 1u);
-        const std::string item =
-            "/api/v1/items/" + std::to_string(items.at("items").at(0).at("id").as_int64());
+        item = "/api/v1/items/" + std::to_string(items.at("items").at(0).at("id").as_int64());
         ASSERT_EQ(gw.post(item + "/claim", gw.token()).status, 200);
         ASSERT_EQ(gw.post(item + "/complete", gw.token(), R"({"text":"Sinus rhythm."})").status,
                   200);
@@ -103,7 +103,13 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
     EXPECT_EQ(blob_files(data), 4u);
     EXPECT_EQ(quarantined(data), 1u);
 
-    const auto purged = run(ctl + "--older-than-days 0");
+    // Zero days takes today's finished studies too: only on purpose.
+    const auto unforced = run(ctl + "--older-than-days 0");
+    EXPECT_EQ(unforced.exit_code, 2) << unforced.output;
+    EXPECT_NE(unforced.output.find("add --force"), std::string::npos) << unforced.output;
+    EXPECT_EQ(blob_files(data), 4u);
+
+    const auto purged = run(ctl + "--older-than-days 0 --force");
     ASSERT_EQ(purged.exit_code, 0) << purged.output;
     EXPECT_NE(purged.output.find("purged 2 studies (2 instances): 2 blobs"), std::string::npos)
         << purged.output;
@@ -138,6 +144,10 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
     EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(mr)).status, 404);
     EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(ecg_file)).status, 404);
     EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(ct_file)).status, 200);
+    // The reader's report outlives the study: CountyLink keeps it nowhere else.
+    const auto report = gw.get(item);
+    ASSERT_EQ(report.status, 200) << report.body;
+    EXPECT_EQ(json::parse(report.body).at("result").at("text"), "Sinus rhythm.");
     const auto outbox = run((bin_dir() / "countylinkctl").string() + " --data-dir '" +
                             data.string() + "' forward list pacs --state pending");
     EXPECT_NE(outbox.output.find("pacs: 2 pending"), std::string::npos) << outbox.output;

@@ -23,6 +23,7 @@
 
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
+#include "gateway/store/sqlite/sqlite_queues.hpp"
 
 namespace countylink::store {
 namespace {
@@ -368,6 +369,63 @@ TEST(SqliteIndex, PurgeTakesOnlyStudiesDoneWithAndKeepsSharedBlobs) {
     EXPECT_EQ(outbox.list("pacs", "dead", 10).size(), 1u);
     EXPECT_EQ(index.purge_study("9.1", cutoff), std::nullopt);  // gone: nothing to purge twice
     EXPECT_EQ(index.instance_count(), 4u);                      // 1.2, 1.3 (two), 1.5
+}
+
+// A reader's report stays when its study goes; instances that arrived after the report keep
+// the study (nobody has read them), and so does an object stored under two studies.
+TEST(SqliteIndex, PurgeKeepsReportsAndHoldsLateInstancesAndSharedObjects) {
+    TempDir dir;
+    SqliteIndex index(dir.path() / "index.sqlite");
+    SqliteReadingQueues queues(dir.path() / "index.sqlite");
+    constexpr int64_t day = 86'400'000, t0 = 1718000000000;
+    auto ecg = [&](const std::string& uid, const std::string& study, char blob, int64_t at) {
+        InstanceRecord r = record(uid, sha(blob));
+        r.study_instance_uid = study;
+        r.stored_at_ms = at;
+        r.queues = {"ecg"};
+        r.immediate = true;  // a worklist item at once
+        return r;
+    };
+    index.record_instances(std::vector{ecg("2.1", "8.1", 'a', t0), ecg("2.2", "8.2", 'b', t0),
+                                       ecg("2.3", "8.3", 'c', t0)});
+    // The same object (UID) stored again under another study: a second version elsewhere.
+    InstanceRecord moved = record("2.3", sha('d'));
+    moved.study_instance_uid = "8.4";
+    moved.stored_at_ms = t0;
+    index.record_instances(std::vector{moved});
+    queue::ItemFilter pending;
+    pending.queue = "ecg";
+    for (const auto& item : queues.items(pending).items) {
+        ASSERT_EQ(queues.claim(item.id, "reader1", t0 + 1, 60'000).change, queue::Change::done);
+        ASSERT_EQ(queues.complete(item.id, "reader1", t0 + 2, "Sinus rhythm.", "NORMAL").change,
+                  queue::Change::done);
+    }
+    // An instance for 8.2 after its report.
+    index.record_instances(std::vector{ecg("2.5", "8.2", 'e', t0 + 3)});
+
+    const int64_t cutoff = t0 + 5 * day;
+    std::set<std::string> listed;
+    for (const auto& c : index.purgeable_studies(cutoff)) listed.insert(c.study_instance_uid);
+    EXPECT_EQ(listed, (std::set<std::string>{"8.1"}));
+    const PurgeHolds holds = index.purge_holds(cutoff);
+    EXPECT_EQ(holds.unread, 1u);  // 8.2
+    EXPECT_EQ(holds.shared, 2u);  // 8.3 and 8.4
+    EXPECT_EQ(index.purge_study("8.2", cutoff), std::nullopt);
+    EXPECT_EQ(index.purge_study("8.4", cutoff), std::nullopt);
+
+    queue::ItemFilter reported;
+    reported.queue = "ecg";
+    reported.state = "reported";
+    const auto before = queues.items(reported).items;
+    ASSERT_EQ(index.purge_study("8.1", cutoff), std::vector<std::string>{sha('a')});
+    const auto after = queues.items(reported).items;
+    EXPECT_EQ(after.size(), before.size());  // the report is still there
+    for (const auto& item : after) {
+        EXPECT_EQ(item.result_text, "Sinus rhythm.");
+        if (item.study_instance_uid == "8.1") {
+            EXPECT_TRUE(queues.instances(item.id).empty());
+        }
+    }
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ constexpr const char* kUsage =
     "  countylinkctl forward retry [DESTINATION] [--data-dir DIR]\n"
     "  countylinkctl status [--data-dir DIR]\n"
     "  countylinkctl backup DEST [--data-dir DIR]\n"
-    "  countylinkctl purge --older-than-days N [--dry-run] [--data-dir DIR]\n"
+    "  countylinkctl purge --older-than-days N [--dry-run] [--force] [--file AUDIT] [--data-dir "
+    "DIR]\n"
     "  countylinkctl conformance\n"
     "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n"
     "  countylinkctl ecg-eval DIR LABELS.csv [--folds K] [--seed N] [--reversal] [--dump FILE]\n";
@@ -239,6 +240,7 @@ int main(int argc, char** argv) {
             "older-than-days", po::value<int64_t>()->default_value(-1),
             "purge: studies whose every object was stored more than this many days ago")(
             "dry-run", po::bool_switch(), "purge: list what would go, change nothing")(
+            "force", po::bool_switch(), "purge: allow --older-than-days 0")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
         po::positional_options_description pos;
@@ -269,6 +271,7 @@ int main(int argc, char** argv) {
             ctl::PurgeOptions options;
             options.older_than_days = vm["older-than-days"].as<int64_t>();
             options.dry_run = vm["dry-run"].as<bool>();
+            options.force = vm["force"].as<bool>();
             options.audit_file = vm["file"].as<std::string>();
             return ctl::purge(data, options, std::cout, std::cerr);
         }

@@ -1,5 +1,10 @@
 #include "tools/countylinkctl/purge.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -28,20 +33,35 @@ std::string megabytes(uint64_t bytes) {
     return out;
 }
 
+constexpr int64_t kMaxDays = 36500;
+
 void print_holds(const store::PurgeHolds& holds, std::ostream& out) {
     out << "kept: " << holds.undelivered
         << " studies with forward copies not yet delivered (countylinkctl forward list), "
-        << holds.unread << " with worklist items not yet reported\n";
+        << holds.unread << " with worklist items not yet reported, " << holds.shared
+        << " with objects also stored under another study\n";
+}
+
+// Who ran the purge, for the audit trail: the person behind sudo, or the account.
+std::string operating_user() {
+    if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
+    if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
+    return "uid " + std::to_string(::getuid());
 }
 
 }  // namespace
 
 int purge(const std::filesystem::path& data, const PurgeOptions& options, std::ostream& out,
           std::ostream& progress) {
-    if (options.older_than_days < 0) {
-        std::cerr << "countylinkctl: purge needs --older-than-days N: it removes studies whose "
-                     "every object was stored more than N days ago, once forwarded and read "
-                     "(try --dry-run first)\n";
+    if (options.older_than_days < 0 || options.older_than_days > kMaxDays) {
+        std::cerr << "countylinkctl: purge needs --older-than-days N (0-" << kMaxDays
+                  << "): it removes studies whose every object was stored more than N days ago, "
+                     "once forwarded and read (try --dry-run first)\n";
+        return 2;
+    }
+    if (options.older_than_days == 0 && !options.dry_run && !options.force) {
+        std::cerr << "countylinkctl: --older-than-days 0 also removes studies finished today; "
+                     "add --force if that is meant\n";
         return 2;
     }
     const auto file = data / "index.sqlite";
@@ -81,6 +101,7 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
 
     store::BlobStore blobs(data / "blobs", 1);
     audit::AuditLog audit(options.audit_file.empty() ? data / "audit.jsonl" : options.audit_file);
+    const std::string user = operating_user();
     std::size_t seen = 0;
     const auto totals = store::purge_studies(
         index, blobs, studies, cutoff,
@@ -88,12 +109,14 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
             if (purged) {
                 audit::Event e;
                 e.type = audit::EventType::purge;
-                e.description = "stored more than " + std::to_string(options.older_than_days) +
+                e.description = "countylinkctl purge: stored more than " +
+                                std::to_string(options.older_than_days) +
                                 " days ago, forwarded and read";
-                e.user = "countylinkctl";
+                e.user = user;
                 e.role = "admin";
                 e.study_instance_uid = study.study_instance_uid;
                 audit.record(e);
+                audit.flush();  // on disk before the study's blobs go
                 out << study.study_instance_uid << "\tpurged\t" << study.instances
                     << " instances\n";
             } else {
@@ -108,10 +131,10 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
     if (!refused.empty()) {
         audit::Event e;
         e.type = audit::EventType::purge;
-        e.description = std::to_string(refused.size()) +
+        e.description = "countylinkctl purge: " + std::to_string(refused.size()) +
                         " quarantined objects received more than " +
                         std::to_string(options.older_than_days) + " days ago";
-        e.user = "countylinkctl";
+        e.user = user;
         e.role = "admin";
         audit.record(e);
     }

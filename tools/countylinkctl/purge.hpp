@@ -12,7 +12,8 @@ namespace countylink::ctl {
 struct PurgeOptions {
     int64_t older_than_days = -1;  // required: < 0 means not given
     bool dry_run = false;
-    std::filesystem::path audit_file;  // empty: <data>/audit.jsonl
+    bool force = false;                // needed for 0 days: everything finished, even today's
+    std::filesystem::path audit_file;  // empty: <data>/audit.jsonl (pass audit.file if set)
 };
 
 // Lists (dry run) or purges, printing one line per study and a summary to `out`, progress to

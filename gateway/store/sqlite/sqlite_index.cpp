@@ -499,18 +499,25 @@ std::vector<std::string> SqliteIndex::backup_to(const std::filesystem::path& des
 
 namespace {
 
-// Studies with a forward copy not delivered (pending, or dead-lettered: never lost), and with a
-// worklist item not reported: both keep a study from purge.
+// What keeps a study from purge: a forward copy not delivered (pending, or dead-lettered:
+// never lost); a worklist item not reported, or given an instance after its report (a reader
+// has not seen it); an object also stored under another study (removing one study's versions
+// would change what the other serves).
 constexpr const char* kUndeliveredStudies =
     "SELECT i.study_instance_uid FROM forward_items AS f JOIN instances AS i ON "
     "i.sop_instance_uid = f.sop_instance_uid AND i.sha256 = f.sha256 WHERE f.state != "
     "'delivered'";
 constexpr const char* kUnreadStudies =
-    "SELECT study_instance_uid FROM items WHERE state != 'reported'";
-// Studies whose every instance row was stored before ?1.
+    "SELECT study_instance_uid FROM items WHERE state != 'reported' OR last_instance_ms > "
+    "reported_at_ms";
+constexpr const char* kSharedStudies =
+    "SELECT a.study_instance_uid FROM instances AS a JOIN instances AS b ON b.sop_instance_uid = "
+    "a.sop_instance_uid AND b.study_instance_uid != a.study_instance_uid";
+// Studies whose every instance row was stored before ?1 (instances without a Study Instance
+// UID are not a study, and never purged).
 constexpr const char* kOldStudies =
-    "SELECT study_instance_uid AS study FROM instances GROUP BY study_instance_uid HAVING "
-    "MAX(stored_at_ms) < ?1";
+    "SELECT study_instance_uid AS study FROM instances WHERE study_instance_uid != '' GROUP BY "
+    "study_instance_uid HAVING MAX(stored_at_ms) < ?1";
 
 }  // namespace
 
@@ -519,9 +526,11 @@ std::vector<PurgeCandidate> SqliteIndex::purgeable_studies(int64_t stored_before
     // township: SQLite takes a bare column from the row that gave the single MAX().
     Statement s(reader_->handle(),
                 std::string("SELECT study_instance_uid, township, COUNT(*), SUM(stored_size), "
-                            "MAX(stored_at_ms) AS last FROM instances GROUP BY "
-                            "study_instance_uid HAVING last < ?1 AND study_instance_uid NOT IN (") +
+                            "MAX(stored_at_ms) AS last FROM instances WHERE study_instance_uid != "
+                            "'' GROUP BY study_instance_uid HAVING last < ?1 AND "
+                            "study_instance_uid NOT IN (") +
                     kUndeliveredStudies + ") AND study_instance_uid NOT IN (" + kUnreadStudies +
+                    ") AND study_instance_uid NOT IN (" + kSharedStudies +
                     ") ORDER BY last, study_instance_uid");
     s.bind(1, stored_before_ms);
     std::vector<PurgeCandidate> out;
@@ -537,10 +546,12 @@ PurgeHolds SqliteIndex::purge_holds(int64_t stored_before_ms) {
     Statement s(reader_->handle(),
                 std::string("WITH old AS (") + kOldStudies +
                     ") SELECT (SELECT COUNT(*) FROM old WHERE study IN (" + kUndeliveredStudies +
-                    ")), (SELECT COUNT(*) FROM old WHERE study IN (" + kUnreadStudies + "))");
+                    ")), (SELECT COUNT(*) FROM old WHERE study IN (" + kUnreadStudies +
+                    ")), (SELECT COUNT(*) FROM old WHERE study IN (" + kSharedStudies + "))");
     s.bind(1, stored_before_ms);
     s.step();
-    return {static_cast<uint64_t>(s.integer(0)), static_cast<uint64_t>(s.integer(1))};
+    return {static_cast<uint64_t>(s.integer(0)), static_cast<uint64_t>(s.integer(1)),
+            static_cast<uint64_t>(s.integer(2))};
 }
 
 std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::string& study_uid,
@@ -550,12 +561,16 @@ std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::stri
     sqlite::Transaction transaction(db);
     // Still purgeable, inside the transaction that deletes it (by this study's rows only: a
     // purge of many studies must not rescan the whole index for each).
-    Statement check(db,
-                    "SELECT (SELECT MAX(stored_at_ms) FROM instances WHERE study_instance_uid = "
-                    "?2) < ?1 AND NOT EXISTS (SELECT 1 FROM instances AS i JOIN forward_items AS "
-                    "f ON f.sop_instance_uid = i.sop_instance_uid AND f.sha256 = i.sha256 WHERE "
-                    "i.study_instance_uid = ?2 AND f.state != 'delivered') AND NOT EXISTS (SELECT "
-                    "1 FROM items WHERE study_instance_uid = ?2 AND state != 'reported')");
+    Statement check(
+        db, std::string("SELECT ?2 != '' AND (SELECT MAX(stored_at_ms) FROM instances WHERE "
+                        "study_instance_uid = ?2) < ?1 AND NOT EXISTS (SELECT 1 FROM instances "
+                        "AS i JOIN forward_items AS f ON f.sop_instance_uid = i.sop_instance_uid "
+                        "AND f.sha256 = i.sha256 WHERE i.study_instance_uid = ?2 AND f.state != "
+                        "'delivered') AND NOT EXISTS (SELECT 1 FROM items WHERE "
+                        "study_instance_uid = ?2 AND (state != 'reported' OR last_instance_ms > "
+                        "reported_at_ms)) AND NOT EXISTS (SELECT 1 FROM instances AS a JOIN "
+                        "instances AS b ON b.sop_instance_uid = a.sop_instance_uid AND "
+                        "b.study_instance_uid != ?2 WHERE a.study_instance_uid = ?2)"));
     check.bind(1, stored_before_ms).bind(2, study_uid);
     if (!check.step() || check.integer(0) == 0) return std::nullopt;
 
@@ -575,9 +590,10 @@ std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::stri
               kStudyInstances + ")",
           std::string("DELETE FROM ecg_records WHERE (sop_instance_uid, sha256) IN (") +
               kStudyInstances + ")",
+          // The worklist items stay: they hold the readers' reports, which CountyLink keeps
+          // nowhere else; only their links to the removed instances go.
           std::string("DELETE FROM item_instances WHERE item_id IN (SELECT id FROM items WHERE "
                       "study_instance_uid = ?1)"),
-          std::string("DELETE FROM items WHERE study_instance_uid = ?1"),
           std::string("DELETE FROM instances WHERE study_instance_uid = ?1")}) {
         Statement remove(db, sql);
         remove.bind(1, study_uid);
