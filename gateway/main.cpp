@@ -291,15 +291,19 @@ int run(const config::Config& config) {
     gateway_metrics.turnaround_target.with({"urgent"}).set(config.turnaround.urgent_s);
     gateway_metrics.turnaround_target.with({"routine"}).set(config.turnaround.routine_s);
     server::Health health;
-    store::GroupCommit commits(index);
+    // A put that found its blob already stored commits only if a purge has not removed it since.
+    store::GroupCommit commits(index, [&blobs](const store::InstanceRecord& r) {
+        return blobs.contains(r.sha256) &&
+               (!r.ecg || r.ecg->original_sha256.empty() || blobs.contains(r.ecg->original_sha256));
+    });
     const route::Router router(config.routing);
     ingest::Pipeline pipeline(config, {blobs, commits, index, quarantine}, router, gateway_metrics,
                               health, log);
     asio::thread_pool workers(config.server.workers);
     ingest::Spool spool_files(spool);
-    server::Context context{config, workers,       pipeline,    index,    blobs,
-                            queues, authenticator, audit,       registry, gateway_metrics,
-                            health, log,           spool_files, {}};
+    server::Context context{config,          workers, pipeline,      index,       blobs,
+                            commits,         queues,  authenticator, audit,       registry,
+                            gateway_metrics, health,  log,           spool_files, {}};
 
     store::SqliteOutbox outbox(data / "index.sqlite");
     forward::Forwarder forwarder(config, outbox, blobs, workers, gateway_metrics, log, audit);

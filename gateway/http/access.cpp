@@ -54,6 +54,8 @@ constexpr std::array kRows{
     Row{bhttp::verb::post, Match::exact, "/api/v1/ecg", {}, Access::upload, EventType::store},
     Row{bhttp::verb::get, Match::prefix, "/api/v1/ecg/", {}, Access::read, EventType::retrieve},
     Row{bhttp::verb::get, Match::exact, "/api/v1/quarantine", {}, Access::admin, EventType::query},
+    // The request is audited as a query; each study it removes as a purge, by the handler.
+    Row{bhttp::verb::unknown, Match::prefix, "/api/v1/admin/", {}, Access::admin, EventType::query},
 };
 
 bool matches(const Row& row, bhttp::verb method, std::string_view path) {

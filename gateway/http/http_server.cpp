@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "gateway/http/access.hpp"
+#include "gateway/http/admin_api.hpp"
 #include "gateway/http/dicomweb.hpp"
 #include "gateway/http/ecg_api.hpp"
 #include "gateway/http/http_stream.hpp"
@@ -305,6 +306,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             co_return co_await write(&caller, std::move(*res));
         }
         if (auto res = co_await handle_ecg(req, path, caller, ctx_)) {
+            co_return co_await write(&caller, std::move(*res));
+        }
+        if (auto res = co_await handle_admin(req, path, caller, ctx_)) {
             co_return co_await write(&caller, std::move(*res));
         }
         if (path == "/api/v1/quarantine" && get) {

@@ -18,6 +18,7 @@
 #include "gateway/server/health.hpp"
 #include "gateway/server/log.hpp"
 #include "gateway/store/blob_store.hpp"
+#include "gateway/store/group_commit.hpp"
 #include "gateway/store/index.hpp"
 
 namespace countylink::server {
@@ -28,6 +29,7 @@ struct Context {
     ingest::Pipeline& pipeline;
     store::Index& index;
     store::BlobStore& blobs;
+    store::GroupCommit& commits;  // an online purge runs between its batches
     queue::ReadingQueues& queues;
     const auth::Authenticator& auth;
     audit::AuditTrail& audit;

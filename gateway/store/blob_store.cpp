@@ -200,6 +200,11 @@ BlobRef BlobStore::put(const fs::path& source,
     return ref;
 }
 
+bool BlobStore::contains(const std::string& sha256) const {
+    std::error_code ec;
+    return fs::exists(path_of(sha256), ec);
+}
+
 uint64_t BlobStore::remove(const std::string& sha256) {
     const fs::path path = path_of(sha256);
     std::error_code ec;

@@ -60,6 +60,9 @@ class BlobStore {
 
     std::filesystem::path path_of(const std::string& sha256) const;
 
+    // Whether the blob `sha256` is there.
+    bool contains(const std::string& sha256) const;
+
     // Deletes the blob `sha256` once no index row names it (purge); returns the bytes freed, 0
     // if it was not there or could not be removed. Not made durable: a blob that comes back
     // after a crash (or stays) is unreferenced, and start-up recovery removes it.

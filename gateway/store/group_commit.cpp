@@ -1,13 +1,20 @@
 #include "gateway/store/group_commit.hpp"
 
 #include <map>
+#include <stdexcept>
 #include <vector>
 
 #include "codecs/io/file.hpp"
 
 namespace countylink::store {
 
-GroupCommit::GroupCommit(Index& index) : index_(index), committer_([this] { run(); }) {}
+GroupCommit::GroupCommit(Index& index, std::function<bool(const InstanceRecord&)> blobs_present)
+    : index_(index), blobs_present_(std::move(blobs_present)), committer_([this] { run(); }) {}
+
+void GroupCommit::exclusive(const std::function<void()>& fn) {
+    std::lock_guard hold(batch_mutex_);
+    fn();
+}
 
 GroupCommit::~GroupCommit() {
     {
@@ -39,10 +46,16 @@ void GroupCommit::run() {
             if (queue_.empty()) return;  // stopping and drained
             batch.swap(queue_);
         }
+        std::lock_guard hold(batch_mutex_);
         // A directory that cannot be synced fails only the commits whose blobs live there.
         std::map<std::filesystem::path, std::exception_ptr> synced;
         std::vector<Pending*> ready;
         for (Pending* p : batch) {
+            if (blobs_present_ && !blobs_present_(*p->record)) {
+                p->done.set_exception(std::make_exception_ptr(std::runtime_error(
+                    "blob removed by a purge before its index commit: send again")));
+                continue;
+            }
             auto [it, fresh] = synced.try_emplace(p->directory);
             if (fresh) {
                 try {

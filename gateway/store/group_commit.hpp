@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -17,7 +18,11 @@ namespace countylink::store {
 
 class GroupCommit {
   public:
-    explicit GroupCommit(Index& index);
+    // `blobs_present` (optional) says whether a record's blobs are still there: a purge between
+    // a put that found its blob already stored and the commit may have removed it, and such a
+    // commit fails (the sender is told to retry) instead of indexing a missing blob.
+    explicit GroupCommit(Index& index,
+                         std::function<bool(const InstanceRecord&)> blobs_present = {});
     ~GroupCommit();  // commits what is queued, then stops
     GroupCommit(const GroupCommit&) = delete;
     GroupCommit& operator=(const GroupCommit&) = delete;
@@ -25,6 +30,10 @@ class GroupCommit {
     // Makes `blob_directory` durable and records `record`; returns once both are on disk.
     // Throws whatever the fsync or the index threw (then the record is not in the index).
     RecordOutcome commit(const InstanceRecord& record, const std::filesystem::path& blob_directory);
+
+    // Runs `fn` on the calling thread while no batch is being committed (an online purge: a
+    // study's rows and blobs go between batches, never while one is checked and recorded).
+    void exclusive(const std::function<void()>& fn);
 
     // Number of transactions so far (each covering one or more records).
     uint64_t transactions() const { return transactions_.load(); }
@@ -38,6 +47,8 @@ class GroupCommit {
     void run();
 
     Index& index_;
+    std::function<bool(const InstanceRecord&)> blobs_present_;
+    std::mutex batch_mutex_;  // held while a batch is checked and recorded, and by exclusive()
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Pending*> queue_;

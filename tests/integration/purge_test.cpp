@@ -158,5 +158,53 @@ TEST(Purge, RemovesStudiesForwardedAndReadKeepsTheRestAndNeverRunsBesideTheGatew
     EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(mr)).status, 200);
 }
 
+// The same purge over the API, without stopping the gateway: only an admin may, zero days
+// needs force, the answer says what went and what was kept, and ingest carries on after.
+TEST(Purge, OverTheApiWhileTheGatewayRuns) {
+    TempDir tmp;
+    const fs::path data = tmp.path() / "data";
+    const fs::path mr = shared_dir() / "corpus" / "dicom" / "MR_small.dcm";
+    const fs::path ct = synth(tmp.path() / "ct", "ct", 2, 13);
+    Gateway gw(data, purge_config(free_port()));
+    const std::string send = "storescu -aec COUNTYLINK 127.0.0.1 " +
+                             std::to_string(gw.dicom_port()) + " '" + mr.string() + "' +sd '" +
+                             ct.string() + "'";
+    ASSERT_EQ(run(send).exit_code, 0);
+    const std::string purge = "/api/v1/admin/purge?older_than_days=0";
+
+    EXPECT_EQ(http_request(gw.http_port(), "POST", purge + "&force=1", "", "").status, 401);
+    const auto bad = gw.post("/api/v1/admin/purge?older_than_days=soon", gw.token());
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    const auto unforced = gw.post(purge, gw.token());
+    EXPECT_EQ(unforced.status, 400) << unforced.body;
+    EXPECT_NE(unforced.body.find("force=1"), std::string::npos) << unforced.body;
+
+    const auto look = gw.post(purge + "&dry_run=1", gw.token());
+    ASSERT_EQ(look.status, 200) << look.body;
+    const auto listed = json::parse(look.body).as_object();
+    ASSERT_EQ(listed.at("studies").as_array().size(), 1u) << look.body;
+    EXPECT_EQ(json::value_to<std::string>(listed.at("studies").at(0).at("study_instance_uid")),
+              study_of(mr));
+    EXPECT_EQ(listed.at("held").at("undelivered"), 1) << look.body;  // the CT, owed to the PACS
+    EXPECT_EQ(blob_files(data), 3u);
+
+    const auto done = gw.post(purge + "&force=1", gw.token());
+    ASSERT_EQ(done.status, 200) << done.body;
+    const auto summary = json::parse(done.body).as_object();
+    EXPECT_EQ(summary.at("purged_studies"), 1) << done.body;
+    EXPECT_EQ(summary.at("blobs_removed"), 1) << done.body;
+    EXPECT_EQ(blob_files(data), 2u);
+    EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(mr)).status, 404);
+    EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(ct / "ct-000001.dcm")).status, 200);
+
+    // Ingest carries on: the MR sent again is stored afresh and served.
+    ASSERT_EQ(run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " '" +
+                  mr.string() + "'")
+                  .exit_code,
+              0);
+    EXPECT_EQ(gw.get("/api/v1/instances/" + instance_of(mr)).status, 200);
+    EXPECT_EQ(blob_files(data), 3u);
+}
+
 }  // namespace
 }  // namespace countylink::testing

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/store/blob_store.hpp"
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
 #include "gateway/store/sqlite/sqlite_queues.hpp"
@@ -308,6 +310,35 @@ TEST(GroupCommit, CommitThrowsWhenBlobDirectoryMissing) {
     EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::stored);
     EXPECT_EQ(index.instance_count(), 1u);
     EXPECT_EQ(group.transactions(), 1u);
+}
+
+// The race an online purge opens: a put finds its bytes already stored, a purge (between two
+// batches) removes that blob, then the put commits. The commit must fail (the sender resends,
+// and the put writes the blob again), not index a missing blob.
+TEST(GroupCommit, CommitFailsWhenAPurgeRemovedItsBlob) {
+    TempDir dir;
+    SqliteIndex index(dir.path() / "index.sqlite");
+    BlobStore blobs(dir.path() / "blobs", 1);
+    GroupCommit group(index,
+                      [&blobs](const InstanceRecord& r) { return blobs.contains(r.sha256); });
+    const fs::path object = dir.path() / "object.dcm";
+    {
+        std::ofstream out(object, std::ios::binary);
+        out << std::string(4096, 'x');
+    }
+    const BlobRef first = blobs.put(object);
+    const BlobRef again = blobs.put(object);  // "same bytes already stored"
+    ASSERT_EQ(again.sha256, first.sha256);
+    bool purged = false;
+    group.exclusive([&] { purged = blobs.remove(first.sha256) > 0; });
+    ASSERT_TRUE(purged);
+    EXPECT_THROW(group.commit(record("1.2.3", again.sha256), again.directory), std::runtime_error);
+    EXPECT_FALSE(index.latest_instance("1.2.3").has_value());
+
+    // Sent again: the put stores the bytes afresh and the commit goes through.
+    const BlobRef fresh = blobs.put(object);
+    EXPECT_EQ(group.commit(record("1.2.3", fresh.sha256), fresh.directory), RecordOutcome::stored);
+    EXPECT_TRUE(blobs.contains(fresh.sha256));
 }
 
 TEST(GroupCommit, DuplicateThroughGroupCommit) {
