@@ -68,6 +68,14 @@ Outcome run_purge(server::Context& ctx, const Caller& caller, int64_t days, bool
     return out;
 }
 
+// A yes/no query parameter: absent is no; nullopt for anything but 1, true, 0, false.
+std::optional<bool> flag(std::string_view query, std::string_view key) {
+    const auto v = query_param(query, key);
+    if (!v || *v == "0" || *v == "false") return false;
+    if (*v == "1" || *v == "true") return true;
+    return std::nullopt;
+}
+
 json::object summary(const Outcome& o, bool dry_run) {
     json::array studies;
     for (const auto& s : o.studies) {
@@ -117,16 +125,20 @@ boost::asio::awaitable<std::optional<Response>> handle_admin(const Request& req,
                              "older_than_days=N (0-36500) is required: studies whose every object "
                              "was stored more than N days ago go, once forwarded and read");
     }
-    const bool dry_run = query_param(query, "dry_run").value_or("0") == "1";
-    const bool force = query_param(query, "force").value_or("0") == "1";
-    if (days == 0 && !dry_run && !force) {
+    const auto dry_run = flag(query, "dry_run"), force = flag(query, "force");
+    if (!dry_run || !force) {
+        // A misspelt "dry_run=yes" must not become a real purge.
+        co_return json_error(req, bhttp::status::bad_request,
+                             "dry_run and force take 1, true, 0 or false");
+    }
+    if (days == 0 && !*dry_run && !*force) {
         co_return json_error(req, bhttp::status::bad_request,
                              "older_than_days=0 also removes studies finished today: add force=1 "
                              "if that is meant");
     }
-    const Outcome outcome =
-        co_await server::run_on(ctx.workers, [&] { return run_purge(ctx, caller, days, dry_run); });
-    if (!dry_run) {
+    const Outcome outcome = co_await server::run_on(
+        ctx.workers, [&] { return run_purge(ctx, caller, days, *dry_run); });
+    if (!*dry_run) {
         ctx.log.info("purge by ", caller.who.name, ": ", outcome.totals.studies, " studies (",
                      outcome.totals.instances, " instances), ", outcome.quarantined,
                      " quarantined objects, ",
@@ -134,7 +146,7 @@ boost::asio::awaitable<std::optional<Response>> handle_admin(const Request& req,
                      outcome.holds.undelivered, " undelivered, ", outcome.holds.unread, " unread, ",
                      outcome.holds.shared, " shared");
     }
-    co_return json_response(req, bhttp::status::ok, summary(outcome, dry_run));
+    co_return json_response(req, bhttp::status::ok, summary(outcome, *dry_run));
 }
 
 }  // namespace countylink::http

@@ -175,6 +175,8 @@ TEST(Purge, OverTheApiWhileTheGatewayRuns) {
     EXPECT_EQ(http_request(gw.http_port(), "POST", purge + "&force=1", "", "").status, 401);
     const auto bad = gw.post("/api/v1/admin/purge?older_than_days=soon", gw.token());
     EXPECT_EQ(bad.status, 400) << bad.body;
+    const auto misspelt = gw.post(purge + "&dry_run=yes", gw.token());
+    EXPECT_EQ(misspelt.status, 400) << "not a real purge: " << misspelt.body;
     const auto unforced = gw.post(purge, gw.token());
     EXPECT_EQ(unforced.status, 400) << unforced.body;
     EXPECT_NE(unforced.body.find("force=1"), std::string::npos) << unforced.body;
