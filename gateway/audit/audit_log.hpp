@@ -64,6 +64,8 @@ class AuditTrail {
     virtual ~AuditTrail() = default;
     // Queues the event, stamped now. Never blocks on I/O.
     virtual void record(const Event& event) = 0;
+    // Waits until every event recorded before the call is on disk (before an irreversible step).
+    virtual void flush() = 0;
 };
 
 // The append-only file with its group-commit writer thread.
@@ -79,7 +81,7 @@ class AuditLog final : public AuditTrail {
 
     void record(const Event& event) override;
     // Waits until every event recorded before the call is written and fsync'd.
-    void flush();
+    void flush() override;
     // fsyncs done so far (each covers a batch of lines).
     uint64_t syncs() const;
 

@@ -14,57 +14,23 @@ namespace {
 namespace json = boost::json;
 namespace bhttp = boost::beast::http;
 
-constexpr int64_t kMaxDays = 36500;
-
-// What a purge found and did, as the JSON summary.
+// What a purge found and, unless a dry run, did.
 struct Outcome {
-    std::vector<store::PurgeCandidate> studies;
-    store::PurgeHolds holds;
-    std::size_t quarantined = 0;
+    store::PurgePlan plan;
     store::PurgeTotals totals;
-    uint64_t quarantine_freed = 0;
 };
 
 Outcome run_purge(server::Context& ctx, const Caller& caller, int64_t days, bool dry_run) {
-    Outcome out;
-    const int64_t cutoff = server::unix_now_ms() - days * 86'400'000;
-    out.studies = ctx.index.purgeable_studies(cutoff);
-    out.holds = ctx.index.purge_holds(cutoff);
-    const auto refused = store::stale_quarantine(ctx.index, cutoff);
-    out.quarantined = refused.size();
+    Outcome out{store::plan_purge(ctx.index, server::unix_now_ms() - days * 86'400'000), {}};
     if (dry_run) return out;
-    auto record = [&](const std::string& study, const std::string& description) {
-        audit::Event e;
-        e.type = audit::EventType::purge;
-        e.description = description;
-        e.user = caller.who.name;
-        e.role = config::role_name(caller.who.role);
-        e.study_instance_uid = study;
-        ctx.audit.record(e);
-    };
-    const std::string why =
-        "API purge: stored more than " + std::to_string(days) + " days ago, forwarded and read";
-    for (const auto& study : out.studies) {
+    const store::Purger purger{caller.who.name, config::role_name(caller.who.role),
+                               "API purge: stored more than " + std::to_string(days) + " days ago"};
+    out.totals = store::carry_out_purge(
+        ctx.index, ctx.blobs, std::filesystem::path(ctx.config.storage.data_dir) / "quarantine",
+        out.plan, ctx.audit, purger,
         // One study between two batches: no commit is checked or recorded meanwhile.
-        ctx.commits.exclusive([&] {
-            const auto done = store::purge_studies(
-                ctx.index, ctx.blobs, std::span(&study, 1), cutoff,
-                [&](const store::PurgeCandidate& s, bool purged, const store::PurgeTotals&) {
-                    if (purged) record(s.study_instance_uid, why);
-                });
-            out.totals.studies += done.studies;
-            out.totals.instances += done.instances;
-            out.totals.blobs_removed += done.blobs_removed;
-            out.totals.bytes_freed += done.bytes_freed;
-        });
-    }
-    out.quarantine_freed = store::purge_quarantine(
-        ctx.index, std::filesystem::path(ctx.config.storage.data_dir) / "quarantine", refused);
-    if (!refused.empty()) {
-        record("", "API purge: " + std::to_string(refused.size()) +
-                       " quarantined objects received more than " + std::to_string(days) +
-                       " days ago");
-    }
+        [&ctx](const std::function<void()>& step) { ctx.commits.exclusive(step); },
+        [](const store::PurgeCandidate&, bool, const store::PurgeTotals&) {});
     return out;
 }
 
@@ -77,26 +43,27 @@ std::optional<bool> flag(std::string_view query, std::string_view key) {
 }
 
 json::object summary(const Outcome& o, bool dry_run) {
-    json::array studies;
-    for (const auto& s : o.studies) {
-        studies.push_back(json::object{{"study_instance_uid", s.study_instance_uid},
-                                       {"township", s.township},
-                                       {"instances", s.instances},
-                                       {"stored_bytes", s.stored_bytes}});
-    }
-    json::object held{{"undelivered", o.holds.undelivered},
-                      {"unread", o.holds.unread},
-                      {"shared", o.holds.shared}};
-    json::object out{{"dry_run", dry_run}, {"held", std::move(held)}};
+    const auto& holds = o.plan.holds;
+    json::object out{{"dry_run", dry_run},
+                     {"held", json::object{{"undelivered", holds.undelivered},
+                                           {"unread", holds.unread},
+                                           {"shared", holds.shared}}}};
     if (dry_run) {
+        json::array studies;
+        for (const auto& s : o.plan.studies) {
+            studies.push_back(json::object{{"study_instance_uid", s.study_instance_uid},
+                                           {"township", s.township},
+                                           {"instances", s.instances},
+                                           {"stored_bytes", s.stored_bytes}});
+        }
         out["studies"] = std::move(studies);
-        out["quarantined"] = o.quarantined;
+        out["quarantined"] = o.plan.quarantine.size();
     } else {
         out["purged_studies"] = o.totals.studies;
         out["purged_instances"] = o.totals.instances;
         out["blobs_removed"] = o.totals.blobs_removed;
-        out["bytes_freed"] = o.totals.bytes_freed + o.quarantine_freed;
-        out["quarantined_removed"] = o.quarantined;
+        out["bytes_freed"] = o.totals.bytes_freed + o.totals.quarantine_freed;
+        out["quarantined_removed"] = o.totals.quarantine_removed;
     }
     return out;
 }
@@ -120,7 +87,7 @@ boost::asio::awaitable<std::optional<Response>> handle_admin(const Request& req,
             std::from_chars(days_text->data(), days_text->data() + days_text->size(), days);
         if (ec != std::errc() || end != days_text->data() + days_text->size()) days = -1;
     }
-    if (days < 0 || days > kMaxDays) {
+    if (days < 0 || days > store::kMaxPurgeDays) {
         co_return json_error(req, bhttp::status::bad_request,
                              "older_than_days=N (0-36500) is required: studies whose every object "
                              "was stored more than N days ago go, once forwarded and read");
@@ -140,11 +107,11 @@ boost::asio::awaitable<std::optional<Response>> handle_admin(const Request& req,
         ctx.workers, [&] { return run_purge(ctx, caller, days, *dry_run); });
     if (!*dry_run) {
         ctx.log.info("purge by ", caller.who.name, ": ", outcome.totals.studies, " studies (",
-                     outcome.totals.instances, " instances), ", outcome.quarantined,
+                     outcome.totals.instances, " instances), ", outcome.totals.quarantine_removed,
                      " quarantined objects, ",
-                     outcome.totals.bytes_freed + outcome.quarantine_freed, " bytes freed; held ",
-                     outcome.holds.undelivered, " undelivered, ", outcome.holds.unread, " unread, ",
-                     outcome.holds.shared, " shared");
+                     outcome.totals.bytes_freed + outcome.totals.quarantine_freed,
+                     " bytes freed; held ", outcome.plan.holds.undelivered, " undelivered, ",
+                     outcome.plan.holds.unread, " unread, ", outcome.plan.holds.shared, " shared");
     }
     co_return json_response(req, bhttp::status::ok, summary(outcome, *dry_run));
 }

@@ -2,57 +2,94 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <system_error>
 
 namespace countylink::store {
+namespace {
 
-PurgeTotals purge_studies(
-    Index& index, BlobStore& blobs, std::span<const PurgeCandidate> studies,
-    int64_t stored_before_ms,
+void record(audit::AuditTrail& audit, const Purger& purger, const std::string& description,
+            const std::string& study) {
+    audit::Event e;
+    e.type = audit::EventType::purge;
+    e.description = description;
+    e.user = purger.user;
+    e.role = purger.role;
+    e.study_instance_uid = study;
+    audit.record(e);
+    audit.flush();
+}
+
+// The quarantined file, then its entry; a file that cannot be removed keeps its entry, so it
+// stays listed. Returns the bytes freed, or nullopt when the entry stays.
+std::optional<uint64_t> remove_quarantined(Index& index, const std::filesystem::path& dir,
+                                           const QuarantineRow& row) {
+    const auto file = dir / row.record.file;
+    std::error_code ec;
+    uint64_t size = std::filesystem::file_size(file, ec);
+    if (ec == std::errc::no_such_file_or_directory) {
+        size = 0;  // gone already: forget the entry
+    } else if (ec || !std::filesystem::remove(file, ec)) {
+        return std::nullopt;
+    }
+    index.remove_quarantine(row.id);
+    return size;
+}
+
+}  // namespace
+
+PurgePlan plan_purge(Index& index, int64_t stored_before_ms) {
+    PurgePlan plan;
+    plan.stored_before_ms = stored_before_ms;
+    plan.studies = index.purgeable_studies(stored_before_ms);
+    plan.holds = index.purge_holds(stored_before_ms);
+    for (auto& row : index.quarantine(std::numeric_limits<std::size_t>::max() / 2)) {
+        if (row.record.received_at_ms >= stored_before_ms) continue;
+        plan.quarantine_bytes += row.record.size;
+        plan.quarantine.push_back(std::move(row));
+    }
+    std::reverse(plan.quarantine.begin(), plan.quarantine.end());  // listed newest first
+    return plan;
+}
+
+PurgeTotals carry_out_purge(
+    Index& index, BlobStore& blobs, const std::filesystem::path& quarantine_dir,
+    const PurgePlan& plan, audit::AuditTrail& audit, const Purger& purger,
+    const std::function<void(const std::function<void()>&)>& one_study,
     const std::function<void(const PurgeCandidate&, bool purged, const PurgeTotals&)>& done) {
     PurgeTotals totals;
-    for (const PurgeCandidate& study : studies) {
-        const auto unreferenced = index.purge_study(study.study_instance_uid, stored_before_ms);
-        if (unreferenced) {
+    for (const PurgeCandidate& study : plan.studies) {
+        bool purged = false;
+        one_study([&] {
+            const auto unreferenced =
+                index.purge_study(study.study_instance_uid, plan.stored_before_ms);
+            if (!unreferenced) return;
+            purged = true;
             ++totals.studies;
             totals.instances += study.instances;
+            // On disk before any blob goes: the deletion is recorded while nothing is lost yet.
+            record(audit, purger, purger.reason + ", forwarded and read", study.study_instance_uid);
+            for (const auto& sha : *unreferenced) {
+                const uint64_t freed = blobs.remove(sha);
+                totals.blobs_removed += freed > 0;
+                totals.bytes_freed += freed;
+            }
+        });
+        done(study, purged, totals);
+    }
+    for (const auto& row : plan.quarantine) {
+        if (const auto freed = remove_quarantined(index, quarantine_dir, row)) {
+            ++totals.quarantine_removed;
+            totals.quarantine_freed += *freed;
         }
-        // Before any blob goes: the caller records the deletion while nothing is lost yet.
-        done(study, unreferenced.has_value(), totals);
-        if (!unreferenced) continue;
-        for (const auto& sha : *unreferenced) {
-            const uint64_t freed = blobs.remove(sha);
-            totals.blobs_removed += freed > 0;
-            totals.bytes_freed += freed;
-        }
+    }
+    if (totals.quarantine_removed > 0) {
+        record(audit, purger,
+               purger.reason + ": " + std::to_string(totals.quarantine_removed) +
+                   " quarantined objects",
+               "");
     }
     return totals;
-}
-
-std::vector<QuarantineRow> stale_quarantine(Index& index, int64_t received_before_ms) {
-    std::vector<QuarantineRow> out;
-    for (auto& row : index.quarantine(std::numeric_limits<std::size_t>::max() / 2)) {
-        if (row.record.received_at_ms < received_before_ms) out.push_back(std::move(row));
-    }
-    std::reverse(out.begin(), out.end());  // listed newest first
-    return out;
-}
-
-uint64_t purge_quarantine(Index& index, const std::filesystem::path& quarantine_dir,
-                          std::span<const QuarantineRow> entries) {
-    uint64_t freed = 0;
-    for (const auto& row : entries) {
-        const auto file = quarantine_dir / row.record.file;
-        std::error_code ec;
-        const uint64_t size = std::filesystem::file_size(file, ec);
-        if (ec == std::errc::no_such_file_or_directory) {  // gone already: forget the entry
-            index.remove_quarantine(row.id);
-            continue;
-        }
-        if (ec || !std::filesystem::remove(file, ec)) continue;  // cannot remove: stays listed
-        freed += size;
-        index.remove_quarantine(row.id);
-    }
-    return freed;
 }
 
 }  // namespace countylink::store

@@ -33,8 +33,6 @@ std::string megabytes(uint64_t bytes) {
     return out;
 }
 
-constexpr int64_t kMaxDays = 36500;
-
 void print_holds(const store::PurgeHolds& holds, std::ostream& out) {
     out << "kept: " << holds.undelivered
         << " studies with forward copies not yet delivered (countylinkctl forward list), "
@@ -53,8 +51,8 @@ std::string operating_user() {
 
 int purge(const std::filesystem::path& data, const PurgeOptions& options, std::ostream& out,
           std::ostream& progress) {
-    if (options.older_than_days < 0 || options.older_than_days > kMaxDays) {
-        std::cerr << "countylinkctl: purge needs --older-than-days N (0-" << kMaxDays
+    if (options.older_than_days < 0 || options.older_than_days > store::kMaxPurgeDays) {
+        std::cerr << "countylinkctl: purge needs --older-than-days N (0-" << store::kMaxPurgeDays
                   << "): it removes studies whose every object was stored more than N days ago, "
                      "once forwarded and read (try --dry-run first)\n";
         return 2;
@@ -75,75 +73,50 @@ int purge(const std::filesystem::path& data, const PurgeOptions& options, std::o
     if (!options.dry_run) lock.emplace(data, "countylinkctl purge");
 
     store::SqliteIndex index(file);
-    const int64_t cutoff = server::unix_now_ms() - options.older_than_days * 86'400'000;
-    const auto studies = index.purgeable_studies(cutoff);
-    const auto holds = index.purge_holds(cutoff);
-    const auto refused = store::stale_quarantine(index, cutoff);
-    uint64_t refused_bytes = 0;
-    for (const auto& q : refused) refused_bytes += q.record.size;
-    out << "studies stored before " << utc(cutoff)
+    const auto plan =
+        store::plan_purge(index, server::unix_now_ms() - options.older_than_days * 86'400'000);
+    out << "studies stored before " << utc(plan.stored_before_ms)
         << ", every forward copy delivered and every worklist item reported:\n";
     if (options.dry_run) {
         uint64_t instances = 0, bytes = 0;
-        for (const auto& s : studies) {
+        for (const auto& s : plan.studies) {
             out << s.study_instance_uid << "\t" << s.township << "\t" << s.instances
                 << " instances\t" << megabytes(s.stored_bytes) << "\tlast stored "
                 << utc(s.last_stored_ms) << "\n";
             instances += s.instances;
             bytes += s.stored_bytes;
         }
-        out << "dry run: would purge " << studies.size() << " studies (" << instances
-            << " instances, " << megabytes(bytes) << " stored) and " << refused.size()
-            << " quarantined objects (" << megabytes(refused_bytes) << ")\n";
-        print_holds(holds, out);
+        out << "dry run: would purge " << plan.studies.size() << " studies (" << instances
+            << " instances, " << megabytes(bytes) << " stored) and " << plan.quarantine.size()
+            << " quarantined objects (" << megabytes(plan.quarantine_bytes) << ")\n";
+        print_holds(plan.holds, out);
         return 0;
     }
 
     store::BlobStore blobs(data / "blobs", 1);
     audit::AuditLog audit(options.audit_file.empty() ? data / "audit.jsonl" : options.audit_file);
-    const std::string user = operating_user();
+    const store::Purger purger{operating_user(), "admin",
+                               "countylinkctl purge: stored more than " +
+                                   std::to_string(options.older_than_days) + " days ago"};
     std::size_t seen = 0;
-    const auto totals = store::purge_studies(
-        index, blobs, studies, cutoff,
+    const auto totals = store::carry_out_purge(
+        index, blobs, data / "quarantine", plan, audit, purger,
+        [](const std::function<void()>& step) { step(); },  // the gateway is stopped
         [&](const store::PurgeCandidate& study, bool purged, const store::PurgeTotals& so_far) {
-            if (purged) {
-                audit::Event e;
-                e.type = audit::EventType::purge;
-                e.description = "countylinkctl purge: stored more than " +
-                                std::to_string(options.older_than_days) +
-                                " days ago, forwarded and read";
-                e.user = user;
-                e.role = "admin";
-                e.study_instance_uid = study.study_instance_uid;
-                audit.record(e);
-                audit.flush();  // on disk before the study's blobs go
-                out << study.study_instance_uid << "\tpurged\t" << study.instances
-                    << " instances\n";
-            } else {
-                out << study.study_instance_uid << "\tkept: changed since it was listed\n";
-            }
-            if (++seen % 100 == 0 || seen == studies.size()) {
-                progress << "purge: " << seen << "/" << studies.size() << " studies, "
+            out << study.study_instance_uid
+                << (purged ? "\tpurged\t" + std::to_string(study.instances) + " instances"
+                           : std::string("\tkept: changed since it was listed"))
+                << "\n";
+            if (++seen % 100 == 0 || seen == plan.studies.size()) {
+                progress << "purge: " << seen << "/" << plan.studies.size() << " studies, "
                          << megabytes(so_far.bytes_freed) << " freed\n";
             }
         });
-    const uint64_t refused_freed = store::purge_quarantine(index, data / "quarantine", refused);
-    if (!refused.empty()) {
-        audit::Event e;
-        e.type = audit::EventType::purge;
-        e.description = "countylinkctl purge: " + std::to_string(refused.size()) +
-                        " quarantined objects received more than " +
-                        std::to_string(options.older_than_days) + " days ago";
-        e.user = user;
-        e.role = "admin";
-        audit.record(e);
-    }
-    audit.flush();
     out << "purged " << totals.studies << " studies (" << totals.instances
         << " instances): " << totals.blobs_removed << " blobs, " << megabytes(totals.bytes_freed)
-        << " freed; " << refused.size() << " quarantined objects, " << megabytes(refused_freed)
-        << " freed\n";
-    print_holds(holds, out);
+        << " freed; " << totals.quarantine_removed << " quarantined objects, "
+        << megabytes(totals.quarantine_freed) << " freed\n";
+    print_holds(plan.holds, out);
     return 0;
 }
 
