@@ -507,12 +507,13 @@ constexpr const char* kUndeliveredStudies =
     "SELECT i.study_instance_uid FROM forward_items AS f JOIN instances AS i ON "
     "i.sop_instance_uid = f.sop_instance_uid AND i.sha256 = f.sha256 WHERE f.state != "
     "'delivered'";
+// Each ends in a WHERE clause, so purge_study can narrow it to one study with "AND ...".
 constexpr const char* kUnreadStudies =
-    "SELECT study_instance_uid FROM items WHERE state != 'reported' OR last_instance_ms > "
-    "reported_at_ms";
+    "SELECT study_instance_uid FROM items WHERE (state != 'reported' OR last_instance_ms > "
+    "reported_at_ms)";
 constexpr const char* kSharedStudies =
     "SELECT a.study_instance_uid FROM instances AS a JOIN instances AS b ON b.sop_instance_uid = "
-    "a.sop_instance_uid AND b.study_instance_uid != a.study_instance_uid";
+    "a.sop_instance_uid WHERE b.study_instance_uid != a.study_instance_uid";
 // Studies whose every instance row was stored before ?1 (instances without a Study Instance
 // UID are not a study, and never purged).
 constexpr const char* kOldStudies =
@@ -561,16 +562,13 @@ std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::stri
     sqlite::Transaction transaction(db);
     // Still purgeable, inside the transaction that deletes it (by this study's rows only: a
     // purge of many studies must not rescan the whole index for each).
-    Statement check(
-        db, std::string("SELECT ?2 != '' AND (SELECT MAX(stored_at_ms) FROM instances WHERE "
-                        "study_instance_uid = ?2) < ?1 AND NOT EXISTS (SELECT 1 FROM instances "
-                        "AS i JOIN forward_items AS f ON f.sop_instance_uid = i.sop_instance_uid "
-                        "AND f.sha256 = i.sha256 WHERE i.study_instance_uid = ?2 AND f.state != "
-                        "'delivered') AND NOT EXISTS (SELECT 1 FROM items WHERE "
-                        "study_instance_uid = ?2 AND (state != 'reported' OR last_instance_ms > "
-                        "reported_at_ms)) AND NOT EXISTS (SELECT 1 FROM instances AS a JOIN "
-                        "instances AS b ON b.sop_instance_uid = a.sop_instance_uid AND "
-                        "b.study_instance_uid != ?2 WHERE a.study_instance_uid = ?2)"));
+    Statement check(db, std::string("SELECT ?2 != '' AND (SELECT MAX(stored_at_ms) FROM "
+                                    "instances WHERE study_instance_uid = ?2) < ?1 AND NOT "
+                                    "EXISTS (") +
+                            kUndeliveredStudies +
+                            " AND i.study_instance_uid = ?2) AND NOT EXISTS (" + kUnreadStudies +
+                            " AND study_instance_uid = ?2) AND NOT EXISTS (" + kSharedStudies +
+                            " AND a.study_instance_uid = ?2)");
     check.bind(1, stored_before_ms).bind(2, study_uid);
     if (!check.step() || check.integer(0) == 0) return std::nullopt;
 
