@@ -82,9 +82,9 @@ constexpr std::string_view stowrs_destination = "stowrs";
 constexpr std::array<std::string_view, 2> destination_types{dicom_destination, stowrs_destination};
 
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 12> root_keys{
-    "dicom", "http",       "storage", "validation", "server", "routing",
-    "api",   "turnaround", "forward", "townships",  "tls",    "audit"};
+constexpr std::array<std::string_view, 13> root_keys{
+    "dicom",      "http",    "storage",   "validation", "server", "routing",           "api",
+    "turnaround", "forward", "townships", "tls",        "audit",  "storage_commitment"};
 constexpr std::array<std::string_view, 12> dicom_keys{"port",
                                                       "ae_title",
                                                       "bind",
@@ -119,6 +119,8 @@ constexpr std::array<std::string_view, 5> forward_keys{"retry_deadline_s", "back
 constexpr std::array<std::string_view, 8> destination_keys{
     "name", "type", "ae_title", "host", "port", "calling_ae", "url", "token"};
 // The keys of one destination type that the other must not be given.
+constexpr std::array<std::string_view, 1> storage_commitment_keys{"peers"};
+constexpr std::array<std::string_view, 3> commitment_peer_keys{"ae_title", "host", "port"};
 constexpr std::array<std::string_view, 4> dicom_only_keys{"ae_title", "host", "port", "calling_ae"};
 constexpr std::array<std::string_view, 2> stowrs_only_keys{"url", "token"};
 
@@ -705,6 +707,16 @@ ForwardDestination read_destination(const TableReader& in) {
     return destination;
 }
 
+CommitmentPeer read_commitment_peer(const TableReader& in) {
+    CommitmentPeer peer;
+    peer.ae_title = in.string_value(in.require("ae_title", "expected the equipment's AE title"),
+                                    in.path_of("ae_title"), "expected an AE title string");
+    peer.host = in.string_value(in.require("host", host_expectation), in.path_of("host"),
+                                "expected a host string");
+    in.integer("port", destination_port_range, peer.port);
+    return peer;
+}
+
 Principal read_principal(const TableReader& in) {
     Principal principal;
     principal.name = in.string_value(in.require("name", token_name_expectation), in.path_of("name"),
@@ -797,6 +809,11 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         forward.integer("batch", batch_range, config.forward.batch);
         read_table_array(forward, "destinations", destination_keys, config.forward.destinations,
                          read_destination);
+    }
+    if (const auto* t = in.table("storage_commitment")) {
+        const TableReader commitment(*t, "storage_commitment", reporter, storage_commitment_keys);
+        read_table_array(commitment, "peers", commitment_peer_keys, config.storage_commitment.peers,
+                         read_commitment_peer);
     }
     read_table_array(in, "townships", township_keys, config.townships, read_township);
 }
@@ -1085,6 +1102,27 @@ void check_forward(const Reporter& reporter, const ForwardSettings& forward) {
     }
 }
 
+void check_storage_commitment(const Reporter& reporter, const StorageCommitmentSettings& settings) {
+    std::map<std::string, std::string, std::less<>> ae_paths;  // trimmed AE -> where first seen
+    for (std::size_t i = 0; i < settings.peers.size(); ++i) {
+        const CommitmentPeer& peer = settings.peers[i];
+        const std::string path = indexed("storage_commitment.peers", i);
+        check_ae_title(reporter, path + ".ae_title", peer.ae_title);
+        const auto [it, added] =
+            ae_paths.emplace(std::string(trim_spaces(peer.ae_title)), path + ".ae_title");
+        if (!added) {
+            reporter.fail(path + ".ae_title", "AE title " + quote_value(peer.ae_title) +
+                                                  " is listed twice (also " +
+                                                  reporter.describe(it->second) + ")");
+        }
+        if (!valid_host(peer.host)) {
+            reporter.fail(path + ".host",
+                          std::string(host_expectation) + ", got " + quote_value(peer.host));
+        }
+        check_range(reporter, path + ".port", peer.port, destination_port_range);
+    }
+}
+
 void check_turnaround(const Reporter& reporter, const TurnaroundSettings& turnaround) {
     check_range(reporter, "turnaround.stat_s", turnaround.stat_s, turnaround_range);
     check_range(reporter, "turnaround.urgent_s", turnaround.urgent_s, turnaround_range);
@@ -1169,6 +1207,7 @@ void check_rules(const Config& config, const Reporter& reporter) {
     check_tls(reporter, config);
     check_townships(reporter, config.townships);
     check_forward(reporter, config.forward);  // before routing: rules name its destinations
+    check_storage_commitment(reporter, config.storage_commitment);
     check_routing(reporter, config);
     check_api(reporter, config.api);
     check_principals(reporter, config);
@@ -1212,6 +1251,14 @@ bool Config::township_lists(const std::string& township, const std::string& call
         }
     }
     return false;
+}
+
+const CommitmentPeer* Config::commitment_peer(const std::string& calling_ae) const {
+    const std::string_view wanted = trim_spaces(calling_ae);
+    for (const CommitmentPeer& peer : storage_commitment.peers) {
+        if (!wanted.empty() && trim_spaces(peer.ae_title) == wanted) return &peer;
+    }
+    return nullptr;
 }
 
 const Principal* Config::principal(std::string_view name) const {

@@ -125,6 +125,22 @@ struct ForwardSettings {
     bool operator==(const ForwardSettings&) const = default;
 };
 
+// Equipment that takes its Storage Commitment report on an association of its own (it closes
+// the one it asked on): we call it back at this address. Others get the report where they asked.
+struct CommitmentPeer {
+    std::string ae_title;  // the calling AE title of its N-ACTION, and the one we call
+    std::string host;
+    uint16_t port = 104;
+
+    bool operator==(const CommitmentPeer&) const = default;
+};
+
+struct StorageCommitmentSettings {
+    std::vector<CommitmentPeer> peers;
+
+    bool operator==(const StorageCommitmentSettings&) const = default;
+};
+
 // Certificates for DICOM TLS and HTTPS (PEM files), re-read on SIGHUP.
 struct TlsSettings {
     std::string certificate;  // our certificate (and its chain)
@@ -198,6 +214,7 @@ struct Config {
     ApiSettings api;
     TurnaroundSettings turnaround;
     ForwardSettings forward;
+    StorageCommitmentSettings storage_commitment;
     std::vector<Township> townships;
 
     // The township of a calling AE title: its configured name, "unregistered" when unknown and
@@ -206,6 +223,10 @@ struct Config {
 
     // Whether `calling_ae` is listed for `township` (spaces trimmed as in township_of).
     bool township_lists(const std::string& township, const std::string& calling_ae) const;
+
+    // Where to send `calling_ae`'s Storage Commitment reports (spaces trimmed), or nullptr: on
+    // the association it asked on.
+    const CommitmentPeer* commitment_peer(const std::string& calling_ae) const;
 
     // The principal of this name, or nullptr.
     const Principal* principal(std::string_view name) const;

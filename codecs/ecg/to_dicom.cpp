@@ -4,7 +4,6 @@
 
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcostrmb.h>
 #include <dcmtk/dcmdata/dcvrobow.h>
 #include <openssl/evp.h>
 
@@ -17,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "codecs/dicom/dataset_bytes.hpp"
 #include "codecs/dicom/part10.hpp"
 #include "codecs/ecg/lead_codes.hpp"
 
@@ -340,20 +340,7 @@ std::vector<std::byte> encode(DcmDataset& ds, const DicomEcgResult& r) {
     meta.sop_instance_uid = r.sop_instance_uid;
     meta.transfer_syntax_uid = std::string(kExplicitLittle);
     std::vector<std::byte> out = dicom::encode_part10_header(meta);
-    std::vector<unsigned char> buffer(64 * 1024);
-    DcmOutputBufferStream stream(buffer.data(), static_cast<offile_off_t>(buffer.size()));
-    ds.transferInit();
-    OFCondition status = EC_StreamNotifyClient;
-    while (status == EC_StreamNotifyClient) {
-        status = ds.write(stream, EXS_LittleEndianExplicit, EET_ExplicitLength, nullptr);
-        void* chunk = nullptr;
-        offile_off_t length = 0;
-        stream.flushBuffer(chunk, length);
-        const auto* p = static_cast<const std::byte*>(chunk);
-        out.insert(out.end(), p, p + length);
-    }
-    ds.transferEnd();
-    if (status.bad()) throw std::runtime_error(std::string("DICOM encoding: ") + status.text());
+    dicom::write_dataset(ds, EXS_LittleEndianExplicit, out);
     return out;
 }
 

@@ -18,7 +18,10 @@
 #include <boost/asio/write.hpp>
 
 #include "codecs/dicom/part10.hpp"
+#include "codecs/dicom/storage_commitment.hpp"
+#include "gateway/dicom/commitment_report_scu.hpp"
 #include "gateway/server/run_on.hpp"
+#include "gateway/store/commitment.hpp"
 
 namespace countylink::dicom {
 
@@ -31,6 +34,12 @@ namespace {
 
 constexpr std::size_t kMaxAssociateRq = 1 << 20;  // generous: 128 contexts need ~16 KiB
 constexpr std::size_t kMaxCommandSet = 64 * 1024;
+// A Storage Commitment request is held in memory: ~120 bytes per instance, so 16 MiB covers
+// 100,000 instances, far beyond one study.
+constexpr std::size_t kMaxCommitmentRequest = 16u << 20;
+// Reports to equipment that takes them on an association of its own: 5 tries over ~2.5 min.
+constexpr int kReportAttempts = 5;
+constexpr std::chrono::seconds kReportFirstRetry{10};
 
 // Error Comment is VR LO: 64 characters, no backslash or control characters.
 std::string error_comment(std::string text) {
@@ -339,6 +348,16 @@ awaitable<void> Association::on_command(Message& m) {
         start_dataset(m);
         co_return;
     }
+    if (field == CommandField::n_action_rq && cmd.has_data_set() &&
+        contexts_.at(m.context_id).abstract_syntax == codecs::dicom::kStorageCommitmentSopClass) {
+        m.in_memory = true;  // answered by on_commitment_request once the dataset is in
+        co_return;
+    }
+    if (field == CommandField::n_event_report_rsp) {
+        on_commitment_report_answer(cmd);  // a response: nothing to answer
+        message_.reset();
+        co_return;
+    }
     if (cmd.has_data_set()) {
         m.refusal = "operation not supported";  // drain its dataset, then answer 0x0211
         co_return;
@@ -371,6 +390,16 @@ void Association::start_dataset(Message& m) {
 
 void Association::append_dataset(Message& m, std::span<const std::byte> data) {
     m.dataset_bytes += data.size();
+    if (m.in_memory) {
+        if (m.dataset_bytes > kMaxCommitmentRequest) {
+            m.dataset = {};
+            m.refusal = "request larger than " + std::to_string(kMaxCommitmentRequest >> 20) +
+                        " MiB: ask for fewer instances at a time";
+        } else if (m.refusal.empty()) {
+            m.dataset.insert(m.dataset.end(), data.begin(), data.end());
+        }
+        return;
+    }
     if (!m.spool) return;  // refused already: drain
     if (m.dataset_bytes > ctx_.config.dicom.max_object_bytes) {
         m.spool.reset();
@@ -392,6 +421,10 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
 }
 
 awaitable<void> Association::on_dataset_complete(Message& m) {
+    if (m.in_memory) {
+        co_await on_commitment_request(m);
+        co_return;
+    }
     ctx_.metrics.stage_latency.with({"receive"})
         .observe(std::chrono::duration<double>(Clock::now() - m.command_done).count());
     const Command cmd = *m.command;
@@ -439,17 +472,129 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
     co_await send_command(context_id, rsp);
 }
 
+// Storage Commitment (PS3.4 J.3): the N-ACTION-RSP says the request was understood; the
+// report (N-EVENT-REPORT) says which instances we hold. It goes on this association unless the
+// equipment is configured to take it on one of its own (storage_commitment.peers).
+awaitable<void> Association::on_commitment_request(Message& m) {
+    namespace cd = codecs::dicom;
+    const Command cmd = *m.command;
+    const uint8_t context_id = m.context_id;
+    const std::string syntax = contexts_.at(context_id).transfer_syntax;
+    const std::vector<std::byte> dataset = std::move(m.dataset);
+    const std::string refusal = m.refusal;
+    message_.reset();
+
+    std::string problem;
+    uint16_t code = status::success;
+    if (!refusal.empty()) {
+        code = status::resource_limitation;
+        problem = refusal;
+    } else if (cmd.requested_sop_instance_uid != cd::kStorageCommitmentSopInstance) {
+        code = status::no_such_sop_instance;
+        problem =
+            "Requested SOP Instance must be " + std::string(cd::kStorageCommitmentSopInstance);
+    } else if (cmd.action_type_id.value_or(0) != 1) {
+        code = status::no_such_action_type;
+        problem = "Action Type ID must be 1 (request storage commitment)";
+    }
+    cd::CommitmentReport report;
+    if (problem.empty()) {
+        auto& index = ctx_.index;
+        const auto decided = co_await server::run_on(ctx_.workers, [&] {
+            auto request = cd::parse_commitment_request(dataset, syntax);
+            cd::CommitmentReport r;
+            if (request.error.empty()) r = store::decide_commitment(request, index);
+            return std::make_pair(std::move(request.error), std::move(r));
+        });
+        problem = decided.first;
+        report = decided.second;
+        if (!problem.empty()) code = status::processing_failure;
+    }
+    audit::Event e = audit_event(audit::EventType::query);
+    if (!problem.empty()) {
+        ctx_.log.warn("storage commitment request from AE '", calling_ae_, "' refused: ", problem);
+        e.outcome = audit::Outcome::minor_failure;
+        e.description = "storage commitment refused: " + problem;
+        ctx_.audit.record(e);
+        co_await send_command(context_id, make_response(cmd, code, error_comment(problem)));
+        co_return;
+    }
+    co_await send_command(context_id, make_response(cmd, status::success));
+
+    const std::string township =
+        township_.empty() ? std::string(config::unregistered_township) : township_;
+    ctx_.metrics.commitment_instances_total.with({township, "committed"})
+        .inc(static_cast<double>(report.committed.size()));
+    ctx_.metrics.commitment_instances_total.with({township, "failed"})
+        .inc(static_cast<double>(report.failed.size()));
+    e.outcome = report.failed.empty() ? audit::Outcome::success : audit::Outcome::minor_failure;
+    e.description = "storage commitment " + report.transaction_uid + ": " +
+                    std::to_string(report.committed.size()) + " committed, " +
+                    std::to_string(report.failed.size()) + " not held";
+    ctx_.audit.record(e);
+
+    if (const config::CommitmentPeer* peer = ctx_.config.commitment_peer(calling_ae_)) {
+        ctx_.log.info(e.description, " for AE '", calling_ae_, "': reporting to ", peer->host, ":",
+                      peer->port);
+        // Fields set one by one: GCC 12 and brace-initialised strings in coroutines (store_scu).
+        ScuPeer to;
+        to.host = peer->host;
+        to.port = peer->port;
+        to.called_ae = calling_ae_;
+        to.calling_ae = ctx_.config.dicom.ae_title;
+        auto& context = ctx_;
+        const std::string ae = calling_ae_, transaction = report.transaction_uid;
+        asio::co_spawn(stream_.get_executor(),
+                       deliver_commitment_report(
+                           stream_.get_executor(), std::move(to), std::move(report),
+                           kReportAttempts, kReportFirstRetry,
+                           [&context, ae, transaction](const std::string& error) {
+                               const bool ok = error.empty();
+                               context.metrics.commitment_reports_total
+                                   .with({ok ? "own_association" : "undelivered"})
+                                   .inc();
+                               if (ok) {
+                                   context.log.info("storage commitment report ", transaction,
+                                                    " delivered to AE '", ae, "'");
+                               } else {
+                                   context.log.warn("storage commitment report ", transaction,
+                                                    " to AE '", ae, "' not delivered after ",
+                                                    kReportAttempts, " tries: ", error,
+                                                    "; check storage_commitment.peers");
+                               }
+                           }),
+                       asio::detached);
+        co_return;
+    }
+    ctx_.log.info(e.description, " for AE '", calling_ae_, "': reporting on its association");
+    const uint16_t message_id = ++next_message_id_;
+    pending_report_.emplace();
+    pending_report_->message_id = message_id;
+    pending_report_->transaction_uid = report.transaction_uid;
+    co_await send_command(context_id, commitment_report_command(message_id, report));
+    const auto report_bytes = cd::encode_commitment_report(report, syntax);
+    auto pdus = encode_p_data_fragments(context_id, false, report_bytes, peer_max_pdu_);
+    for (auto& pdu : pdus) co_await send(std::move(pdu));
+}
+
+void Association::on_commitment_report_answer(const Command& rsp) {
+    if (!pending_report_ || rsp.message_id_responded_to != pending_report_->message_id) {
+        ctx_.log.warn("AE '", calling_ae_, "' answered a report we did not send");
+        return;
+    }
+    const uint16_t code = rsp.status.value_or(0xFFFF);
+    ctx_.metrics.commitment_reports_total.with({code == 0 ? "same_association" : "refused"}).inc();
+    if (code != 0) {
+        ctx_.log.warn("AE '", calling_ae_, "' answered storage commitment report ",
+                      pending_report_->transaction_uid, " with status ", code);
+    }
+    pending_report_.reset();
+}
+
 awaitable<void> Association::send_command(uint8_t context_id, const Command& command) {
-    const std::vector<std::byte> bytes = encode_command(command);
-    // Fragment to the peer's maximum PDU length (its PDV list: PDV header of 6 bytes each).
-    const std::size_t max_value =
-        peer_max_pdu_ > 6 ? peer_max_pdu_ - 6 : std::numeric_limits<std::size_t>::max();
-    std::span<const std::byte> rest(bytes);
-    do {
-        const std::size_t n = std::min(rest.size(), max_value);
-        co_await send(encode_p_data(context_id, true, n == rest.size(), rest.first(n)));
-        rest = rest.subspan(n);
-    } while (!rest.empty());
+    // A named local, not a temporary in the range-for: GCC 12 coroutine rules.
+    auto pdus = encode_p_data_fragments(context_id, true, encode_command(command), peer_max_pdu_);
+    for (auto& pdu : pdus) co_await send(std::move(pdu));
 }
 
 awaitable<void> Association::send(std::vector<std::byte> pdu) {
@@ -483,6 +628,13 @@ void Association::finish(const std::string& outcome) {
 void Association::record_end(const std::string& outcome) {
     if (recorded_) return;
     recorded_ = true;
+    if (pending_report_) {
+        ctx_.metrics.commitment_reports_total.with({"unacknowledged"}).inc();
+        ctx_.log.warn("AE '", calling_ae_, "' ended the association before answering storage ",
+                      "commitment report ", pending_report_->transaction_uid,
+                      "; if it takes reports on an association of its own, list it under ",
+                      "[[storage_commitment.peers]]");
+    }
     ctx_.metrics.associations_total.with({outcome}).inc();
     // One line per association: rejections and aborts were logged as warnings already.
     if (outcome != "aborted" && outcome != "rejected" && outcome != "tls_refused") {

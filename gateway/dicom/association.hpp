@@ -1,6 +1,7 @@
 // One DICOM association as the SCP: a coroutine that reads PDUs, negotiates, receives
 // C-ECHO and C-STORE, streams datasets to a spool file, hands complete objects to the ingest
-// pipeline and answers with its status. Read top to bottom:
+// pipeline and answers with its status; answers Storage Commitment requests (N-ACTION) and
+// reports on them. Read top to bottom:
 //   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
 // A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
 // Over DICOM TLS the association starts with the handshake (a client certificate from the
@@ -54,6 +55,8 @@ class Association : public std::enable_shared_from_this<Association> {
         std::vector<std::byte> command_bytes;
         std::optional<Command> command;
         std::optional<ingest::SpoolFile> spool;
+        bool in_memory = false;  // a small dataset (N-ACTION) kept in `dataset`
+        std::vector<std::byte> dataset;
         uint64_t dataset_bytes = 0;
         std::string refusal;  // set when the dataset is drained but not kept (too large, disk)
         Clock::time_point command_done;
@@ -72,6 +75,8 @@ class Association : public std::enable_shared_from_this<Association> {
     void start_dataset(Message& message);
     void append_dataset(Message& message, std::span<const std::byte> data);
     boost::asio::awaitable<void> on_dataset_complete(Message& message);
+    boost::asio::awaitable<void> on_commitment_request(Message& message);
+    void on_commitment_report_answer(const Command& rsp);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);
@@ -98,6 +103,12 @@ class Association : public std::enable_shared_from_this<Association> {
     std::vector<std::byte> body_;  // the current PDU body; at most max_pdu_bytes
     std::optional<Message> message_;
     uint64_t objects_ = 0;
+    uint16_t next_message_id_ = 0;  // for the requests we send (N-EVENT-REPORT)
+    struct PendingReport {
+        uint16_t message_id = 0;
+        std::string transaction_uid;
+    };
+    std::optional<PendingReport> pending_report_;  // sent here, its answer not yet read
     bool finished_ = false;
     bool recorded_ = false;
 };

@@ -87,6 +87,9 @@ Command decode_command(std::span<const std::byte> bytes) {
             case 0x0002:
                 cmd.affected_sop_class_uid = text_value(value);
                 break;
+            case 0x0003:
+                cmd.requested_sop_class_uid = text_value(value);
+                break;
             case 0x0100:
                 cmd.command_field = us_value(value, element);
                 has_field = true;
@@ -112,6 +115,15 @@ Command decode_command(std::span<const std::byte> bytes) {
             case 0x1000:
                 cmd.affected_sop_instance_uid = text_value(value);
                 break;
+            case 0x1001:
+                cmd.requested_sop_instance_uid = text_value(value);
+                break;
+            case 0x1002:
+                cmd.event_type_id = us_value(value, element);
+                break;
+            case 0x1008:
+                cmd.action_type_id = us_value(value, element);
+                break;
             case 0x1030:
                 cmd.move_originator_ae = text_value(value);
                 break;
@@ -129,6 +141,7 @@ Command decode_command(std::span<const std::byte> bytes) {
 std::vector<std::byte> encode_command(const Command& c) {
     Encoder e;
     e.text(0x0002, c.affected_sop_class_uid, '\0');
+    e.text(0x0003, c.requested_sop_class_uid, '\0');
     e.us(0x0100, c.command_field);
     e.us(0x0110, c.message_id);
     e.us(0x0120, c.message_id_responded_to);
@@ -137,6 +150,9 @@ std::vector<std::byte> encode_command(const Command& c) {
     e.us(0x0900, c.status);
     e.text(0x0902, std::string_view(c.error_comment).substr(0, 64), ' ');
     e.text(0x1000, c.affected_sop_instance_uid, '\0');
+    e.text(0x1001, c.requested_sop_instance_uid, '\0');
+    e.us(0x1002, c.event_type_id);
+    e.us(0x1008, c.action_type_id);
     e.text(0x1030, c.move_originator_ae, ' ');
     e.us(0x1031, c.move_originator_message_id);
     return e.finish();
@@ -145,8 +161,15 @@ std::vector<std::byte> encode_command(const Command& c) {
 Command make_response(const Command& request, uint16_t status_code, std::string error_comment) {
     Command rsp;
     rsp.command_field = static_cast<uint16_t>(request.command_field | 0x8000);
-    rsp.affected_sop_class_uid = request.affected_sop_class_uid;
-    rsp.affected_sop_instance_uid = request.affected_sop_instance_uid;
+    // N-ACTION names its object in the Requested fields; its response in the Affected ones.
+    rsp.affected_sop_class_uid = request.requested_sop_class_uid.empty()
+                                     ? request.affected_sop_class_uid
+                                     : request.requested_sop_class_uid;
+    rsp.affected_sop_instance_uid = request.requested_sop_instance_uid.empty()
+                                        ? request.affected_sop_instance_uid
+                                        : request.requested_sop_instance_uid;
+    rsp.action_type_id = request.action_type_id;
+    rsp.event_type_id = request.event_type_id;
     rsp.message_id_responded_to = request.message_id.value_or(0);
     rsp.data_set_type = kNoDataSet;
     rsp.status = status_code;

@@ -17,6 +17,10 @@ enum class CommandField : uint16_t {
     c_store_rsp = 0x8001,
     c_echo_rq = 0x0030,
     c_echo_rsp = 0x8030,
+    n_event_report_rq = 0x0100,
+    n_event_report_rsp = 0x8100,
+    n_action_rq = 0x0130,
+    n_action_rsp = 0x8130,
 };
 
 inline constexpr uint16_t kNoDataSet = 0x0101;
@@ -34,6 +38,11 @@ inline constexpr uint16_t dataset_mismatch = 0xA900;   // dataset vs command dis
 inline constexpr uint16_t cannot_understand = 0xC000;  // + 0..4 for the finding
 inline constexpr uint16_t sop_class_not_supported = 0x0122;
 inline constexpr uint16_t unrecognized_operation = 0x0211;
+// N-ACTION failures (PS3.7 C): a request we cannot act on, and one too large to hold.
+inline constexpr uint16_t processing_failure = 0x0110;
+inline constexpr uint16_t no_such_sop_instance = 0x0112;
+inline constexpr uint16_t no_such_action_type = 0x0123;
+inline constexpr uint16_t resource_limitation = 0x0213;
 }  // namespace status
 
 // A malformed command set.
@@ -46,6 +55,10 @@ struct Command {
     uint16_t command_field = 0;
     std::string affected_sop_class_uid;
     std::string affected_sop_instance_uid;
+    std::string requested_sop_class_uid;     // N-ACTION (0000,0003)
+    std::string requested_sop_instance_uid;  // N-ACTION (0000,1001)
+    std::optional<uint16_t> event_type_id;   // N-EVENT-REPORT (0000,1002)
+    std::optional<uint16_t> action_type_id;  // N-ACTION (0000,1008)
     std::optional<uint16_t> message_id;
     std::optional<uint16_t> message_id_responded_to;
     std::optional<uint16_t> priority;
@@ -64,7 +77,8 @@ Command decode_command(std::span<const std::byte> bytes);
 // Encodes the command set with its group length; only fields that are set are written.
 std::vector<std::byte> encode_command(const Command& command);
 
-// The response to a request: C-ECHO-RSP or C-STORE-RSP with the given status.
+// The response to a request (C-ECHO, C-STORE, N-ACTION, N-EVENT-REPORT) with the given status;
+// an N-service response names the SOP class and instance the request asked for.
 Command make_response(const Command& request, uint16_t status, std::string error_comment = {});
 
 }  // namespace countylink::dicom

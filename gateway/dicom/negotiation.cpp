@@ -4,6 +4,7 @@
 
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/sop_classes.hpp"
+#include "codecs/dicom/storage_commitment.hpp"
 
 namespace countylink::dicom {
 
@@ -42,12 +43,16 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
     for (const auto& pc : rq.contexts) {
         PresentationContextAc reply{pc.id, ContextResult::acceptance,
                                     std::string(cd::kImplicitVrLittleEndian)};
-        if (!cd::is_accepted_sop_class(pc.abstract_syntax)) {
+        // Storage Commitment datasets are parsed here, so only the little-endian syntaxes.
+        const bool commitment = pc.abstract_syntax == cd::kStorageCommitmentSopClass;
+        if (!commitment && !cd::is_accepted_sop_class(pc.abstract_syntax)) {
             reply.result = ContextResult::abstract_syntax_not_supported;
         } else {
-            auto ts = std::find_if(
-                pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
-                [](const std::string& t) { return cd::is_accepted_transfer_syntax(t); });
+            auto ts = std::find_if(pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
+                                   [commitment](const std::string& t) {
+                                       return commitment ? cd::is_commitment_transfer_syntax(t)
+                                                         : cd::is_accepted_transfer_syntax(t);
+                                   });
             if (ts == pc.transfer_syntaxes.end()) {
                 reply.result = ContextResult::transfer_syntaxes_not_supported;
             } else {

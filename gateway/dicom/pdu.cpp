@@ -112,10 +112,18 @@ UserInformation decode_user_information(Reader r) {
             case 0x52:
                 user.implementation_class_uid = trimmed(item.take(item.remaining()));
                 break;
+            case 0x54: {
+                RoleSelection role;
+                role.sop_class_uid = trimmed(item.take(item.u16()));
+                role.scu = item.u8() != 0;
+                role.scp = item.u8() != 0;
+                user.roles.push_back(std::move(role));
+                break;
+            }
             case 0x55:
                 user.implementation_version_name = trimmed(item.take(item.remaining()));
                 break;
-            default:  // async ops, role selection, extended negotiation, user identity
+            default:  // async ops, extended negotiation, user identity
                 break;
         }
     }
@@ -128,6 +136,14 @@ void encode_user_information(Writer& w, const UserInformation& user) {
     w.u32(user.max_pdu_length);
     w.end_item(ml);
     w.uid_item(0x52, user.implementation_class_uid);
+    for (const RoleSelection& role : user.roles) {
+        auto item = w.begin_item(0x54);
+        w.u16(static_cast<uint16_t>(role.sop_class_uid.size()));
+        w.text(role.sop_class_uid);
+        w.u8(role.scu ? 1 : 0);
+        w.u8(role.scp ? 1 : 0);
+        w.end_item(item);
+    }
     if (!user.implementation_version_name.empty()) {
         w.uid_item(0x55, user.implementation_version_name);
     }
@@ -349,6 +365,22 @@ std::vector<std::byte> encode_p_data(uint8_t context_id, bool is_command, bool i
     w.u8(static_cast<uint8_t>((is_command ? 0x01 : 0x00) | (is_last ? 0x02 : 0x00)));
     w.bytes(data);
     return w.finish_pdu(PduType::p_data);
+}
+
+std::vector<std::vector<std::byte>> encode_p_data_fragments(uint8_t context_id, bool is_command,
+                                                            std::span<const std::byte> data,
+                                                            uint32_t peer_max_pdu) {
+    // The PDU length counts the PDV item: its 4-byte length, context id and header byte.
+    constexpr std::size_t kCap = 1u << 20;  // keeps single PDUs modest for unlimited peers
+    const std::size_t max_value =
+        peer_max_pdu > 6 ? std::min<std::size_t>(peer_max_pdu - 6, kCap) : kCap;
+    std::vector<std::vector<std::byte>> pdus;
+    do {
+        const std::size_t n = std::min(data.size(), max_value);
+        pdus.push_back(encode_p_data(context_id, is_command, n == data.size(), data.first(n)));
+        data = data.subspan(n);
+    } while (!data.empty());
+    return pdus;
 }
 
 }  // namespace countylink::dicom

@@ -63,10 +63,21 @@ struct PresentationContextAc {
     std::string transfer_syntax;
 };
 
+// SCP/SCU Role Selection (PS3.7 D.3.3.4): which roles the requester takes for a SOP class.
+// A Storage Commitment report on its own association comes from the SCP side, so that
+// association proposes scu = false, scp = true.
+struct RoleSelection {
+    std::string sop_class_uid;
+    bool scu = true;
+    bool scp = false;
+    bool operator==(const RoleSelection&) const = default;
+};
+
 struct UserInformation {
     uint32_t max_pdu_length = 0;  // 0: no limit
     std::string implementation_class_uid;
     std::string implementation_version_name;
+    std::vector<RoleSelection> roles;
 };
 
 struct AssociateRq {
@@ -131,5 +142,10 @@ std::vector<std::byte> encode_release_rp();
 // One P-DATA-TF PDU holding one PDV.
 std::vector<std::byte> encode_p_data(uint8_t context_id, bool is_command, bool is_last,
                                      std::span<const std::byte> data);
+// A whole command set or dataset as P-DATA-TF PDUs of at most `peer_max_pdu` bytes each (the
+// peer's announced limit; 0: no limit), the last PDV flagged last.
+std::vector<std::vector<std::byte>> encode_p_data_fragments(uint8_t context_id, bool is_command,
+                                                            std::span<const std::byte> data,
+                                                            uint32_t peer_max_pdu);
 
 }  // namespace countylink::dicom

@@ -14,14 +14,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-namespace countylink::dicom {
+#include "gateway/dicom/scu_link.hpp"
 
-struct ScuPeer {
-    std::string host;
-    uint16_t port = 104;
-    std::string called_ae, calling_ae;
-    std::chrono::seconds timeout{30};  // for connect, each read and each write
-};
+namespace countylink::dicom {
 
 struct SendResult;
 
@@ -45,12 +40,6 @@ struct SendResult {
     std::string error;       // why not sent, or the Error Comment
     bool permanent = false;  // refusal that retrying will not fix (context rejected, 0xA9xx...)
     std::chrono::nanoseconds round_trip{0};  // C-STORE-RQ sent (or due) -> C-STORE-RSP read
-};
-
-// Association-level failure (connect, negotiation, transport): nothing more can be sent now.
-class AssociationFailed : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
 };
 
 // Sends `objects` over one association; results in the same order. Throws AssociationFailed

@@ -29,6 +29,16 @@ struct GatewayMetrics {
                                        "Bytes of objects stored, after compression", {"township"})),
           refusals_total(r.counter("countylink_protocol_refusals_total",
                                    "Associations rejected or aborted, by reason", {"reason"})),
+          commitment_instances_total(
+              r.counter("countylink_storage_commitment_instances_total",
+                        "Instances equipment asked us to commit (Storage Commitment), by township "
+                        "and whether we committed them",
+                        {"township", "result"})),
+          commitment_reports_total(
+              r.counter("countylink_storage_commitment_reports_total",
+                        "Storage Commitment reports by how they went: delivered on the asking "
+                        "association or on one of our own, or not delivered",
+                        {"outcome"})),
           stage_latency(r.histogram("countylink_stage_latency_seconds",
                                     "Time spent per pipeline stage", {"stage"}, latency_buckets())),
           queue_depth(r.gauge("countylink_queue_depth",
@@ -95,6 +105,8 @@ struct GatewayMetrics {
     Family<Counter>& bytes_raw_total;
     Family<Counter>& bytes_stored_total;
     Family<Counter>& refusals_total;
+    Family<Counter>& commitment_instances_total;
+    Family<Counter>& commitment_reports_total;
     Family<Histogram>& stage_latency;
     Family<Gauge>& queue_depth;
     Family<Gauge>& queue_oldest_age;

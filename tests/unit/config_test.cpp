@@ -447,6 +447,36 @@ TEST(ConfigForward, DestinationsAndSettingsParse) {
     EXPECT_EQ(config.forward.destinations, expected);
 }
 
+TEST(ConfigStorageCommitment, PeersParseAndAreFoundByCallingAe) {
+    const Config config = parse_toml(
+        "[[storage_commitment.peers]]\nae_title = \"DONGSHAN_CT\"\nhost = \"10.1.2.3\"\n"
+        "[[storage_commitment.peers]]\nae_title = \"XIHE_DR\"\nhost = \"xihe-dr\"\nport = 4006\n");
+    ASSERT_EQ(config.storage_commitment.peers.size(), 2u);
+    EXPECT_EQ(config.storage_commitment.peers[0].port, 104);  // the DICOM default
+    const CommitmentPeer* peer = config.commitment_peer(" XIHE_DR ");
+    ASSERT_NE(peer, nullptr);
+    EXPECT_EQ(peer->host, "xihe-dr");
+    EXPECT_EQ(peer->port, 4006);
+    EXPECT_EQ(config.commitment_peer("OTHER"), nullptr);
+    EXPECT_EQ(embedded_default().commitment_peer("DONGSHAN_CT"), nullptr);
+}
+
+TEST(ConfigStorageCommitment, BadPeersNameTheKey) {
+    const std::string peer = "[[storage_commitment.peers]]\nae_title = \"CT1\"\nhost = \"h\"\n";
+    expect_contains(parse_error(peer + peer),
+                    {"cfg.toml:5:",
+                     "storage_commitment.peers[1].ae_title: AE title 'CT1' is "
+                     "listed twice (also storage_commitment.peers[0].ae_title"});
+    expect_contains(
+        parse_error("[[storage_commitment.peers]]\nae_title = \"CT1\"\nhost = \"h\"\nport = 0\n"),
+        {"cfg.toml:4:", "storage_commitment.peers[0].port"});
+    expect_contains(parse_error("[[storage_commitment.peers]]\nhost = \"h\"\n"),
+                    {"storage_commitment.peers[0]", "ae_title"});
+    expect_contains(parse_error("[[storage_commitment.peers]]\nae_title = \"CT1\"\nhost = "
+                                "\"h\"\nmode = \"same\"\n"),
+                    {"cfg.toml:4:", "storage_commitment.peers[0].mode"});
+}
+
 TEST(ConfigForward, RuleWithOnlyForwardIsValid) {
     const Config config = parse_toml(county_pacs +
                                      "[[routing.rules]]\nmodalities = [\"CT\"]\nforward = "

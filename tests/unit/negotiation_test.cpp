@@ -205,5 +205,19 @@ TEST(Negotiation, VerificationAccepted) {
     EXPECT_EQ(ok.contexts.at(9).abstract_syntax, kVerification);
 }
 
+// Storage Commitment requests are parsed by us, so only the little-endian syntaxes are taken.
+TEST(Negotiation, StorageCommitmentAcceptedInLittleEndianOnly) {
+    constexpr std::string_view kCommitment = "1.2.840.10008.1.20.1";
+    const auto accepted = expect_accepted(negotiate(
+        request({context(1, kCommitment, {kJpegLossless, kExplicitLe}),
+                 context(3, kCommitment, {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})}),
+        county_config()));
+    ASSERT_EQ(accepted.ac.contexts.size(), 2u);
+    EXPECT_EQ(accepted.ac.contexts[0].result, ContextResult::acceptance);
+    EXPECT_EQ(accepted.ac.contexts[0].transfer_syntax, kExplicitLe);
+    EXPECT_EQ(accepted.ac.contexts[1].result, ContextResult::transfer_syntaxes_not_supported);
+    EXPECT_EQ(accepted.contexts.size(), 1u);
+}
+
 }  // namespace
 }  // namespace countylink::dicom
