@@ -86,53 +86,6 @@ TEST(Forward, EveryObjectReachesStorescpIdentical) {
         << delivered;
 }
 
-// A real Orthanc as the county PACS, on loopback with its own storage.
-class Orthanc {
-  public:
-    explicit Orthanc(const fs::path& dir)
-        : dir_(dir), dicom_port_(free_port()), http_port_(free_port()) {
-        fs::create_directories(dir_ / "db");
-        std::ofstream(dir_ / "orthanc.json")
-            << json::serialize(json::object{{"Name", "county-pacs"},
-                                            {"StorageDirectory", (dir_ / "db").string()},
-                                            {"IndexDirectory", (dir_ / "db").string()},
-                                            {"DicomAet", "ORTHANC"},
-                                            {"DicomPort", dicom_port_},
-                                            {"HttpPort", http_port_},
-                                            {"RemoteAccessAllowed", false},
-                                            {"AuthenticationEnabled", false},
-                                            {"DicomCheckCalledAet", false},
-                                            {"Plugins", json::array()}});
-    }
-    void start() {
-        process_ = std::make_unique<Process>(
-            std::vector<std::string>{"Orthanc", (dir_ / "orthanc.json").string()},
-            dir_ / "orthanc.log");
-        wait_for_port(http_port_, 60s);
-        wait_for_port(dicom_port_, 60s);
-    }
-    void stop() { process_.reset(); }
-    uint16_t dicom_port() const { return dicom_port_; }
-    std::size_t instance_count() const {
-        const auto r = http_get(http_port_, "/instances");
-        return r.status == 200 ? json::parse(r.body).as_array().size() : 0;
-    }
-    // The stored file of the instance with this SOP Instance UID; empty if absent.
-    std::string file_of(const std::string& sop_uid) const {
-        const auto found = http_request(http_port_, "POST", "/tools/lookup", "", sop_uid);
-        if (found.status != 200) return {};
-        const auto list = json::parse(found.body).as_array();
-        if (list.empty()) return {};
-        const auto id = std::string(list[0].at("ID").as_string());
-        return http_get(http_port_, "/instances/" + id + "/file").body;
-    }
-
-  private:
-    fs::path dir_;
-    uint16_t dicom_port_, http_port_;
-    std::unique_ptr<Process> process_;
-};
-
 TEST(Forward, OrthancGetsEverythingAcrossADeadLinkAndAKillNine) {
     TempDir tmp;
     Orthanc pacs(tmp.path() / "orthanc");

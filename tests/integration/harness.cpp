@@ -1,5 +1,7 @@
 #include "tests/integration/harness.hpp"
 
+#include <boost/json.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -388,6 +390,56 @@ std::vector<std::byte> storescp_received(const std::string& sender, const fs::pa
     }
     for (const auto& e : fs::directory_iterator(out)) return dataset_bytes(read_file(e.path()));
     throw std::runtime_error("storescp stored nothing for " + file.string());
+}
+
+Orthanc::Orthanc(const fs::path& dir)
+    : dir_(dir), dicom_port_(free_port()), http_port_(free_port()) {}
+
+void Orthanc::add_modality(const std::string& name, const std::string& ae_title, uint16_t port) {
+    modalities_.push_back({name, ae_title, port});
+}
+
+void Orthanc::start() {
+    fs::create_directories(dir_ / "db");
+    boost::json::object modalities;
+    for (const Modality& m : modalities_) {
+        modalities[m.name] = boost::json::array{m.ae_title, "127.0.0.1", m.port};
+    }
+    std::ofstream(dir_ / "orthanc.json")
+        << boost::json::serialize(boost::json::object{{"Name", "county-pacs"},
+                                                      {"StorageDirectory", (dir_ / "db").string()},
+                                                      {"IndexDirectory", (dir_ / "db").string()},
+                                                      {"DicomAet", "ORTHANC"},
+                                                      {"DicomPort", dicom_port_},
+                                                      {"HttpPort", http_port_},
+                                                      {"RemoteAccessAllowed", false},
+                                                      {"AuthenticationEnabled", false},
+                                                      {"DicomCheckCalledAet", false},
+                                                      {"DicomModalities", modalities},
+                                                      {"Plugins", boost::json::array()}});
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{"Orthanc", (dir_ / "orthanc.json").string()},
+        dir_ / "orthanc.log");
+    wait_for_port(http_port_, std::chrono::seconds(60));
+    wait_for_port(dicom_port_, std::chrono::seconds(60));
+}
+
+void Orthanc::stop() {
+    process_.reset();
+}
+
+std::size_t Orthanc::instance_count() const {
+    const auto r = http_get(http_port_, "/instances");
+    return r.status == 200 ? boost::json::parse(r.body).as_array().size() : 0;
+}
+
+std::string Orthanc::file_of(const std::string& sop_uid) const {
+    const auto found = http_request(http_port_, "POST", "/tools/lookup", "", sop_uid);
+    if (found.status != 200) return {};
+    const auto list = boost::json::parse(found.body).as_array();
+    if (list.empty()) return {};
+    const auto id = std::string(list[0].at("ID").as_string());
+    return http_get(http_port_, "/instances/" + id + "/file").body;
 }
 
 }  // namespace countylink::testing

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,34 @@ class RawClient {
 
   private:
     int fd_ = -1;
+};
+
+// A real Orthanc (the Debian package) on loopback with its own storage: the county PACS, or
+// equipment that asks for Storage Commitment. AE title ORTHANC.
+class Orthanc {
+  public:
+    explicit Orthanc(const fs::path& dir);
+    // Lets Orthanc call (and take calls from) `ae_title` at 127.0.0.1:port as REST name `name`;
+    // before start().
+    void add_modality(const std::string& name, const std::string& ae_title, uint16_t port);
+    // Writes its configuration, starts it and waits for both its ports.
+    void start();
+    void stop();
+    uint16_t dicom_port() const { return dicom_port_; }
+    uint16_t http_port() const { return http_port_; }
+    std::size_t instance_count() const;
+    // The stored file of the instance with this SOP Instance UID; empty if absent.
+    std::string file_of(const std::string& sop_uid) const;
+
+  private:
+    struct Modality {
+        std::string name, ae_title;
+        uint16_t port;
+    };
+    fs::path dir_;
+    uint16_t dicom_port_, http_port_;
+    std::vector<Modality> modalities_;
+    std::unique_ptr<Process> process_;
 };
 
 }  // namespace countylink::testing
