@@ -16,8 +16,9 @@ namespace countylink::codecs::dicom {
 // if DCMTK cannot encode it (a bug in what we built, not the peer's doing).
 void write_dataset(DcmDataset& dataset, E_TransferSyntax syntax, std::vector<std::byte>& out);
 
-// Reads `bytes` (a whole dataset in `syntax`) into `dataset`; the reason when they are not one.
-// Never reads outside `bytes`.
+// Reads `bytes` (a whole dataset in implicit or explicit VR little endian `syntax`) into
+// `dataset`; the reason when they are not one. Never reads outside `bytes`, and never allocates
+// more than their size for a value (every declared length is checked first).
 std::string read_dataset(std::span<const std::byte> bytes, E_TransferSyntax syntax,
                          DcmDataset& dataset);
 

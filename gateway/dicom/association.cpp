@@ -37,6 +37,8 @@ constexpr std::size_t kMaxCommandSet = 64 * 1024;
 // A Storage Commitment request is held in memory: ~120 bytes per instance, so 16 MiB covers
 // 100,000 instances, far beyond one study.
 constexpr std::size_t kMaxCommitmentRequest = 16u << 20;
+// All associations together: 4,000 associations at 16 MiB each must not take 64 GB.
+constexpr uint64_t kMaxCommitmentRequestsHeld = 64u << 20;
 // Reports to equipment that takes them on an association of its own: 5 tries over ~2.5 min.
 constexpr int kReportAttempts = 5;
 constexpr std::chrono::seconds kReportFirstRetry{10};
@@ -391,13 +393,18 @@ void Association::start_dataset(Message& m) {
 void Association::append_dataset(Message& m, std::span<const std::byte> data) {
     m.dataset_bytes += data.size();
     if (m.in_memory) {
+        if (!m.refusal.empty()) return;  // draining
         if (m.dataset_bytes > kMaxCommitmentRequest) {
-            m.dataset = {};
             m.refusal = "request larger than " + std::to_string(kMaxCommitmentRequest >> 20) +
                         " MiB: ask for fewer instances at a time";
-        } else if (m.refusal.empty()) {
+        } else if (!m.held.take(ctx_.commitment_request_bytes, data.size(),
+                                kMaxCommitmentRequestsHeld)) {
+            m.refusal = "too many storage commitment requests at once, retry later";
+        } else {
             m.dataset.insert(m.dataset.end(), data.begin(), data.end());
+            return;
         }
+        m.dataset = {};
         return;
     }
     if (!m.spool) return;  // refused already: drain
@@ -481,6 +488,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     const uint8_t context_id = m.context_id;
     const std::string syntax = contexts_.at(context_id).transfer_syntax;
     const std::vector<std::byte> dataset = std::move(m.dataset);
+    const BudgetShare held = std::move(m.held);  // until the request is parsed and answered
     const std::string refusal = m.refusal;
     message_.reset();
 

@@ -9,6 +9,7 @@
 // title must be one of that township's.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -46,6 +48,32 @@ class Association : public std::enable_shared_from_this<Association> {
   private:
     using Clock = std::chrono::steady_clock;
 
+    // A share of a process-wide byte budget, given back when it goes out of scope.
+    class BudgetShare {
+      public:
+        BudgetShare() = default;
+        BudgetShare(BudgetShare&& other) noexcept
+            : pool_(std::exchange(other.pool_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+        BudgetShare& operator=(BudgetShare&&) = delete;
+        ~BudgetShare() {
+            if (pool_) *pool_ -= bytes_;
+        }
+        // Takes `n` more bytes from `pool` unless that would pass `limit`; false then.
+        bool take(std::atomic<uint64_t>& pool, uint64_t n, uint64_t limit) {
+            pool_ = &pool;
+            if (pool.fetch_add(n) + n > limit) {
+                pool -= n;
+                return false;
+            }
+            bytes_ += n;
+            return true;
+        }
+
+      private:
+        std::atomic<uint64_t>* pool_ = nullptr;
+        uint64_t bytes_ = 0;
+    };
+
     // A DIMSE message being received: its command, then (maybe) its dataset in the spool.
     struct Message {
         // Declared so clang sees it as default-constructible inside the enclosing class
@@ -57,6 +85,7 @@ class Association : public std::enable_shared_from_this<Association> {
         std::optional<ingest::SpoolFile> spool;
         bool in_memory = false;  // a small dataset (N-ACTION) kept in `dataset`
         std::vector<std::byte> dataset;
+        BudgetShare held;  // `dataset`'s bytes in the budget all associations share
         uint64_t dataset_bytes = 0;
         std::string refusal;  // set when the dataset is drained but not kept (too large, disk)
         Clock::time_point command_done;

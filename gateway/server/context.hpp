@@ -39,6 +39,8 @@ struct Context {
     Log& log;
     ingest::Spool& spool;
     std::atomic<uint32_t> open_associations{0};
+    // Bytes of Storage Commitment requests held in memory by all associations together.
+    std::atomic<uint64_t> commitment_request_bytes{0};
 };
 
 }  // namespace countylink::server

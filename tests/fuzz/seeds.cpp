@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "codecs/dicom/part10.hpp"
+#include "codecs/dicom/storage_commitment.hpp"
 #include "gateway/dicom/dimse.hpp"
 #include "gateway/dicom/pdu.hpp"
 #include "tests/fuzz/targets.hpp"
@@ -202,6 +203,26 @@ std::vector<Seed> part10_seeds(const fs::path& shared) {
     return out;
 }
 
+// Requests as equipment sends them (our report encoder writes the same two attributes), in
+// both syntaxes, one with a Failed SOP Sequence an SCU should not send, and a truncated one.
+std::vector<Seed> commitment_seeds() {
+    namespace cd = codecs::dicom;
+    cd::CommitmentReport request;
+    request.transaction_uid = "2.25.123456789";
+    request.committed = {{"1.2.840.10008.5.1.4.1.1.2", "1.2.826.0.1.3680043.10.1234.1"},
+                         {"1.2.840.10008.5.1.4.1.1.1.1", "1.2.826.0.1.3680043.10.1234.2"}};
+    std::vector<Seed> out;
+    out.emplace_back("implicit", cd::encode_commitment_report(request, "1.2.840.10008.1.2"));
+    out.emplace_back("explicit", cd::encode_commitment_report(request, "1.2.840.10008.1.2.1"));
+    request.failed.push_back(
+        {request.committed[0], cd::commitment_failure::no_such_object_instance});
+    Bytes both = cd::encode_commitment_report(request, "1.2.840.10008.1.2.1");
+    out.emplace_back("with_failed", both);
+    both.resize(both.size() / 2);
+    out.emplace_back("truncated", both);
+    return out;
+}
+
 }  // namespace
 
 std::vector<Seed> seeds(const std::string& target, const fs::path& shared_dir,
@@ -215,6 +236,7 @@ std::vector<Seed> seeds(const std::string& target, const fs::path& shared_dir,
     if (target == "config") return config_seeds(source_dir);
     if (target == "ecg") return ecg_seeds(shared_dir);
     if (target == "part10") return part10_seeds(shared_dir);
+    if (target == "commitment") return commitment_seeds();
     throw std::runtime_error("fuzz seeds: no target " + target);
 }
 

@@ -15,12 +15,13 @@ namespace countylink::fuzz {
 
 // Each entry point takes one input and returns 0; a bug shows as a crash, a sanitizer report
 // or an abort() on a broken invariant. Bad input is expected and must not throw out.
-int pdu(std::span<const std::byte> input);        // PDU decoding + association negotiation
-int dimse(std::span<const std::byte> input);      // DIMSE command sets
-int multipart(std::span<const std::byte> input);  // STOW-RS multipart/related bodies
-int config(std::span<const std::byte> input);     // TOML configuration text
-int ecg(std::span<const std::byte> input);        // ECG sniffing and parsing (all formats)
-int part10(std::span<const std::byte> input);     // Part-10 file meta headers
+int pdu(std::span<const std::byte> input);         // PDU decoding + association negotiation
+int dimse(std::span<const std::byte> input);       // DIMSE command sets
+int multipart(std::span<const std::byte> input);   // STOW-RS multipart/related bodies
+int config(std::span<const std::byte> input);      // TOML configuration text
+int ecg(std::span<const std::byte> input);         // ECG sniffing and parsing (all formats)
+int part10(std::span<const std::byte> input);      // Part-10 file meta headers
+int commitment(std::span<const std::byte> input);  // Storage Commitment N-ACTION datasets
 
 struct Target {
     const char* name;
@@ -29,8 +30,8 @@ struct Target {
 
 // Every target, by the name used for its executable (fuzz_<name>) and its directories.
 inline constexpr Target kTargets[] = {
-    {"pdu", pdu},       {"dimse", dimse}, {"multipart", multipart},
-    {"config", config}, {"ecg", ecg},     {"part10", part10}};
+    {"pdu", pdu}, {"dimse", dimse},   {"multipart", multipart},  {"config", config},
+    {"ecg", ecg}, {"part10", part10}, {"commitment", commitment}};
 
 using Seed = std::pair<std::string, std::vector<std::byte>>;  // file name, contents
 

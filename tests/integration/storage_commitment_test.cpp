@@ -97,6 +97,14 @@ TEST(StorageCommitment, RequestsThatCannotBeAnsweredGetProcessingFailure) {
     EXPECT_EQ(empty.action_status, 0x0110);
     EXPECT_NE(gw.log().find("no Referenced SOP Sequence (0008,1199) items"), std::string::npos)
         << gw.log();
+    // More than 16 MiB of references (~100 bytes each): drained and refused, 0x0213.
+    std::vector<CommitmentReference> many(200000, refs[0]);
+    for (std::size_t i = 0; i < many.size(); ++i) {
+        many[i].sop_instance_uid = "1.2.826.0.1.3680043.10.1234.1." + std::to_string(i);
+    }
+    const auto huge =
+        request_commitment(gw.dicom_port(), "CT_TOWN01", "COUNTYLINK", "2.25.78", many, true, 60);
+    EXPECT_EQ(huge.action_status, 0x0213) << huge.error;
     // The server carries on.
     EXPECT_EQ(run("echoscu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port())).exit_code,
               0);

@@ -90,6 +90,34 @@ TEST(StorageCommitmentRequest, RefusesWhatCannotBeAnswered) {
     EXPECT_NE(error_of(Bytes(100, std::byte{0xab})), "");
 }
 
+// DCMTK allocates a value's declared length before reading it: a 40-byte request declaring a
+// 3 GiB element must be refused before that (found by fuzz_commitment).
+TEST(StorageCommitmentRequest, HugeDeclaredLengthIsRefusedBeforeAllocating) {
+    const auto le = [](Bytes& b, uint32_t v, int n) {
+        for (int i = 0; i < n; ++i) b.push_back(std::byte((v >> (8 * i)) & 0xff));
+    };
+    Bytes explicit_vr;  // (0008,1195) UT, 3 GiB, then 4 bytes
+    le(explicit_vr, 0x0008, 2);
+    le(explicit_vr, 0x1195, 2);
+    explicit_vr.push_back(std::byte{'U'});
+    explicit_vr.push_back(std::byte{'T'});
+    le(explicit_vr, 0, 2);
+    le(explicit_vr, 0xC0000000u, 4);
+    le(explicit_vr, 0x2e322e31, 4);
+    EXPECT_NE(cd::parse_commitment_request(explicit_vr, kExplicit)
+                  .error.find("element (0008,1195) declares 3221225472 bytes where 4 remain"),
+              std::string::npos);
+
+    Bytes implicit_vr;  // sequence and item of undefined length, then a 3 GiB UID inside
+    for (uint32_t v : {0x11990008u, 0xFFFFFFFFu, 0xE000FFFEu, 0xFFFFFFFFu, 0x11550008u, 0xC0000000u,
+                       0x2e322e31u}) {
+        le(implicit_vr, v, 4);
+    }
+    EXPECT_NE(cd::parse_commitment_request(implicit_vr, kImplicit)
+                  .error.find("element (0008,1155) declares 3221225472 bytes"),
+              std::string::npos);
+}
+
 TEST(StorageCommitmentReport, EncodesSequencesAndFailureReasons) {
     cd::CommitmentReport report;
     report.transaction_uid = "2.25.7";
