@@ -44,6 +44,8 @@ constexpr IntRange backoff_initial_range{1, 3600};
 constexpr IntRange backoff_max_range{1, 86400};
 constexpr IntRange batch_range{1, 1000};
 constexpr IntRange destination_port_range{1, 65535};  // a remote listener: 0 is not a port
+constexpr IntRange retention_days_range{0, 36500};    // 0: off; store::kMaxPurgeDays
+constexpr IntRange hour_range{0, 23};
 
 constexpr std::size_t max_ae_length = 16;
 constexpr std::array<std::string_view, 4> log_levels{"debug", "info", "warn", "error"};
@@ -82,9 +84,20 @@ constexpr std::string_view stowrs_destination = "stowrs";
 constexpr std::array<std::string_view, 2> destination_types{dicom_destination, stowrs_destination};
 
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 13> root_keys{
-    "dicom",      "http",    "storage",   "validation", "server", "routing",           "api",
-    "turnaround", "forward", "townships", "tls",        "audit",  "storage_commitment"};
+constexpr std::array<std::string_view, 14> root_keys{"dicom",
+                                                     "http",
+                                                     "storage",
+                                                     "validation",
+                                                     "server",
+                                                     "routing",
+                                                     "api",
+                                                     "turnaround",
+                                                     "forward",
+                                                     "townships",
+                                                     "tls",
+                                                     "audit",
+                                                     "storage_commitment",
+                                                     "retention"};
 constexpr std::array<std::string_view, 12> dicom_keys{"port",
                                                       "ae_title",
                                                       "bind",
@@ -120,6 +133,7 @@ constexpr std::array<std::string_view, 8> destination_keys{
     "name", "type", "ae_title", "host", "port", "calling_ae", "url", "token"};
 // The keys of one destination type that the other must not be given.
 constexpr std::array<std::string_view, 1> storage_commitment_keys{"peers"};
+constexpr std::array<std::string_view, 2> retention_keys{"purge_after_days", "run_at_hour"};
 constexpr std::array<std::string_view, 3> commitment_peer_keys{"ae_title", "host", "port"};
 constexpr std::array<std::string_view, 4> dicom_only_keys{"ae_title", "host", "port", "calling_ae"};
 constexpr std::array<std::string_view, 2> stowrs_only_keys{"url", "token"};
@@ -810,6 +824,12 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         read_table_array(forward, "destinations", destination_keys, config.forward.destinations,
                          read_destination);
     }
+    if (const auto* t = in.table("retention")) {
+        const TableReader retention(*t, "retention", reporter, retention_keys);
+        retention.integer("purge_after_days", retention_days_range,
+                          config.retention.purge_after_days);
+        retention.integer("run_at_hour", hour_range, config.retention.run_at_hour);
+    }
     if (const auto* t = in.table("storage_commitment")) {
         const TableReader commitment(*t, "storage_commitment", reporter, storage_commitment_keys);
         read_table_array(commitment, "peers", commitment_peer_keys, config.storage_commitment.peers,
@@ -1208,6 +1228,9 @@ void check_rules(const Config& config, const Reporter& reporter) {
     check_townships(reporter, config.townships);
     check_forward(reporter, config.forward);  // before routing: rules name its destinations
     check_storage_commitment(reporter, config.storage_commitment);
+    check_range(reporter, "retention.purge_after_days", config.retention.purge_after_days,
+                retention_days_range);
+    check_range(reporter, "retention.run_at_hour", config.retention.run_at_hour, hour_range);
     check_routing(reporter, config);
     check_api(reporter, config.api);
     check_principals(reporter, config);

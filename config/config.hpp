@@ -195,6 +195,15 @@ struct TurnaroundSettings {
     bool operator==(const TurnaroundSettings&) const = default;
 };
 
+// The nightly purge the server runs itself: studies forwarded and read, stored more than
+// purge_after_days ago, go at run_at_hour (local time); the same purge as countylinkctl purge.
+struct RetentionSettings {
+    uint32_t purge_after_days = 0;  // 0: off (the default: nothing is deleted unasked)
+    uint32_t run_at_hour = 2;       // 0-23, local time
+
+    bool operator==(const RetentionSettings&) const = default;
+};
+
 // The audit trail (JSON lines): empty file means <data_dir>/audit.jsonl.
 struct AuditSettings {
     std::string file;
@@ -215,6 +224,7 @@ struct Config {
     TurnaroundSettings turnaround;
     ForwardSettings forward;
     StorageCommitmentSettings storage_commitment;
+    RetentionSettings retention;
     std::vector<Township> townships;
 
     // The township of a calling AE title: its configured name, "unregistered" when unknown and

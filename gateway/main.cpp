@@ -36,6 +36,7 @@
 #include "gateway/server/clock.hpp"
 #include "gateway/server/context.hpp"
 #include "gateway/server/log.hpp"
+#include "gateway/server/retention.hpp"
 #include "gateway/server/run_on.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/data_directory_lock.hpp"
@@ -327,6 +328,7 @@ int run(const config::Config& config) {
     if (config.http.tls) http_tls = [&tls_contexts] { return tls_contexts.http(); };
     asio::co_spawn(io, http::accept_http(http_acceptor, context, http_tls), asio::detached);
     asio::co_spawn(io, tick_queues(context), asio::detached);
+    asio::co_spawn(io, server::run_retention(context), asio::detached);
     forwarder.start(io);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "gateway/server/clock.hpp"
+#include "gateway/server/online_purge.hpp"
 #include "gateway/server/run_on.hpp"
 #include "gateway/store/purge.hpp"
 
@@ -25,12 +26,7 @@ Outcome run_purge(server::Context& ctx, const Caller& caller, int64_t days, bool
     if (dry_run) return out;
     const store::Purger purger{caller.who.name, config::role_name(caller.who.role),
                                "API purge: stored more than " + std::to_string(days) + " days ago"};
-    out.totals = store::carry_out_purge(
-        ctx.index, ctx.blobs, std::filesystem::path(ctx.config.storage.data_dir) / "quarantine",
-        out.plan, ctx.audit, purger,
-        // One study between two batches: no commit is checked or recorded meanwhile.
-        [&ctx](const std::function<void()>& step) { ctx.commits.exclusive(step); },
-        [](const store::PurgeCandidate&, bool, const store::PurgeTotals&) {});
+    out.totals = server::purge_online(ctx, out.plan, purger);
     return out;
 }
 

@@ -39,6 +39,14 @@ struct GatewayMetrics {
                         "Storage Commitment reports by how they went: delivered on the asking "
                         "association or on one of our own, or not delivered",
                         {"outcome"})),
+          retention_last_run(r.gauge("countylink_retention_last_run_timestamp_seconds",
+                                     "When the nightly retention purge last completed (Unix time)",
+                                     {})
+                                 .with({})),
+          retention_purged_studies_total(r.counter("countylink_retention_purged_studies_total",
+                                                   "Studies removed by the nightly retention purge",
+                                                   {})
+                                             .with({})),
           stage_latency(r.histogram("countylink_stage_latency_seconds",
                                     "Time spent per pipeline stage", {"stage"}, latency_buckets())),
           queue_depth(r.gauge("countylink_queue_depth",
@@ -107,6 +115,8 @@ struct GatewayMetrics {
     Family<Counter>& refusals_total;
     Family<Counter>& commitment_instances_total;
     Family<Counter>& commitment_reports_total;
+    Gauge& retention_last_run;
+    Counter& retention_purged_studies_total;
     Family<Histogram>& stage_latency;
     Family<Gauge>& queue_depth;
     Family<Gauge>& queue_oldest_age;

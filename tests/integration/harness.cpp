@@ -110,7 +110,9 @@ std::vector<std::byte> dataset_bytes(const std::vector<std::byte>& part10) {
     return {part10.begin() + static_cast<std::ptrdiff_t>(*offset), part10.end()};
 }
 
-Gateway::Gateway(const fs::path& data_dir, const std::string& config_toml) : data_dir_(data_dir) {
+Gateway::Gateway(const fs::path& data_dir, const std::string& config_toml,
+                 std::vector<std::string> environment)
+    : data_dir_(data_dir), environment_(std::move(environment)) {
     fs::create_directories(data_dir_);
     log_file_ = data_dir_.parent_path() / (data_dir_.filename().string() + ".log");
     std::vector<std::string> args = {(bin_dir() / "countylinkd").string(),
@@ -144,6 +146,7 @@ void Gateway::start(const std::vector<std::string>& args) {
         ::dup2(fd, 1);
         ::dup2(fd, 2);
         ::close(fd);
+        for (const auto& e : environment_) ::putenv(const_cast<char*>(e.c_str()));
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);

@@ -57,8 +57,10 @@ struct HttpResponse {
 // returns once the server logged that it listens; the destructor stops it (SIGTERM).
 class Gateway {
   public:
-    // `config_toml` (optional) is written to a file and passed with --config.
-    explicit Gateway(const fs::path& data_dir, const std::string& config_toml = {});
+    // `config_toml` (optional) is written to a file and passed with --config; `environment`
+    // ("NAME=value") is added to the server's (e.g. libfaketime's, to run it in another time).
+    explicit Gateway(const fs::path& data_dir, const std::string& config_toml = {},
+                     std::vector<std::string> environment = {});
     ~Gateway();
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
@@ -84,6 +86,7 @@ class Gateway {
   private:
     void start(const std::vector<std::string>& args);
     fs::path data_dir_, log_file_;
+    std::vector<std::string> environment_;
     pid_t pid_ = -1;
     uint16_t dicom_port_ = 0, dicom_tls_port_ = 0, http_port_ = 0;
 };

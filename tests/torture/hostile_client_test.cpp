@@ -14,6 +14,14 @@
 namespace countylink::testing::torture {
 namespace {
 
+// 2,000 idle connections take ~32 MiB in a Release build. AddressSanitizer adds red zones to
+// every allocation and holds freed memory in quarantine (256 MiB by default), ~257 MiB here.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kPeakRssLimit = 512ull << 20;
+#else
+constexpr uint64_t kPeakRssLimit = 128ull << 20;
+#endif
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -62,9 +70,11 @@ TEST(Hostile, IdleSlowAndStuckClientsAreReclaimedWhileNormalTrafficFlows) {
     stuck.send(dicom::encode(verification_rq("NEVERRELEASE")));
     RawClient truncated(gw.dicom_port());
     truncated.send(dicom::encode(verification_rq("TRUNCATED")));
-    std::vector<std::byte> pdata = {std::byte{0x04}, std::byte{0},    std::byte{0x00},
-                                    std::byte{0x04}, std::byte{0x00}, std::byte{0x00}};
-    pdata.resize(106, std::byte{0});
+    // Type 04, length 0x00040000 (262144, big endian), then 100 bytes. Built in place: GCC 12
+    // -O3 warns (array-bounds, wrongly) about growing a vector made from a 6-byte list.
+    std::vector<std::byte> pdata(106, std::byte{0});
+    pdata[0] = std::byte{0x04};
+    pdata[3] = std::byte{0x04};
     truncated.send(pdata);
 
     // A normal sender is served meanwhile, about as fast as before.
@@ -88,7 +98,7 @@ TEST(Hostile, IdleSlowAndStuckClientsAreReclaimedWhileNormalTrafficFlows) {
 
     // Memory stayed bounded; the refusals are counted; the server still answers.
     const uint64_t peak = gw.peak_rss_bytes();
-    EXPECT_LT(peak, 256ull << 20) << "peak RSS " << (peak >> 20) << " MiB";
+    EXPECT_LT(peak, kPeakRssLimit) << "peak RSS " << (peak >> 20) << " MiB";
     std::cout << "hostile: " << kIdle << " idle connections, peak RSS " << (peak >> 20)
               << " MiB, storescu " << usual << " s before\n";
     EXPECT_TRUE(eventually([&] { return metric(gw, "countylink_associations_active") == 0; }, 20s));

@@ -461,6 +461,19 @@ TEST(ConfigStorageCommitment, PeersParseAndAreFoundByCallingAe) {
     EXPECT_EQ(embedded_default().commitment_peer("DONGSHAN_CT"), nullptr);
 }
 
+TEST(ConfigRetention, DaysAndHourParseAndAreBounded) {
+    const Config config = parse_toml("[retention]\npurge_after_days = 90\nrun_at_hour = 23\n");
+    EXPECT_EQ(config.retention.purge_after_days, 90u);
+    EXPECT_EQ(config.retention.run_at_hour, 23u);
+    EXPECT_EQ(embedded_default().retention.purge_after_days, 0u);  // off unless asked for
+    expect_contains(parse_error("[retention]\nrun_at_hour = 24\n"),
+                    {"cfg.toml:2:", "retention.run_at_hour: expected an integer 0-23"});
+    expect_contains(parse_error("[retention]\npurge_after_days = 36501\n"),
+                    {"cfg.toml:2:", "retention.purge_after_days"});
+    expect_contains(parse_error("[retention]\nkeep_days = 3\n"),
+                    {"cfg.toml:2:", "retention.keep_days"});
+}
+
 TEST(ConfigStorageCommitment, BadPeersNameTheKey) {
     const std::string peer = "[[storage_commitment.peers]]\nae_title = \"CT1\"\nhost = \"h\"\n";
     expect_contains(parse_error(peer + peer),
