@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libxml2-dev
-  dicom3tools prometheus orthanc
+  dicom3tools prometheus orthanc faketime
   clang-format curl procps python3
   clang libclang-rt-14-dev
 )
