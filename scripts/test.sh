@@ -28,7 +28,7 @@ if [ "${COUNTYLINK_SKIP_TSAN:-0}" != 1 ]; then
   bash scripts/build.sh tsan countylink_unit_tests countylink_integration_tests
   echo "== concurrency tests (tsan)"
   ctest --test-dir build-tsan --output-on-failure --timeout 900 -j 2 \
-    -R '^(GroupCommit|SqliteIndex|ReadingQueuesTest|CStore|Worklist)\.|^Forward\.(Every|Stow|Perm)'
+    -R '^(GroupCommit|SqliteIndex|ReadingQueuesTest|CStore|Worklist|StorageCommitment)\.|^Forward\.(Every|Stow|Perm)'
 fi
 
 if [ "${COUNTYLINK_SKIP_FUZZ:-0}" != 1 ]; then
