@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "gateway/store/blob_store.hpp"
+#include "gateway/store/commitment.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "tests/bench/benchmarks.hpp"
 
@@ -101,6 +102,32 @@ void index_insert(benchmark::State& state, const BenchObject& object, const fs::
     state.counters["rows_total"] = static_cast<double>(index.instance_count());
 }
 
+// A Storage Commitment request for a 2,000-slice CT study against an index of 20,000 rows: one
+// index lookup per referenced instance, all held.
+void commitment_decide(benchmark::State& state, const BenchObject& object, const fs::path& dir) {
+    store::SqliteIndex index(dir / "commitment.sqlite");
+    constexpr std::size_t kRows = 20000, kAsked = 2000;
+    std::vector<store::InstanceRecord> records;
+    for (std::size_t n = index.instance_count(); n < kRows; ++n) {
+        records.push_back(record_of(object, n));
+    }
+    if (!records.empty()) index.record_instances(records);
+    codecs::dicom::CommitmentRequest request;
+    request.transaction_uid = "2.25.1";
+    for (std::size_t n = 0; n < kAsked; ++n) {
+        const auto r = record_of(object, n * (kRows / kAsked));
+        request.references.push_back({r.sop_class_uid, r.sop_instance_uid});
+    }
+    for (auto _ : state) {
+        const auto report = store::decide_commitment(request, index);
+        if (report.committed.size() != kAsked) {
+            state.SkipWithError("an indexed instance was not committed");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kAsked));  // references
+}
+
 }  // namespace
 
 void register_store_benchmarks(const Inputs& inputs) {
@@ -118,6 +145,8 @@ void register_store_benchmarks(const Inputs& inputs) {
                 index_insert(s, inputs.dx(), index, batch);
             });
     }
+    add("commitment/decide/2000_of_20000",
+        [&inputs, index](benchmark::State& s) { commitment_decide(s, inputs.dx(), index); });
 }
 
 }  // namespace countylink::bench
