@@ -31,6 +31,7 @@ struct SopReference {
 struct CommitmentRequest {
     std::string transaction_uid;           // (0008,1195), echoed in the report
     std::vector<SopReference> references;  // Referenced SOP Sequence (0008,1199)
+    std::vector<SopReference> malformed;   // items without two valid UIDs: failed, 0x0110
     std::string error;                     // why the dataset is not a usable request; empty: ok
 };
 
@@ -47,8 +48,9 @@ struct CommitmentReport {
     uint16_t event_type() const { return failed.empty() ? 1 : 2; }
 };
 
-// Parses an N-ACTION dataset in `transfer_syntax` (a UID). A missing or malformed Transaction
-// UID, an empty sequence or an item without both UIDs sets `error`; never reads past `bytes`.
+// Parses an N-ACTION dataset in `transfer_syntax` (a UID), with our own bounded reader (no
+// DCMTK). A missing or malformed Transaction UID, no items, or bytes that are no dataset set
+// `error`; never reads past `bytes`, never nests deeper than 8, linear in their size.
 CommitmentRequest parse_commitment_request(std::span<const std::byte> bytes,
                                            std::string_view transfer_syntax);
 

@@ -39,6 +39,8 @@ constexpr std::size_t kMaxCommandSet = 64 * 1024;
 constexpr std::size_t kMaxCommitmentRequest = 16u << 20;
 // All associations together: 4,000 associations at 16 MiB each must not take 64 GB.
 constexpr uint64_t kMaxCommitmentRequestsHeld = 64u << 20;
+// A request trickled in slower than this gives its share back and is refused (0x0213).
+constexpr std::chrono::seconds kCommitmentRequestTime{60};
 // Reports to equipment that takes them on an association of its own: 5 tries over ~2.5 min.
 constexpr int kReportAttempts = 5;
 constexpr std::chrono::seconds kReportFirstRetry{10};
@@ -397,6 +399,9 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
         if (m.dataset_bytes > kMaxCommitmentRequest) {
             m.refusal = "request larger than " + std::to_string(kMaxCommitmentRequest >> 20) +
                         " MiB: ask for fewer instances at a time";
+        } else if (Clock::now() - m.command_done > kCommitmentRequestTime) {
+            m.refusal = "request took longer than " +
+                        std::to_string(kCommitmentRequestTime.count()) + " s to arrive";
         } else if (!m.held.take(ctx_.commitment_request_bytes, data.size(),
                                 kMaxCommitmentRequestsHeld)) {
             m.refusal = "too many storage commitment requests at once, retry later";
@@ -404,7 +409,8 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
             m.dataset.insert(m.dataset.end(), data.begin(), data.end());
             return;
         }
-        m.dataset = {};
+        m.dataset = {};  // drained from here on; its share goes back to the others at once
+        m.held.release();
         return;
     }
     if (!m.spool) return;  // refused already: drain
@@ -488,9 +494,13 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     const uint8_t context_id = m.context_id;
     const std::string syntax = contexts_.at(context_id).transfer_syntax;
     const std::vector<std::byte> dataset = std::move(m.dataset);
-    const BudgetShare held = std::move(m.held);  // until the request is parsed and answered
+    // The request's bytes stay counted until its report is delivered (below: into the delivery
+    // for a peer of its own), so reports waiting for a switched-off console are bounded too.
+    auto held = std::make_shared<BudgetShare>(std::move(m.held));
     const std::string refusal = m.refusal;
     message_.reset();
+    const std::string township =
+        township_.empty() ? std::string(config::unregistered_township) : township_;
 
     std::string problem;
     uint16_t code = status::success;
@@ -511,7 +521,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
         const auto decided = co_await server::run_on(ctx_.workers, [&] {
             auto request = cd::parse_commitment_request(dataset, syntax);
             cd::CommitmentReport r;
-            if (request.error.empty()) r = store::decide_commitment(request, index);
+            if (request.error.empty()) r = store::decide_commitment(request, township, index);
             return std::make_pair(std::move(request.error), std::move(r));
         });
         problem = decided.first;
@@ -529,8 +539,6 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     }
     co_await send_command(context_id, make_response(cmd, status::success));
 
-    const std::string township =
-        township_.empty() ? std::string(config::unregistered_township) : township_;
     ctx_.metrics.commitment_instances_total.with({township, "committed"})
         .inc(static_cast<double>(report.committed.size()));
     ctx_.metrics.commitment_instances_total.with({township, "failed"})
@@ -556,7 +564,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
                        deliver_commitment_report(
                            stream_.get_executor(), std::move(to), std::move(report),
                            kReportAttempts, kReportFirstRetry,
-                           [&context, ae, transaction](const std::string& error) {
+                           [&context, ae, transaction, held](const std::string& error) {
                                const bool ok = error.empty();
                                context.metrics.commitment_reports_total
                                    .with({ok ? "own_association" : "undelivered"})
@@ -576,9 +584,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     }
     ctx_.log.info(e.description, " for AE '", calling_ae_, "': reporting on its association");
     const uint16_t message_id = ++next_message_id_;
-    pending_report_.emplace();
-    pending_report_->message_id = message_id;
-    pending_report_->transaction_uid = report.transaction_uid;
+    pending_reports_[message_id] = report.transaction_uid;
     co_await send_command(context_id, commitment_report_command(message_id, report));
     const auto report_bytes = cd::encode_commitment_report(report, syntax);
     auto pdus = encode_p_data_fragments(context_id, false, report_bytes, peer_max_pdu_);
@@ -586,17 +592,18 @@ awaitable<void> Association::on_commitment_request(Message& m) {
 }
 
 void Association::on_commitment_report_answer(const Command& rsp) {
-    if (!pending_report_ || rsp.message_id_responded_to != pending_report_->message_id) {
+    const auto pending = pending_reports_.find(rsp.message_id_responded_to.value_or(0));
+    if (pending == pending_reports_.end()) {
         ctx_.log.warn("AE '", calling_ae_, "' answered a report we did not send");
         return;
     }
     const uint16_t code = rsp.status.value_or(0xFFFF);
     ctx_.metrics.commitment_reports_total.with({code == 0 ? "same_association" : "refused"}).inc();
     if (code != 0) {
-        ctx_.log.warn("AE '", calling_ae_, "' answered storage commitment report ",
-                      pending_report_->transaction_uid, " with status ", code);
+        ctx_.log.warn("AE '", calling_ae_, "' answered storage commitment report ", pending->second,
+                      " with status ", code);
     }
-    pending_report_.reset();
+    pending_reports_.erase(pending);
 }
 
 awaitable<void> Association::send_command(uint8_t context_id, const Command& command) {
@@ -636,10 +643,10 @@ void Association::finish(const std::string& outcome) {
 void Association::record_end(const std::string& outcome) {
     if (recorded_) return;
     recorded_ = true;
-    if (pending_report_) {
+    for (const auto& [id, transaction] : pending_reports_) {
         ctx_.metrics.commitment_reports_total.with({"unacknowledged"}).inc();
         ctx_.log.warn("AE '", calling_ae_, "' ended the association before answering storage ",
-                      "commitment report ", pending_report_->transaction_uid,
+                      "commitment report ", transaction,
                       "; if it takes reports on an association of its own, list it under ",
                       "[[storage_commitment.peers]]");
     }

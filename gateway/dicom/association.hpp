@@ -55,8 +55,11 @@ class Association : public std::enable_shared_from_this<Association> {
         BudgetShare(BudgetShare&& other) noexcept
             : pool_(std::exchange(other.pool_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
         BudgetShare& operator=(BudgetShare&&) = delete;
-        ~BudgetShare() {
+        ~BudgetShare() { release(); }
+        // Gives the bytes back now.
+        void release() {
             if (pool_) *pool_ -= bytes_;
+            bytes_ = 0;
         }
         // Takes `n` more bytes from `pool` unless that would pass `limit`; false then.
         bool take(std::atomic<uint64_t>& pool, uint64_t n, uint64_t limit) {
@@ -133,11 +136,8 @@ class Association : public std::enable_shared_from_this<Association> {
     std::optional<Message> message_;
     uint64_t objects_ = 0;
     uint16_t next_message_id_ = 0;  // for the requests we send (N-EVENT-REPORT)
-    struct PendingReport {
-        uint16_t message_id = 0;
-        std::string transaction_uid;
-    };
-    std::optional<PendingReport> pending_report_;  // sent here, its answer not yet read
+    // Reports sent here whose answer has not come: transaction UID by our message ID.
+    std::map<uint16_t, std::string> pending_reports_;
     bool finished_ = false;
     bool recorded_ = false;
 };

@@ -1,5 +1,7 @@
 #include "gateway/dicom/commitment_report_scu.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -34,11 +36,15 @@ awaitable<void> send_commitment_report(asio::any_io_executor executor, const Scu
     ScuLink link(executor, peer.timeout);
     co_await link.connect(peer.host, peer.port);
     const AssociateAc ac = co_await link.associate(rq);
-    if (ac.contexts.empty() || ac.contexts.front().result != ContextResult::acceptance) {
+    // PS3.7 D.3.3.4 would have it echo our SCP role; consoles that leave the item out still
+    // take reports in practice, so only the context is required.
+    const auto context = std::find_if(ac.contexts.begin(), ac.contexts.end(),
+                                      [](const auto& pc) { return pc.id == 1; });
+    if (context == ac.contexts.end() || context->result != ContextResult::acceptance) {
         co_await link.release();
         throw AssociationFailed("it does not accept Storage Commitment reports");
     }
-    const std::string& syntax = ac.contexts.front().transfer_syntax;
+    const std::string syntax = context->transfer_syntax;
     const auto dataset = cd::encode_commitment_report(report, syntax);
     auto pdus = encode_p_data_fragments(
         1, true, encode_command(commitment_report_command(1, report)), ac.user.max_pdu_length);

@@ -35,20 +35,29 @@ fs::path state_file(const Context& ctx) {
     return fs::path(ctx.config.storage.data_dir) / "retention.last";
 }
 
-std::optional<int64_t> read_last_run(const Context& ctx) {
+// Read once at start; a time after `now_s` (the clock was set back since) counts as no run.
+std::optional<int64_t> read_last_run(const Context& ctx, int64_t now_s) {
     std::ifstream in(state_file(ctx));
     int64_t seconds = 0;
-    if (in >> seconds) return seconds;
+    if (in >> seconds && seconds <= now_s) return seconds;
     return std::nullopt;
 }
 
 // Replaced whole by rename, so a crash leaves the old time or the new one. Losing it only
-// means one more run, which finds nothing new to purge.
+// means one more run, which finds nothing new to purge; failing to write it (a full disk) is
+// logged, and the time is kept in memory, so runs do not repeat back to back.
 void write_last_run(const Context& ctx, int64_t seconds) {
     const fs::path file = state_file(ctx);
     const fs::path tmp = file.string() + ".tmp";
-    std::ofstream(tmp, std::ios::trunc) << seconds << "\n";
-    fs::rename(tmp, file);
+    std::ofstream out(tmp, std::ios::trunc);
+    out << seconds << "\n";
+    out.close();
+    std::error_code ec;
+    if (out) fs::rename(tmp, file, ec);
+    if (!out || ec) {
+        ctx.log.warn("retention: cannot record the run in ", file.string(),
+                     "; the next start will run it again");
+    }
 }
 
 }  // namespace
@@ -66,10 +75,10 @@ asio::awaitable<void> run_retention(Context& ctx) {
     ctx.log.info("retention: studies done with and stored more than ", days,
                  " days ago are purged daily at ", ctx.config.retention.run_at_hour, ":00");
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::optional<int64_t> last_run = read_last_run(ctx, unix_now_ms() / 1000);
     for (;;) {
         const int64_t now = unix_now_ms() / 1000;
-        const int64_t due =
-            next_retention_run(now, read_last_run(ctx), ctx.config.retention.run_at_hour);
+        const int64_t due = next_retention_run(now, last_run, ctx.config.retention.run_at_hour);
         if (due > now) {
             // At most an hour at a time: the wall clock may be set or change for DST meanwhile.
             timer.expires_after(std::chrono::seconds(std::min<int64_t>(due - now, 3600)));
@@ -86,6 +95,7 @@ asio::awaitable<void> run_retention(Context& ctx) {
                     "retention: stored more than " + std::to_string(days) + " days ago"};
                 return std::make_pair(purge_online(ctx, plan, purger), plan.holds);
             });
+            last_run = now;
             write_last_run(ctx, now);
             ctx.metrics.retention_last_run.set(static_cast<double>(now));
             ctx.metrics.retention_purged_studies_total.inc(

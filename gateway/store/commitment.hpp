@@ -9,9 +9,11 @@
 
 namespace countylink::store {
 
-// The report for `request`: committed or failed (no such instance 0x0112, another SOP class
-// 0x0119) for each reference, in request order. Blocking (index reads): run on the workers.
+// The report for `request` from equipment of `township`: committed, or failed for each
+// reference in request order: not stored by this township 0x0112 (another township's objects
+// are not its business), stored under another SOP class 0x0119, malformed item 0x0110.
+// Blocking (index reads): run on the workers.
 codecs::dicom::CommitmentReport decide_commitment(const codecs::dicom::CommitmentRequest& request,
-                                                  Index& index);
+                                                  const std::string& township, Index& index);
 
 }  // namespace countylink::store

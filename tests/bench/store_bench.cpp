@@ -112,6 +112,7 @@ void commitment_decide(benchmark::State& state, const BenchObject& object, const
         records.push_back(record_of(object, n));
     }
     if (!records.empty()) index.record_instances(records);
+    const std::string township = record_of(object, 0).township;
     codecs::dicom::CommitmentRequest request;
     request.transaction_uid = "2.25.1";
     for (std::size_t n = 0; n < kAsked; ++n) {
@@ -119,7 +120,7 @@ void commitment_decide(benchmark::State& state, const BenchObject& object, const
         request.references.push_back({r.sop_class_uid, r.sop_instance_uid});
     }
     for (auto _ : state) {
-        const auto report = store::decide_commitment(request, index);
+        const auto report = store::decide_commitment(request, township, index);
         if (report.committed.size() != kAsked) {
             state.SkipWithError("an indexed instance was not committed");
             break;

@@ -6,6 +6,7 @@
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 
 #include <cstddef>
@@ -32,6 +33,17 @@ constexpr const char* kImplicit = "1.2.840.10008.1.2";
 constexpr const char* kExplicit = "1.2.840.10008.1.2.1";
 constexpr const char* kCt = "1.2.840.10008.5.1.4.1.1.2";
 constexpr const char* kDx = "1.2.840.10008.5.1.4.1.1.1.1";
+
+// Our report read back by DCMTK (trusted bytes: we wrote them).
+bool dcmtk_read(const Bytes& bytes, E_TransferSyntax syntax, DcmDataset& ds) {
+    DcmInputBufferStream stream;
+    stream.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
+    stream.setEos();
+    ds.transferInit();
+    const bool ok = ds.read(stream, syntax).good();
+    ds.transferEnd();
+    return ok;
+}
 
 // An N-ACTION dataset as equipment builds it, with DCMTK.
 Bytes request_dataset(const char* transaction, const std::vector<cd::SopReference>& refs,
@@ -72,8 +84,13 @@ TEST(StorageCommitmentRequest, RefusesWhatCannotBeAnswered) {
               "Transaction UID (0008,1195) is not a valid UID");
     EXPECT_EQ(error_of(request_dataset("2.25.1", {}, EXS_LittleEndianExplicit)),
               "no Referenced SOP Sequence (0008,1199) items");
-    EXPECT_EQ(error_of(request_dataset("2.25.1", {{kCt, ""}}, EXS_LittleEndianExplicit)),
-              "Referenced SOP Sequence item 1 lacks a valid Referenced SOP Class or Instance UID");
+    // An item without a valid UID fails only itself (0x0110 in the report).
+    const auto partly = cd::parse_commitment_request(
+        request_dataset("2.25.1", {{kCt, ""}, {kCt, "1.2.3"}}, EXS_LittleEndianExplicit),
+        kExplicit);
+    EXPECT_EQ(partly.error, "");
+    EXPECT_EQ(partly.references.size(), 1u);
+    EXPECT_EQ(partly.malformed.size(), 1u);
     EXPECT_EQ(
         error_of(request_dataset("2.25.1", one, EXS_LittleEndianExplicit), "1.2.840.10008.1.2.2"),
         "transfer syntax 1.2.840.10008.1.2.2 not supported");
@@ -118,6 +135,32 @@ TEST(StorageCommitmentRequest, HugeDeclaredLengthIsRefusedBeforeAllocating) {
               std::string::npos);
 }
 
+// What DCMTK would take hours or its whole stack for: deep nesting and descending tags, read in
+// linear time and refused (found in review).
+TEST(StorageCommitmentRequest, DeepNestingAndTagOrderAreRefused) {
+    const auto le = [](Bytes& b, uint32_t v) {
+        for (int i = 0; i < 4; ++i) b.push_back(std::byte((v >> (8 * i)) & 0xff));
+    };
+    Bytes deep;  // implicit VR: (0009,0010) undefined length, then item in sequence 100k deep
+    for (int i = 0; i < 100000; ++i) {
+        le(deep, 0x00100009u);
+        le(deep, 0xFFFFFFFFu);
+        le(deep, 0xE000FFFEu);
+        le(deep, 0xFFFFFFFFu);
+    }
+    EXPECT_EQ(cd::parse_commitment_request(deep, kImplicit).error, "sequences nested too deeply");
+
+    Bytes descending;  // (0008,1199) before (0008,1195)
+    le(descending, 0x11990008u);
+    le(descending, 0u);
+    le(descending, 0x11950008u);
+    le(descending, 2u);
+    descending.push_back(std::byte{'1'});
+    descending.push_back(std::byte{0});
+    EXPECT_EQ(cd::parse_commitment_request(descending, kImplicit).error,
+              "tags not in ascending order (PS3.5 7.1)");
+}
+
 TEST(StorageCommitmentReport, EncodesSequencesAndFailureReasons) {
     cd::CommitmentReport report;
     report.transaction_uid = "2.25.7";
@@ -127,7 +170,7 @@ TEST(StorageCommitmentReport, EncodesSequencesAndFailureReasons) {
 
     const Bytes bytes = cd::encode_commitment_report(report, kImplicit);
     DcmDataset ds;
-    ASSERT_EQ(cd::read_dataset(bytes, EXS_LittleEndianImplicit, ds), "");
+    ASSERT_TRUE(dcmtk_read(bytes, EXS_LittleEndianImplicit, ds));
     OFString value;
     ds.findAndGetOFString(DCM_TransactionUID, value);
     EXPECT_EQ(value, "2.25.7");
@@ -146,9 +189,8 @@ TEST(StorageCommitmentReport, EncodesSequencesAndFailureReasons) {
     report.failed.clear();
     EXPECT_EQ(report.event_type(), 1);
     DcmDataset all;
-    ASSERT_EQ(cd::read_dataset(cd::encode_commitment_report(report, kExplicit),
-                               EXS_LittleEndianExplicit, all),
-              "");
+    ASSERT_TRUE(
+        dcmtk_read(cd::encode_commitment_report(report, kExplicit), EXS_LittleEndianExplicit, all));
     EXPECT_FALSE(all.tagExists(DCM_FailedSOPSequence));
 }
 
@@ -161,20 +203,30 @@ TEST(StorageCommitmentDecision, CommitsWhatTheIndexHoldsUnderThatClass) {
     stored.study_instance_uid = "1.2.3";
     stored.series_instance_uid = "1.2.3.4";
     stored.sha256 = std::string(64, 'a');
+    stored.township = "Dongshan";
     index.record_instances(std::span<const store::InstanceRecord>(&stored, 1));
 
     cd::CommitmentRequest request;
     request.transaction_uid = "2.25.9";
     request.references = {{kCt, "1.2.3.4.1"}, {kCt, "1.2.3.4.404"}, {kDx, "1.2.3.4.1"}};
-    const auto report = store::decide_commitment(request, index);
+    request.malformed = {{kCt, "1.2.x"}};
+    const auto report = store::decide_commitment(request, "Dongshan", index);
     EXPECT_EQ(report.transaction_uid, "2.25.9");
     ASSERT_EQ(report.committed.size(), 1u);
     EXPECT_EQ(report.committed[0].sop_instance_uid, "1.2.3.4.1");
-    ASSERT_EQ(report.failed.size(), 2u);
+    ASSERT_EQ(report.failed.size(), 3u);
     EXPECT_EQ(report.failed[0].reference.sop_instance_uid, "1.2.3.4.404");
     EXPECT_EQ(report.failed[0].reason, 0x0112);  // no such object instance
     EXPECT_EQ(report.failed[1].reference.sop_class_uid, kDx);
     EXPECT_EQ(report.failed[1].reason, 0x0119);  // class / instance conflict
+    EXPECT_EQ(report.failed[2].reference.sop_instance_uid, "1.2.x");
+    EXPECT_EQ(report.failed[2].reason, 0x0110);  // processing failure: a malformed item
+
+    // Another township's console learns nothing about Dongshan's objects.
+    const auto other = store::decide_commitment(request, "Xiping", index);
+    EXPECT_TRUE(other.committed.empty());
+    EXPECT_EQ(other.failed[0].reference.sop_instance_uid, "1.2.3.4.1");
+    EXPECT_EQ(other.failed[0].reason, 0x0112);
 }
 
 TEST(StorageCommitmentDimse, NActionFieldsAndItsResponse) {
