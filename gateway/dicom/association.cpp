@@ -370,7 +370,7 @@ awaitable<void> Association::on_command(Message& m) {
     Command rsp = field == CommandField::c_echo_rq
                       ? make_response(cmd, status::success)
                       : make_response(cmd, status::unrecognized_operation,
-                                      "only C-ECHO and C-STORE are supported");
+                                      "only C-ECHO, C-STORE and N-ACTION (storage commitment)");
     message_.reset();
     co_await send_command(context_id, rsp);
 }
