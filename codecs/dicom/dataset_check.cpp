@@ -75,19 +75,6 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
-// PS3.5 9.1: digits and dots, no empty component, no leading zero in a multi-digit component.
-bool is_valid_uid(std::string_view uid) {
-    if (uid.empty() || uid.size() > 64) return false;
-    while (true) {
-        const auto dot = uid.find('.');
-        const std::string_view part = uid.substr(0, dot);
-        if (part.empty() || !std::all_of(part.begin(), part.end(), is_digit)) return false;
-        if (part.size() > 1 && part.front() == '0') return false;
-        if (dot == std::string_view::npos) return true;
-        uid.remove_prefix(dot + 1);
-    }
-}
-
 bool is_valid_da(std::string_view v) {
     return v.empty() || (v.size() == 8 && std::all_of(v.begin(), v.end(), is_digit));
 }
@@ -535,6 +522,20 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
                                                      walked.un_tags)});
     }
     return finish();
+}
+
+bool is_valid_uid(std::string_view uid) {
+    if (uid.empty() || uid.size() > 64) return false;
+    while (true) {
+        const auto dot = uid.find('.');
+        const std::string_view part = uid.substr(0, dot);
+        if (part.empty() ||
+            !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+        if (part.size() > 1 && part.front() == '0') return false;
+        if (dot == std::string_view::npos) return true;
+        uid.remove_prefix(dot + 1);
+    }
 }
 
 }  // namespace countylink::codecs::dicom

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace countylink::codecs::dicom {
@@ -55,6 +56,10 @@ struct Expected {
     std::string sop_class_uid;
     std::string sop_instance_uid;
 };
+
+// A UID as PS3.5 9.1 allows it: 1-64 characters, digits and dots, no empty component and no
+// leading zero in a multi-digit one.
+bool is_valid_uid(std::string_view uid);
 
 // All finding codes this checker can produce (for config validation).
 const std::set<std::string>& known_finding_codes();

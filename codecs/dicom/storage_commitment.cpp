@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "codecs/dicom/dataset_bytes.hpp"
+#include "codecs/dicom/dataset_check.hpp"
 
 namespace countylink::codecs::dicom {
 namespace {
@@ -23,16 +24,6 @@ E_TransferSyntax syntax_of(std::string_view uid) {
     if (uid == kImplicitLittle) return EXS_LittleEndianImplicit;
     if (uid == kExplicitLittle) return EXS_LittleEndianExplicit;
     return EXS_Unknown;
-}
-
-// A UID as PS3.5 9.1 allows it: 1-64 characters, digits and dots, no empty component.
-bool valid_uid(const std::string& uid) {
-    if (uid.empty() || uid.size() > 64 || uid.front() == '.' || uid.back() == '.') return false;
-    for (std::size_t i = 0; i < uid.size(); ++i) {
-        const char c = uid[i];
-        if (c == '.' ? uid[i - 1] == '.' : (c < '0' || c > '9')) return false;
-    }
-    return true;
 }
 
 void put(DcmItem& item, const DcmTagKey& tag, const std::string& value) {
@@ -254,7 +245,7 @@ class RequestReader {
             }
             if (!error_.empty()) return;
             // One bad reference fails only itself (reported back with 0x0110), not the request.
-            if (valid_uid(r.sop_class_uid) && valid_uid(r.sop_instance_uid)) {
+            if (is_valid_uid(r.sop_class_uid) && is_valid_uid(r.sop_instance_uid)) {
                 request.references.push_back(std::move(r));
             } else {
                 request.malformed.push_back(std::move(r));
@@ -287,7 +278,7 @@ CommitmentRequest parse_commitment_request(std::span<const std::byte> bytes,
     RequestReader reader(bytes, syntax == EXS_LittleEndianExplicit);
     request.error = reader.read(request);
     if (!request.error.empty()) return request;
-    if (!valid_uid(request.transaction_uid)) {
+    if (!is_valid_uid(request.transaction_uid)) {
         request.error = request.transaction_uid.empty()
                             ? "no Transaction UID (0008,1195)"
                             : "Transaction UID (0008,1195) is not a valid UID";
