@@ -515,17 +515,19 @@ awaitable<void> Association::on_commitment_request(Message& m) {
         code = status::no_such_action_type;
         problem = "Action Type ID must be 1 (request storage commitment)";
     }
+    // Parsed, decided and (when it goes out here) encoded on a worker: a report can be MBs.
+    const config::CommitmentPeer* peer = ctx_.config.commitment_peer(calling_ae_);
     cd::CommitmentReport report;
+    std::vector<std::byte> report_bytes;
     if (problem.empty()) {
         auto& index = ctx_.index;
-        const auto decided = co_await server::run_on(ctx_.workers, [&] {
+        problem = co_await server::run_on(ctx_.workers, [&] {
             auto request = cd::parse_commitment_request(dataset, syntax);
-            cd::CommitmentReport r;
-            if (request.error.empty()) r = store::decide_commitment(request, township, index);
-            return std::make_pair(std::move(request.error), std::move(r));
+            if (!request.error.empty()) return request.error;
+            report = store::decide_commitment(request, township, index);
+            if (!peer) report_bytes = cd::encode_commitment_report(report, syntax);
+            return std::string();
         });
-        problem = decided.first;
-        report = decided.second;
         if (!problem.empty()) code = status::processing_failure;
     }
     audit::Event e = audit_event(audit::EventType::query);
@@ -549,7 +551,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
                     std::to_string(report.failed.size()) + " not held";
     ctx_.audit.record(e);
 
-    if (const config::CommitmentPeer* peer = ctx_.config.commitment_peer(calling_ae_)) {
+    if (peer) {
         ctx_.log.info(e.description, " for AE '", calling_ae_, "': reporting to ", peer->host, ":",
                       peer->port);
         // Fields set one by one: GCC 12 and brace-initialised strings in coroutines (store_scu).
@@ -562,7 +564,7 @@ awaitable<void> Association::on_commitment_request(Message& m) {
         const std::string ae = calling_ae_, transaction = report.transaction_uid;
         asio::co_spawn(stream_.get_executor(),
                        deliver_commitment_report(
-                           stream_.get_executor(), std::move(to), std::move(report),
+                           stream_.get_executor(), ctx_.workers, std::move(to), std::move(report),
                            kReportAttempts, kReportFirstRetry,
                            [&context, ae, transaction, held](const std::string& error) {
                                const bool ok = error.empty();
@@ -586,7 +588,6 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     const uint16_t message_id = ++next_message_id_;
     pending_reports_[message_id] = report.transaction_uid;
     co_await send_command(context_id, commitment_report_command(message_id, report));
-    const auto report_bytes = cd::encode_commitment_report(report, syntax);
     auto pdus = encode_p_data_fragments(context_id, false, report_bytes, peer_max_pdu_);
     for (auto& pdu : pdus) co_await send(std::move(pdu));
 }

@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "gateway/server/run_on.hpp"
+
 namespace countylink::dicom {
 
 namespace asio = boost::asio;
@@ -22,8 +24,8 @@ Command commitment_report_command(uint16_t message_id, const cd::CommitmentRepor
     return cmd;
 }
 
-awaitable<void> send_commitment_report(asio::any_io_executor executor, const ScuPeer& peer,
-                                       const cd::CommitmentReport& report) {
+awaitable<void> send_commitment_report(asio::any_io_executor executor, asio::thread_pool& workers,
+                                       const ScuPeer& peer, const cd::CommitmentReport& report) {
     AssociateRq rq = association_request(peer);
     const std::string sop_class(cd::kStorageCommitmentSopClass);
     rq.contexts.push_back({1, sop_class, {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"}});
@@ -45,7 +47,8 @@ awaitable<void> send_commitment_report(asio::any_io_executor executor, const Scu
         throw AssociationFailed("it does not accept Storage Commitment reports");
     }
     const std::string syntax = context->transfer_syntax;
-    const auto dataset = cd::encode_commitment_report(report, syntax);
+    const auto dataset = co_await server::run_on(
+        workers, [&report, &syntax] { return cd::encode_commitment_report(report, syntax); });
     auto pdus = encode_p_data_fragments(
         1, true, encode_command(commitment_report_command(1, report)), ac.user.max_pdu_length);
     auto data_pdus = encode_p_data_fragments(1, false, dataset, ac.user.max_pdu_length);
@@ -60,7 +63,8 @@ awaitable<void> send_commitment_report(asio::any_io_executor executor, const Scu
     }
 }
 
-awaitable<void> deliver_commitment_report(asio::any_io_executor executor, ScuPeer peer,
+awaitable<void> deliver_commitment_report(asio::any_io_executor executor,
+                                          asio::thread_pool& workers, ScuPeer peer,
                                           cd::CommitmentReport report, int attempts,
                                           std::chrono::seconds first_wait,
                                           std::function<void(const std::string&)> done) {
@@ -68,7 +72,7 @@ awaitable<void> deliver_commitment_report(asio::any_io_executor executor, ScuPee
     auto wait = first_wait;
     for (int attempt = 1; attempt <= attempts; ++attempt) {
         try {
-            co_await send_commitment_report(executor, peer, report);
+            co_await send_commitment_report(executor, workers, peer, report);
             done({});
             co_return;
         } catch (const std::exception& e) {

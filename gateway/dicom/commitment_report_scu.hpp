@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "codecs/dicom/storage_commitment.hpp"
 #include "gateway/dicom/dimse.hpp"
@@ -20,9 +21,10 @@ namespace countylink::dicom {
 // The N-EVENT-REPORT-RQ command for a report (its dataset follows).
 Command commitment_report_command(uint16_t message_id, const codecs::dicom::CommitmentReport& r);
 
-// Sends `report` to `peer` once and waits for its N-EVENT-REPORT-RSP; throws AssociationFailed
-// when the association fails or the status is not success.
+// Sends `report` to `peer` once (encoded on `workers`) and waits for its N-EVENT-REPORT-RSP;
+// throws AssociationFailed when the association fails or the status is not success.
 boost::asio::awaitable<void> send_commitment_report(boost::asio::any_io_executor executor,
+                                                    boost::asio::thread_pool& workers,
                                                     const ScuPeer& peer,
                                                     const codecs::dicom::CommitmentReport& report);
 
@@ -30,7 +32,8 @@ boost::asio::awaitable<void> send_commitment_report(boost::asio::any_io_executor
 // called once at the end (error empty: delivered). Reports are kept in memory only: a restart
 // drops the undelivered ones, and equipment asks again (PS3.4 J.3.3 leaves retrying to it).
 boost::asio::awaitable<void> deliver_commitment_report(
-    boost::asio::any_io_executor executor, ScuPeer peer, codecs::dicom::CommitmentReport report,
-    int attempts, std::chrono::seconds first_wait, std::function<void(const std::string&)> done);
+    boost::asio::any_io_executor executor, boost::asio::thread_pool& workers, ScuPeer peer,
+    codecs::dicom::CommitmentReport report, int attempts, std::chrono::seconds first_wait,
+    std::function<void(const std::string&)> done);
 
 }  // namespace countylink::dicom
