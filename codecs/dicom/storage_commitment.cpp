@@ -183,7 +183,10 @@ class RequestReader {
         });
     }
 
-    void skip_item(bool explicit_vr, std::size_t end, bool defined, int depth) {
+    // Calls `on(header)` for each element of an item, pos_ at its value, until `end` (an item
+    // of defined length) or the item delimiter; `on` moves pos_ past the value.
+    template <typename OnElement>
+    void item_elements(bool explicit_vr, std::size_t end, bool defined, OnElement on) {
         while (error_.empty() && pos_ < end) {
             Header h;
             if (!header(explicit_vr, end, h)) return;
@@ -191,9 +194,14 @@ class RequestReader {
                 if (defined) fail("item delimiter inside an item of defined length");
                 return;
             }
-            skip(h, explicit_vr, end, depth);
+            on(h);
         }
         if (!defined) fail("item without its delimiter");
+    }
+
+    void skip_item(bool explicit_vr, std::size_t end, bool defined, int depth) {
+        item_elements(explicit_vr, end, defined,
+                      [&](const Header& h) { skip(h, explicit_vr, end, depth); });
     }
 
     // Calls `each(item_end, defined)` with pos_ at each item's first element, for the items of a
@@ -226,13 +234,7 @@ class RequestReader {
         const auto each = [&](std::size_t item_end, bool defined) {
             SopReference r;
             uint32_t previous = 0;
-            while (error_.empty() && pos_ < item_end) {
-                Header e;
-                if (!header(explicit_, item_end, e)) return;
-                if (e.tag == kItemEnd) {
-                    if (defined) fail("item delimiter inside an item of defined length");
-                    break;
-                }
+            item_elements(explicit_, item_end, defined, [&](const Header& e) {
                 if (e.tag <= previous) return fail("tags not in ascending order (PS3.5 7.1)");
                 previous = e.tag;
                 if (e.tag == kReferencedSopClass) {
@@ -242,7 +244,7 @@ class RequestReader {
                 } else {
                     skip(e, explicit_, item_end, 2);
                 }
-            }
+            });
             if (!error_.empty()) return;
             // One bad reference fails only itself (reported back with 0x0110), not the request.
             if (is_valid_uid(r.sop_class_uid) && is_valid_uid(r.sop_instance_uid)) {
