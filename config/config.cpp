@@ -113,7 +113,8 @@ constexpr std::array<std::string_view, 12> dicom_keys{"port",
 constexpr std::array<std::string_view, 4> http_keys{"port", "bind", "tls", "public_metrics"};
 constexpr std::array<std::string_view, 3> tls_keys{"certificate", "private_key", "ca"};
 constexpr std::array<std::string_view, 1> audit_keys{"file"};
-constexpr std::array<std::string_view, 4> principal_keys{"name", "role", "township", "queues"};
+constexpr std::array<std::string_view, 5> principal_keys{"name", "role", "township", "queues",
+                                                         "ae_titles"};
 constexpr std::array<std::string_view, 4> role_names{"uploader", "reader", "ops", "admin"};
 constexpr std::array<Role, 4> roles{Role::uploader, Role::reader, Role::ops, Role::admin};
 constexpr std::array<std::string_view, 2> storage_keys{"data_dir", "zstd_level"};
@@ -744,6 +745,8 @@ Principal read_principal(const TableReader& in) {
     in.string("township", principal.township, "expected a township name string");
     in.strings("queues", principal.queues, "expected an array of queue names",
                "expected a queue name string");
+    in.strings("ae_titles", principal.ae_titles, "expected an array of AE titles",
+               "expected an AE title string");
     return principal;
 }
 
@@ -978,7 +981,12 @@ void check_routing(const Reporter& reporter, const Config& config) {
 
 void check_principals(const Reporter& reporter, const Config& config) {
     std::set<std::string> townships;
-    for (const Township& t : config.townships) townships.insert(t.name);
+    std::map<std::string, std::string> township_aes;  // AE title -> township
+    for (const Township& t : config.townships) {
+        townships.insert(t.name);
+        for (const auto& ae : t.ae_titles) township_aes.emplace(trim_spaces(ae), t.name);
+    }
+    std::map<std::string, std::string> viewer_aes;  // AE title -> where first listed
     std::map<std::string, std::string, std::less<>> name_paths;
     for (std::size_t i = 0; i < config.api.principals.size(); ++i) {
         const Principal& p = config.api.principals[i];
@@ -1014,6 +1022,23 @@ void check_principals(const Reporter& reporter, const Config& config) {
         } else if (!p.queues.empty()) {
             reporter.fail(path + ".queues",
                           "only readers are limited to queues (ops and admin see all)");
+        }
+        if (!p.ae_titles.empty() && p.role != Role::reader && p.role != Role::admin) {
+            reporter.fail(path + ".ae_titles",
+                          "only readers and admins have DICOM viewers (C-FIND reads studies)");
+        }
+        for (std::size_t j = 0; j < p.ae_titles.size(); ++j) {
+            const std::string ae_path = path + ".ae_titles[" + std::to_string(j) + "]";
+            const std::string ae(trim_spaces(p.ae_titles[j]));
+            check_ae_title(reporter, ae_path, p.ae_titles[j]);
+            if (const auto t = township_aes.find(ae); t != township_aes.end()) {
+                reporter.fail(ae_path, "AE title " + quote_value(ae) + " is township " +
+                                           quote_value(t->second) + "'s equipment, not a viewer");
+            }
+            if (const auto [it, added] = viewer_aes.emplace(ae, ae_path); !added) {
+                reporter.fail(ae_path, "AE title " + quote_value(ae) + " is already listed (" +
+                                           reporter.describe(it->second) + ")");
+            }
         }
     }
 }
@@ -1287,6 +1312,16 @@ const CommitmentPeer* Config::commitment_peer(const std::string& calling_ae) con
 const Principal* Config::principal(std::string_view name) const {
     for (const Principal& p : api.principals) {
         if (p.name == name) return &p;
+    }
+    return nullptr;
+}
+
+const Principal* Config::principal_of_ae(const std::string& calling_ae) const {
+    const std::string_view wanted = trim_spaces(calling_ae);
+    for (const Principal& p : api.principals) {
+        for (const std::string& ae : p.ae_titles) {
+            if (!wanted.empty() && trim_spaces(ae) == wanted) return &p;
+        }
     }
     return nullptr;
 }

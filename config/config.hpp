@@ -163,6 +163,9 @@ struct Principal {
     Role role = Role::reader;
     std::string township;             // uploader: the township it uploads for
     std::vector<std::string> queues;  // reader: the reading queues it may read and claim
+    // Calling AE titles of its DICOM viewers (reader, admin): they may query (C-FIND) what it
+    // may read over HTTP, and store nothing.
+    std::vector<std::string> ae_titles;
 
     bool operator==(const Principal&) const = default;
 };
@@ -240,6 +243,9 @@ struct Config {
 
     // The principal of this name, or nullptr.
     const Principal* principal(std::string_view name) const;
+
+    // The principal whose ae_titles list `calling_ae` (spaces trimmed), or nullptr.
+    const Principal* principal_of_ae(const std::string& calling_ae) const;
 
     bool operator==(const Config&) const = default;
 };

@@ -59,7 +59,4 @@ CommitmentRequest parse_commitment_request(std::span<const std::byte> bytes,
 std::vector<std::byte> encode_commitment_report(const CommitmentReport& report,
                                                 std::string_view transfer_syntax);
 
-// The transfer syntaxes these datasets may travel in (implicit and explicit VR little endian).
-bool is_commitment_transfer_syntax(std::string_view uid);
-
 }  // namespace countylink::codecs::dicom

@@ -20,6 +20,8 @@
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/storage_commitment.hpp"
 #include "gateway/dicom/commitment_report_scu.hpp"
+#include "gateway/query/find.hpp"
+#include "gateway/query/visibility.hpp"
 #include "gateway/server/run_on.hpp"
 #include "gateway/store/commitment.hpp"
 
@@ -44,6 +46,8 @@ constexpr std::chrono::seconds kCommitmentRequestTime{60};
 // Reports to equipment that takes them on an association of its own: 5 tries over ~2.5 min.
 constexpr int kReportAttempts = 5;
 constexpr std::chrono::seconds kReportFirstRetry{10};
+// A C-FIND identifier is a few dozen keys; 64 KiB is far beyond any real one.
+constexpr std::size_t kMaxIdentifier = 64 * 1024;
 
 // Error Comment is VR LO: 64 characters, no backslash or control characters.
 std::string error_comment(std::string text) {
@@ -232,6 +236,13 @@ awaitable<bool> Association::negotiate() {
     }
     auto& accepted = std::get<Accepted>(decision);
     township_ = accepted.township;
+    if (accepted.viewer) {
+        const config::Principal& p = *accepted.viewer;
+        viewer_ = auth::Principal{p.name, p.role, p.township, p.queues, {}};
+    }
+    if (!accepted.note.empty()) {
+        ctx_.log.warn("association from ", peer_, " AE '", calling_ae_, "': ", accepted.note);
+    }
     contexts_ = std::move(accepted.contexts);
     peer_max_pdu_ = accepted.peer_max_pdu;
     co_await send(encode(accepted.ac));
@@ -354,7 +365,18 @@ awaitable<void> Association::on_command(Message& m) {
     }
     if (field == CommandField::n_action_rq && cmd.has_data_set() &&
         contexts_.at(m.context_id).abstract_syntax == codecs::dicom::kStorageCommitmentSopClass) {
-        m.in_memory = true;  // answered by on_commitment_request once the dataset is in
+        m.memory_limit = kMaxCommitmentRequest;  // answered by on_commitment_request
+        co_return;
+    }
+    if (field == CommandField::c_find_rq && cmd.has_data_set() &&
+        query::is_find_sop_class(contexts_.at(m.context_id).abstract_syntax)) {
+        m.memory_limit = kMaxIdentifier;  // answered by on_find_request
+        co_return;
+    }
+    if (field == CommandField::c_cancel_rq) {
+        // Matches are computed and sent before the next PDU is read, so a C-CANCEL always
+        // comes after its C-FIND's final response: nothing is left to cancel (PS3.7 9.3.2.3).
+        message_.reset();
         co_return;
     }
     if (field == CommandField::n_event_report_rsp) {
@@ -370,7 +392,7 @@ awaitable<void> Association::on_command(Message& m) {
     Command rsp = field == CommandField::c_echo_rq
                       ? make_response(cmd, status::success)
                       : make_response(cmd, status::unrecognized_operation,
-                                      "only C-ECHO, C-STORE and N-ACTION (storage commitment)");
+                                      "only C-ECHO, C-STORE, C-FIND and N-ACTION");
     message_.reset();
     co_await send_command(context_id, rsp);
 }
@@ -394,17 +416,20 @@ void Association::start_dataset(Message& m) {
 
 void Association::append_dataset(Message& m, std::span<const std::byte> data) {
     m.dataset_bytes += data.size();
-    if (m.in_memory) {
+    if (m.memory_limit) {
         if (!m.refusal.empty()) return;  // draining
-        if (m.dataset_bytes > kMaxCommitmentRequest) {
-            m.refusal = "request larger than " + std::to_string(kMaxCommitmentRequest >> 20) +
-                        " MiB: ask for fewer instances at a time";
+        if (m.dataset_bytes > m.memory_limit) {
+            m.refusal =
+                m.memory_limit >= (1u << 20)
+                    ? "request larger than " + std::to_string(m.memory_limit >> 20) +
+                          " MiB: ask for fewer instances at a time"
+                    : "identifier larger than " + std::to_string(m.memory_limit >> 10) + " KiB";
         } else if (Clock::now() - m.command_done > kCommitmentRequestTime) {
             m.refusal = "request took longer than " +
                         std::to_string(kCommitmentRequestTime.count()) + " s to arrive";
         } else if (!m.held.take(ctx_.commitment_request_bytes, data.size(),
                                 kMaxCommitmentRequestsHeld)) {
-            m.refusal = "too many storage commitment requests at once, retry later";
+            m.refusal = "too many requests at once, retry later";
         } else {
             m.dataset.insert(m.dataset.end(), data.begin(), data.end());
             return;
@@ -434,8 +459,12 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
 }
 
 awaitable<void> Association::on_dataset_complete(Message& m) {
-    if (m.in_memory) {
-        co_await on_commitment_request(m);
+    if (m.memory_limit) {
+        if (static_cast<CommandField>(m.command->command_field) == CommandField::c_find_rq) {
+            co_await on_find_request(m);
+        } else {
+            co_await on_commitment_request(m);
+        }
         co_return;
     }
     ctx_.metrics.stage_latency.with({"receive"})
@@ -592,6 +621,87 @@ awaitable<void> Association::on_commitment_request(Message& m) {
     for (auto& pdu : pdus) co_await send(std::move(pdu));
 }
 
+// C-FIND (PS3.4 C.4.1): the identifier is read, matched against the index and every match
+// encoded on a worker; then one pending response per match, then the final one. A viewer finds
+// the studies its principal may read; equipment finds its own township's instances.
+awaitable<void> Association::on_find_request(Message& m) {
+    namespace cd = codecs::dicom;
+    const Command cmd = *m.command;
+    const uint8_t context_id = m.context_id;
+    const AcceptedContext context = contexts_.at(context_id);
+    const std::vector<std::byte> bytes = std::move(m.dataset);
+    const BudgetShare held = std::move(m.held);  // given back when the answer is sent
+    const std::string refusal = m.refusal;
+    message_.reset();
+
+    query::FindAnswer answer;
+    std::vector<std::vector<std::byte>> encoded;
+    if (!refusal.empty()) {
+        answer.status = status::out_of_resources;
+        answer.reason = refusal;
+    } else {
+        auto& index = ctx_.index;
+        auto& queues = ctx_.queues;
+        const std::optional<auth::Principal> viewer = viewer_;
+        const std::string township = township_;
+        const std::string error = co_await server::run_on(ctx_.workers, [&] {
+            const cd::QueryIdentifier identifier =
+                cd::parse_query_identifier(bytes, context.transfer_syntax);
+            if (!identifier.error.empty()) return identifier.error;
+            std::map<std::string, bool> seen;  // study -> visible to the viewer
+            const query::Visible visible = [&](const store::InstanceRecord& r) {
+                if (!viewer) return r.township == township;
+                auto it = seen.find(r.study_instance_uid);
+                if (it == seen.end()) {
+                    const bool ok = query::study_visible(*viewer, queues, r.study_instance_uid);
+                    it = seen.emplace(r.study_instance_uid, ok).first;
+                }
+                return it->second;
+            };
+            answer = query::find(context.abstract_syntax, identifier, index, visible);
+            for (auto& match : answer.matches) {
+                encoded.push_back(
+                    cd::encode_query_response(std::move(match), context.transfer_syntax));
+            }
+            return std::string();
+        });
+        if (!error.empty()) {
+            answer.status = status::cannot_understand;
+            answer.reason = "identifier: " + error;
+        }
+    }
+    const std::string level = answer.level.empty() ? "none" : answer.level;
+    audit::Event e = audit_event(audit::EventType::query);
+    if (viewer_) {
+        e.user = viewer_->name + " (AE " + calling_ae_ + ")";
+        e.role = config::role_name(viewer_->role);
+    }
+    e.outcome =
+        answer.status == status::success ? audit::Outcome::success : audit::Outcome::minor_failure;
+    e.description = "C-FIND " + level + ": " +
+                    (answer.status == status::success ? std::to_string(encoded.size()) + " matches"
+                                                      : "refused: " + answer.reason);
+    ctx_.audit.record(e);
+    ctx_.metrics.find_requests_total
+        .with({level, answer.status == status::success ? "success" : "refused"})
+        .inc();
+    if (answer.status != status::success) {
+        ctx_.log.warn("C-FIND from AE '", calling_ae_, "' refused: ", answer.reason);
+    }
+
+    const uint16_t pending =
+        answer.unsupported_keys ? status::pending_unsupported_keys : status::pending;
+    for (auto& identifier : encoded) {
+        Command rsp = make_response(cmd, pending);
+        rsp.data_set_type = kDataSetPresent;
+        co_await send_command(context_id, rsp);
+        auto pdus = encode_p_data_fragments(context_id, false, identifier, peer_max_pdu_);
+        for (auto& pdu : pdus) co_await send(std::move(pdu));
+    }
+    co_await send_command(context_id,
+                          make_response(cmd, answer.status, error_comment(answer.reason)));
+}
+
 void Association::on_commitment_report_answer(const Command& rsp) {
     const auto pending = pending_reports_.find(rsp.message_id_responded_to.value_or(0));
     if (pending == pending_reports_.end()) {
@@ -655,7 +765,8 @@ void Association::record_end(const std::string& outcome) {
     // One line per association: rejections and aborts were logged as warnings already.
     if (outcome != "aborted" && outcome != "rejected" && outcome != "tls_refused") {
         const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", township_, ") ",
+        const std::string who = viewer_ ? "viewer of " + viewer_->name : township_;
+        ctx_.log.info("association from ", peer_, " AE '", calling_ae_, "' (", who, ") ",
                       outcome == "released" ? "released" : "ended: " + outcome, " after ", objects_,
                       " objects in ", seconds, " s");
     }

@@ -1,7 +1,8 @@
 // One DICOM association as the SCP: a coroutine that reads PDUs, negotiates, receives
 // C-ECHO and C-STORE, streams datasets to a spool file, hands complete objects to the ingest
 // pipeline and answers with its status; answers Storage Commitment requests (N-ACTION) and
-// reports on them. Read top to bottom:
+// reports on them; answers C-FIND queries from county viewers and township equipment. Read top to
+// bottom:
 //   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
 // A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
 // Over DICOM TLS the association starts with the handshake (a client certificate from the
@@ -25,6 +26,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "gateway/auth/authenticator.hpp"
 #include "gateway/dicom/dimse.hpp"
 #include "gateway/dicom/negotiation.hpp"
 #include "gateway/dicom/pdu.hpp"
@@ -86,7 +88,9 @@ class Association : public std::enable_shared_from_this<Association> {
         std::vector<std::byte> command_bytes;
         std::optional<Command> command;
         std::optional<ingest::SpoolFile> spool;
-        bool in_memory = false;  // a small dataset (N-ACTION) kept in `dataset`
+        // A small dataset (N-ACTION, C-FIND identifier) kept in `dataset`, at most this many
+        // bytes; 0: an object, spooled.
+        std::size_t memory_limit = 0;
         std::vector<std::byte> dataset;
         BudgetShare held;  // `dataset`'s bytes in the budget all associations share
         uint64_t dataset_bytes = 0;
@@ -109,6 +113,7 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> on_dataset_complete(Message& message);
     boost::asio::awaitable<void> on_commitment_request(Message& message);
     void on_commitment_report_answer(const Command& rsp);
+    boost::asio::awaitable<void> on_find_request(Message& message);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);
@@ -130,6 +135,9 @@ class Association : public std::enable_shared_from_this<Association> {
     tls::PeerCertificate certificate_;
     std::string calling_ae_ = "?";
     std::string township_;
+    // A county viewer's AE title names an API principal (api.principals ae_titles): it may
+    // query (C-FIND) what that principal may read, and store nothing.
+    std::optional<auth::Principal> viewer_;
     std::map<uint8_t, AcceptedContext> contexts_;
     uint32_t peer_max_pdu_ = 0;
     std::vector<std::byte> body_;  // the current PDU body; at most max_pdu_bytes

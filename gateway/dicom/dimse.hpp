@@ -15,7 +15,10 @@ namespace countylink::dicom {
 enum class CommandField : uint16_t {
     c_store_rq = 0x0001,
     c_store_rsp = 0x8001,
+    c_find_rq = 0x0020,
+    c_find_rsp = 0x8020,
     c_echo_rq = 0x0030,
+    c_cancel_rq = 0x0FFF,
     c_echo_rsp = 0x8030,
     n_event_report_rq = 0x0100,
     n_event_report_rsp = 0x8100,
@@ -24,6 +27,7 @@ enum class CommandField : uint16_t {
 };
 
 inline constexpr uint16_t kNoDataSet = 0x0101;
+inline constexpr uint16_t kDataSetPresent = 0x0000;  // any other value than kNoDataSet
 
 // DIMSE statuses the gateway answers with (PS3.4 B.2.3 and PS3.7 C).
 namespace status {
@@ -43,6 +47,9 @@ inline constexpr uint16_t processing_failure = 0x0110;
 inline constexpr uint16_t no_such_sop_instance = 0x0112;
 inline constexpr uint16_t no_such_action_type = 0x0123;
 inline constexpr uint16_t resource_limitation = 0x0213;
+// C-FIND (PS3.4 C.4.1.1.4): a match follows; one follows, but some keys were not supported.
+inline constexpr uint16_t pending = 0xFF00;
+inline constexpr uint16_t pending_unsupported_keys = 0xFF01;
 }  // namespace status
 
 // A malformed command set.

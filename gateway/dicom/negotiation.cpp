@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "codecs/dicom/dataset_reader.hpp"
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/sop_classes.hpp"
 #include "codecs/dicom/storage_commitment.hpp"
+#include "gateway/query/find.hpp"
 
 namespace countylink::dicom {
 
@@ -23,7 +25,8 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
             reject::called_ae_not_recognized,
             "called AE '" + rq.called_ae + "' is not ours ('" + config.dicom.ae_title + "')"};
     }
-    auto township = config.township_of(rq.calling_ae);
+    const config::Principal* viewer = config.principal_of_ae(rq.calling_ae);
+    auto township = viewer ? std::optional<std::string>("") : config.township_of(rq.calling_ae);
     if (!township) {
         return Rejected{reject::calling_ae_not_recognized,
                         "calling AE '" + rq.calling_ae + "' is not a registered township device"};
@@ -31,6 +34,8 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
 
     Accepted out;
     out.township = *township;
+    out.viewer = viewer;
+    const bool may_query = viewer || *township != config::unregistered_township;
     out.peer_max_pdu = rq.user.max_pdu_length;
     out.ac.protocol_version = 1;
     out.ac.called_ae = rq.called_ae;
@@ -43,15 +48,25 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
     for (const auto& pc : rq.contexts) {
         PresentationContextAc reply{pc.id, ContextResult::acceptance,
                                     std::string(cd::kImplicitVrLittleEndian)};
-        // Storage Commitment datasets are parsed here, so only the little-endian syntaxes.
-        const bool commitment = pc.abstract_syntax == cd::kStorageCommitmentSopClass;
-        if (!commitment && !cd::is_accepted_sop_class(pc.abstract_syntax)) {
+        // Request datasets (Storage Commitment, C-FIND) are read by us: little endian only.
+        const bool find = query::is_find_sop_class(pc.abstract_syntax);
+        const bool request = find || pc.abstract_syntax == cd::kStorageCommitmentSopClass;
+        const bool verification = pc.abstract_syntax == cd::kVerificationSopClass;
+        if (!request && !cd::is_accepted_sop_class(pc.abstract_syntax)) {
             reply.result = ContextResult::abstract_syntax_not_supported;
+        } else if (viewer && !find && !verification) {
+            reply.result = ContextResult::user_rejection;
+            out.note = "a viewer (principal '" + viewer->name + "') may only query and echo";
+        } else if (find && !may_query) {
+            reply.result = ContextResult::user_rejection;
+            out.note =
+                "C-FIND refused to an unregistered AE: list it under [[townships]] "
+                "(its own studies) or in an [[api.principals]] ae_titles (a viewer)";
         } else {
             auto ts = std::find_if(pc.transfer_syntaxes.begin(), pc.transfer_syntaxes.end(),
-                                   [commitment](const std::string& t) {
-                                       return commitment ? cd::is_commitment_transfer_syntax(t)
-                                                         : cd::is_accepted_transfer_syntax(t);
+                                   [request](const std::string& t) {
+                                       return request ? cd::is_request_transfer_syntax(t)
+                                                      : cd::is_accepted_transfer_syntax(t);
                                    });
             if (ts == pc.transfer_syntaxes.end()) {
                 reply.result = ContextResult::transfer_syntaxes_not_supported;

@@ -19,7 +19,9 @@ struct AcceptedContext {
 
 struct Accepted {
     AssociateAc ac;
-    std::string township;
+    std::string township;                       // equipment: its township; viewers: empty
+    const config::Principal* viewer = nullptr;  // a principal's DICOM viewer (C-FIND only)
+    std::string note;  // for the log: contexts refused to this caller, and what to configure
     std::map<uint8_t, AcceptedContext> contexts;  // by presentation context id
     uint32_t peer_max_pdu = 0;                    // 0: unlimited
 };
@@ -39,9 +41,11 @@ inline constexpr AssociateRj protocol_version_not_supported{1, 2, 2};
 inline constexpr AssociateRj local_limit_exceeded{2, 3, 2};
 }  // namespace reject
 
-// Decides on `rq`: called AE must be ours, calling AE known (or unregistered accepted), the
-// DICOM application context, protocol version 1. Each context gets the first transfer syntax
-// the requester proposed that we accept, so objects are stored as the equipment sent them.
+// Decides on `rq`: called AE must be ours, calling AE known (a township's equipment, a
+// principal's viewer, or unregistered accepted), the DICOM application context, protocol
+// version 1. Each context gets the first transfer syntax the requester proposed that we
+// accept, so objects are stored as the equipment sent them. Viewers get C-ECHO and C-FIND
+// only; equipment all but C-FIND when unregistered (user rejection: patient data).
 std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config);
 
 }  // namespace countylink::dicom

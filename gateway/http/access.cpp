@@ -89,14 +89,4 @@ Endpoint endpoint_for(bhttp::verb method, std::string_view path, const config::H
     return Endpoint{Access::open, EventType::query, false};
 }
 
-bool study_visible(const auth::Principal& who, queue::ReadingQueues& queues,
-                   const std::string& study_uid) {
-    if (who.reads_all_queues()) return true;
-    if (who.role != config::Role::reader) return false;
-    for (const auto& q : queues.study_queues(study_uid)) {
-        if (who.reads_queue(q)) return true;
-    }
-    return false;
-}
-
 }  // namespace countylink::http

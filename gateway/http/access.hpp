@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/auth/authenticator.hpp"
+#include "gateway/query/visibility.hpp"
 #include "gateway/queue/reading_queues.hpp"
 
 namespace countylink::http {
@@ -33,9 +34,6 @@ struct Caller {
     int status = 0;  // the HTTP status answered, set by whoever writes the response
 };
 
-// Whether `who` may see study `study_uid`: ops and admins all, readers when the study is on one
-// of their queues, nobody else. Blocking (a query): call it on a worker.
-bool study_visible(const auth::Principal& who, queue::ReadingQueues& queues,
-                   const std::string& study_uid);
+using query::study_visible;
 
 }  // namespace countylink::http

@@ -39,6 +39,10 @@ struct GatewayMetrics {
                         "Storage Commitment reports by how they went: delivered on the asking "
                         "association or on one of our own, or not delivered",
                         {"outcome"})),
+          find_requests_total(r.counter("countylink_dicom_find_requests_total",
+                                        "C-FIND queries by level and whether they were answered "
+                                        "or refused (bad identifier, too broad)",
+                                        {"level", "outcome"})),
           retention_last_run(r.gauge("countylink_retention_last_run_timestamp_seconds",
                                      "When the nightly retention purge last completed (Unix time)",
                                      {})
@@ -115,6 +119,7 @@ struct GatewayMetrics {
     Family<Counter>& refusals_total;
     Family<Counter>& commitment_instances_total;
     Family<Counter>& commitment_reports_total;
+    Family<Counter>& find_requests_total;
     Gauge& retention_last_run;
     Counter& retention_purged_studies_total;
     Family<Histogram>& stage_latency;

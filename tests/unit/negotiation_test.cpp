@@ -220,4 +220,58 @@ TEST(Negotiation, StorageCommitmentAcceptedInLittleEndianOnly) {
 }
 
 }  // namespace
+constexpr std::string_view kStudyRootFind = "1.2.840.10008.5.1.4.1.2.2.1";
+constexpr std::string_view kPatientRootFind = "1.2.840.10008.5.1.4.1.2.1.1";
+
+config::Config config_with_viewer() {
+    config::Config config = county_config();
+    config::Principal reader;
+    reader.name = "cardiology";
+    reader.role = config::Role::reader;
+    reader.queues = {"ecg"};
+    reader.ae_titles = {"READ_STATION1"};
+    config.api.principals.push_back(reader);
+    return config;
+}
+
+// A county viewer queries and echoes; it cannot store (user rejection, result 1), and the
+// log note says why.
+TEST(Negotiation, ViewerMayQueryButNotStore) {
+    AssociateRq rq = request(
+        {context(1, kStudyRootFind, {kExplicitLe}), context(3, kPatientRootFind, {kImplicitLe}),
+         context(5, kCtImageStorage, {kExplicitLe}), context(7, kVerification, {kImplicitLe})});
+    rq.calling_ae = "READ_STATION1";
+    const config::Config config = config_with_viewer();  // `viewer` points into it
+    const Accepted ok = expect_accepted(negotiate(rq, config));
+    ASSERT_NE(ok.viewer, nullptr);
+    EXPECT_EQ(ok.viewer->name, "cardiology");
+    EXPECT_EQ(ok.township, "");
+    ASSERT_EQ(ok.ac.contexts.size(), 4u);
+    EXPECT_EQ(ok.ac.contexts[0].result, ContextResult::acceptance);
+    EXPECT_EQ(ok.ac.contexts[1].result, ContextResult::acceptance);
+    EXPECT_EQ(ok.ac.contexts[2].result, ContextResult::user_rejection);
+    EXPECT_EQ(ok.ac.contexts[3].result, ContextResult::acceptance);
+    EXPECT_EQ(ok.contexts.size(), 3u);
+    EXPECT_NE(ok.note.find("only query"), std::string::npos) << ok.note;
+}
+
+// Equipment of a township may query (its own studies, see the C-FIND tests); an unregistered
+// caller may store but not query patient data.
+TEST(Negotiation, FindNeedsARegisteredCaller) {
+    AssociateRq rq = request({context(1, kStudyRootFind, {kJpegLossless, kImplicitLe})});
+    const Accepted township = expect_accepted(negotiate(rq, config_with_viewer()));
+    EXPECT_EQ(township.viewer, nullptr);
+    ASSERT_EQ(township.ac.contexts.size(), 1u);
+    EXPECT_EQ(township.ac.contexts[0].result, ContextResult::acceptance);
+    EXPECT_EQ(township.ac.contexts[0].transfer_syntax, kImplicitLe) << "request syntaxes only";
+
+    rq.calling_ae = "STRANGER";
+    rq.contexts.push_back(context(3, kCtImageStorage, {kExplicitLe}));
+    const Accepted stranger = expect_accepted(negotiate(rq, config_with_viewer()));
+    EXPECT_EQ(stranger.township, config::unregistered_township);
+    EXPECT_EQ(stranger.ac.contexts[0].result, ContextResult::user_rejection);
+    EXPECT_EQ(stranger.ac.contexts[1].result, ContextResult::acceptance);
+    EXPECT_NE(stranger.note.find("ae_titles"), std::string::npos) << stranger.note;
+}
+
 }  // namespace countylink::dicom

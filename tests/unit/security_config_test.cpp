@@ -124,4 +124,31 @@ TEST(SecurityConfig, TokensMustNamePrincipalsOnceAnyAreDeclared) {
 }
 
 }  // namespace
+// A reader's or admin's DICOM viewers: found by calling AE title; never a township's equipment
+// or another principal's, and not for uploaders or ops (C-FIND reads patient data).
+TEST(SecurityConfig, ViewerAeTitlesOfPrincipals) {
+    const Config c =
+        parse_toml(kTownship +
+                   "[[api.principals]]\nname = \"rad\"\nrole = \"reader\"\nqueues = [\"imaging\"]\n"
+                   "ae_titles = [\"RAD_WS1\", \"RAD_WS2\"]\n");
+    ASSERT_NE(c.principal_of_ae(" RAD_WS2 "), nullptr);
+    EXPECT_EQ(c.principal_of_ae("RAD_WS2")->name, "rad");
+    EXPECT_EQ(c.principal_of_ae("DS_CT"), nullptr);
+
+    expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"o\"\nrole = \"ops\"\n"
+                                            "ae_titles = [\"OPS_WS\"]\n"),
+                    {"api.principals[0].ae_titles", "only readers and admins"});
+    expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                                            "ae_titles = [\"DS_CT\"]\n"),
+                    {"api.principals[0].ae_titles[0]", "'DS_CT'", "township 'Dongshan'"});
+    expect_contains(
+        parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                                "ae_titles = [\"WS\"]\n[[api.principals]]\nname = \"b\"\n"
+                                "role = \"admin\"\nae_titles = [\"WS\"]\n"),
+        {"api.principals[1].ae_titles[0]", "already listed"});
+    expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                                            "ae_titles = [\"A\\\\B\"]\n"),
+                    {"api.principals[0].ae_titles[0]", "expected an AE title"});
+}
+
 }  // namespace countylink::config

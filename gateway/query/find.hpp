@@ -1,0 +1,51 @@
+// C-FIND over the index (PS3.4 annex C): the Patient Root and Study Root information models,
+// answered from what the index keeps of each instance's latest version. Pure logic over the
+// Index interface; the association sends the matches. See docs/dicom.md "Query (C-FIND)".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "codecs/dicom/query_identifier.hpp"
+#include "gateway/store/index.hpp"
+
+namespace countylink::query {
+
+inline constexpr std::string_view kPatientRootFind = "1.2.840.10008.5.1.4.1.2.1.1";
+inline constexpr std::string_view kStudyRootFind = "1.2.840.10008.5.1.4.1.2.2.1";
+
+// Whether `sop_class` is one of the two FIND models we answer.
+bool is_find_sop_class(std::string_view sop_class);
+
+// Whether the caller may see an instance (its township's, or a reader's queues).
+using Visible = std::function<bool(const store::InstanceRecord&)>;
+
+// A response identifier: (tag, UTF-8 value) pairs.
+using Match = std::vector<std::pair<uint32_t, std::string>>;
+
+struct FindAnswer {
+    std::vector<Match> matches;
+    uint16_t status = 0;            // final status (0x0000 success, or a failure)
+    std::string reason;             // for a failure: why, for the Error Comment and the log
+    std::string level;              // PATIENT, STUDY, SERIES or IMAGE ("" when refused early)
+    bool unsupported_keys = false;  // pending responses are 0xFF01 (PS3.4 C.4.1.1.4)
+};
+
+// Instances read from the index per query at most; beyond, the query is refused as too broad.
+inline constexpr std::size_t kMaxFindInstances = 20000;
+
+// Answers a C-FIND `identifier` in the model `sop_class` over the latest versions of the
+// instances `visible` lets through. Throws only what the index throws (machine failures).
+FindAnswer find(std::string_view sop_class, const codecs::dicom::QueryIdentifier& identifier,
+                store::Index& index, const Visible& visible,
+                std::size_t max_instances = kMaxFindInstances);
+
+// DICOM matching of one value (PS3.4 C.2.2.2): universal (empty), single value, wildcard
+// (* and ?), UID list (UI, backslash-separated), range (DA). PN matches ignore ASCII case.
+bool matches(const std::string& key_value, std::string_view vr, const std::string& value);
+
+}  // namespace countylink::query
