@@ -1,0 +1,227 @@
+// C-FIND as county viewers and township equipment use it, against the peers they run: DCMTK
+// findscu (both information models, every level, responses extracted to files and read back)
+// and Orthanc (a PACS or viewer workstation querying us through its REST API).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.hpp"
+
+namespace countylink::testing {
+namespace {
+
+namespace json = boost::json;
+
+// Two townships, each routed to its own reading queue; a reader of one queue and an admin
+// with DICOM viewers (the admin's is also Orthanc's AE title).
+const std::string kConfig = R"(
+[[townships]]
+name = "Dongxiang"
+ae_titles = ["CT_TOWN01"]
+[[townships]]
+name = "Xiying"
+ae_titles = ["US_TOWN02"]
+[[routing.rules]]
+townships = ["Dongxiang"]
+queues = ["imaging"]
+[[routing.rules]]
+townships = ["Xiying"]
+queues = ["xiying"]
+[api]
+tokens = [{name = "admin", token = "admin-token-for-find-tests-0123456789"}]
+[[api.principals]]
+name = "admin"
+role = "admin"
+ae_titles = ["ADMIN_WS", "ORTHANC"]
+[[api.principals]]
+name = "rad"
+role = "reader"
+queues = ["imaging"]
+ae_titles = ["RAD_WS1"]
+)";
+
+struct Stored {
+    std::string study, series, sop, patient_name;
+};
+
+Stored store(const Gateway& gw, const std::string& ae, const fs::path& file) {
+    const auto r = run("storescu -aet " + ae + " -aec COUNTYLINK 127.0.0.1 " +
+                       std::to_string(gw.dicom_port()) + " '" + file.string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return {dicom_value(file, "0020,000d"), dicom_value(file, "0020,000e"),
+            dicom_value(file, "0008,0018"), dicom_value(file, "0010,0010")};
+}
+
+struct FindResult {
+    CommandResult command;
+    std::vector<fs::path> responses;  // rsp0001.dcm, ... in order
+};
+
+// findscu from `ae` with `model` ("-S" study root, "-P" patient root) and keys ("-k ..."),
+// every response extracted to a file.
+FindResult findscu(const Gateway& gw, const fs::path& dir, const std::string& ae,
+                   const std::string& model, const std::string& keys) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    FindResult out;
+    out.command = run("findscu " + model + " -X -od '" + dir.string() + "' -aet " + ae +
+                      " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " " + keys);
+    for (const auto& e : fs::directory_iterator(dir)) out.responses.push_back(e.path());
+    std::sort(out.responses.begin(), out.responses.end());
+    return out;
+}
+
+std::vector<std::string> values(const FindResult& r, const std::string& tag) {
+    std::vector<std::string> out;
+    for (const auto& f : r.responses) out.push_back(dicom_value(f, tag));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+class Find : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ct_ = store(gw_, "CT_TOWN01", shared_dir() / "corpus/dicom/CT_small.dcm");
+        mr_ = store(gw_, "US_TOWN02", shared_dir() / "corpus/dicom/MR_small.dcm");
+    }
+    TempDir tmp_;
+    Gateway gw_{tmp_.path() / "data", kConfig};
+    Stored ct_, mr_;
+};
+
+TEST_F(Find, ViewersFindWhatTheirPrincipalMayRead) {
+    const std::string keys =
+        "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID= -k PatientName= "
+        "-k ModalitiesInStudy= -k NumberOfStudyRelatedInstances=";
+    const auto admin = findscu(gw_, tmp_.path() / "admin", "ADMIN_WS", "-S", keys);
+    ASSERT_EQ(admin.command.exit_code, 0) << admin.command.output;
+    std::vector<std::string> both{ct_.study, mr_.study};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(values(admin, "0020,000d"), both);
+
+    // The reader's queue holds the CT study only.
+    const auto rad = findscu(gw_, tmp_.path() / "rad", "RAD_WS1", "-S", keys);
+    ASSERT_EQ(rad.command.exit_code, 0) << rad.command.output;
+    ASSERT_EQ(rad.responses.size(), 1u) << rad.command.output;
+    EXPECT_EQ(dicom_value(rad.responses[0], "0020,000d"), ct_.study);
+    EXPECT_EQ(dicom_value(rad.responses[0], "0010,0010"), ct_.patient_name);
+    EXPECT_EQ(dicom_value(rad.responses[0], "0008,0061"), "CT");
+    EXPECT_EQ(dicom_value(rad.responses[0], "0020,1208"), "1");
+    EXPECT_NE(gw_.get("/metrics")
+                  .body.find(
+                      R"(countylink_dicom_find_requests_total{level="STUDY",outcome="success"} 2)"),
+              std::string::npos);
+}
+
+TEST_F(Find, EquipmentFindsItsOwnTownshipAndStrangersNothing) {
+    const auto own = findscu(gw_, tmp_.path() / "own", "US_TOWN02", "-S",
+                             "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID=");
+    ASSERT_EQ(own.command.exit_code, 0) << own.command.output;
+    EXPECT_EQ(values(own, "0020,000d"), std::vector{mr_.study});
+
+    const auto stranger =
+        findscu(gw_, tmp_.path() / "stranger", "STRANGER", "-S", "-k QueryRetrieveLevel=STUDY");
+    EXPECT_NE(stranger.command.exit_code, 0);
+    EXPECT_NE(stranger.command.output.find("No Acceptable Presentation Contexts"),
+              std::string::npos)
+        << stranger.command.output;
+    EXPECT_TRUE(stranger.responses.empty());
+    EXPECT_NE(gw_.log().find("ae_titles"), std::string::npos) << "the log says what to configure";
+}
+
+// From a study down to its series and instances, as a viewer browses; and the Patient Root
+// model from the patient.
+TEST_F(Find, DrillsDownByLevelInBothModels) {
+    const auto series = findscu(gw_, tmp_.path() / "series", "ADMIN_WS", "-S",
+                                "-k QueryRetrieveLevel=SERIES -k StudyInstanceUID=" + ct_.study +
+                                    " -k SeriesInstanceUID= -k Modality=");
+    ASSERT_EQ(series.command.exit_code, 0) << series.command.output;
+    ASSERT_EQ(series.responses.size(), 1u);
+    EXPECT_EQ(dicom_value(series.responses[0], "0020,000e"), ct_.series);
+    EXPECT_EQ(dicom_value(series.responses[0], "0008,0060"), "CT");
+
+    const auto images = findscu(gw_, tmp_.path() / "images", "ADMIN_WS", "-S",
+                                "-k QueryRetrieveLevel=IMAGE -k StudyInstanceUID=" + ct_.study +
+                                    " -k SeriesInstanceUID=" + ct_.series + " -k SOPInstanceUID=");
+    ASSERT_EQ(images.responses.size(), 1u) << images.command.output;
+    EXPECT_EQ(dicom_value(images.responses[0], "0008,0018"), ct_.sop);
+
+    const std::string patient_id =
+        dicom_value(shared_dir() / "corpus/dicom/MR_small.dcm", "0010,0020");
+    const auto patients = findscu(gw_, tmp_.path() / "patients", "ADMIN_WS", "-P",
+                                  "-k QueryRetrieveLevel=PATIENT -k PatientID=" + patient_id +
+                                      " -k PatientName= -k NumberOfPatientRelatedStudies=");
+    ASSERT_EQ(patients.responses.size(), 1u) << patients.command.output;
+    EXPECT_EQ(dicom_value(patients.responses[0], "0010,0010"), mr_.patient_name);
+    EXPECT_EQ(dicom_value(patients.responses[0], "0020,1200"), "1");
+
+    // Wildcards on the name, a date range that excludes everything.
+    const auto wild = findscu(gw_, tmp_.path() / "wild", "ADMIN_WS", "-S",
+                              "-k QueryRetrieveLevel=STUDY -k 'PatientName=*mr*' "
+                              "-k StudyInstanceUID=");
+    EXPECT_EQ(values(wild, "0020,000d"), std::vector{mr_.study}) << wild.command.output;
+    const auto none = findscu(gw_, tmp_.path() / "none", "ADMIN_WS", "-S",
+                              "-k QueryRetrieveLevel=STUDY -k StudyDate=20300101-");
+    EXPECT_EQ(none.command.exit_code, 0) << none.command.output;
+    EXPECT_TRUE(none.responses.empty());
+}
+
+// Study Root has no PATIENT level: 0xA900, which findscu names, and the reason in our log.
+TEST_F(Find, AWrongLevelIsRefusedWithAReason) {
+    const auto r = findscu(gw_, tmp_.path() / "wrong", "ADMIN_WS", "-S -v",
+                           "-k QueryRetrieveLevel=PATIENT -k PatientID=");
+    EXPECT_TRUE(r.responses.empty());
+    EXPECT_NE(r.command.output.find("DataSetDoesNotMatchSOPClass"), std::string::npos)
+        << r.command.output;
+    EXPECT_NE(gw_.log().find("Query/Retrieve Level 'PATIENT'"), std::string::npos);
+}
+
+// A viewer that cancels after the first match (findscu --cancel): our answer is complete
+// before the C-CANCEL is read, so the cancel is ignored and the association ends normally.
+TEST_F(Find, ACancelAfterTheFirstMatchEndsCleanly) {
+    const auto r = findscu(gw_, tmp_.path() / "cancel", "ADMIN_WS", "-S --cancel 1",
+                           "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID=");
+    EXPECT_EQ(r.command.exit_code, 0) << r.command.output;
+    EXPECT_GE(r.responses.size(), 1u);
+    EXPECT_TRUE(eventually([&] {
+        return gw_.log().find("AE 'ADMIN_WS' (viewer of admin) released") != std::string::npos;
+    })) << gw_.log();
+    EXPECT_EQ(gw_.log().find("aborted"), std::string::npos) << gw_.log();
+}
+
+// Orthanc queries us from its REST API (what a county PACS or its viewer does).
+TEST_F(Find, OrthancQueriesStudies) {
+    Orthanc orthanc(tmp_.path() / "orthanc");
+    orthanc.add_modality("countylink", "COUNTYLINK", gw_.dicom_port());
+    orthanc.start();
+    const auto asked =
+        http_request(orthanc.http_port(), "POST", "/modalities/countylink/query", "",
+                     json::serialize(json::object{
+                         {"Level", "Study"},
+                         {"Query", json::object{{"PatientName", "*"}, {"StudyInstanceUID", ""}}}}));
+    ASSERT_EQ(asked.status, 200) << asked.body << gw_.log();
+    const std::string query = std::string(json::parse(asked.body).at("ID").as_string());
+    const auto answers = http_get(orthanc.http_port(), "/queries/" + query + "/answers");
+    ASSERT_EQ(answers.status, 200);
+    const auto list = json::parse(answers.body).as_array();
+    ASSERT_EQ(list.size(), 2u) << answers.body;
+    std::vector<std::string> studies;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto content =
+            http_get(orthanc.http_port(),
+                     "/queries/" + query + "/answers/" + std::to_string(i) + "/content?simplify");
+        ASSERT_EQ(content.status, 200);
+        studies.push_back(
+            std::string(json::parse(content.body).at("StudyInstanceUID").as_string()));
+    }
+    std::sort(studies.begin(), studies.end());
+    std::vector<std::string> both{ct_.study, mr_.study};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(studies, both);
+}
+
+}  // namespace
+}  // namespace countylink::testing
