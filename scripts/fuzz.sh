@@ -14,7 +14,7 @@ case "${1:-}" in
   "") ;;
   *) seconds="$1" ;;
 esac
-targets=(${FUZZ_TARGETS:-pdu dimse multipart config ecg part10 commitment})
+targets=(${FUZZ_TARGETS:-pdu dimse multipart config ecg part10 commitment find})
 
 export CCACHE_BASEDIR="$PWD"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \

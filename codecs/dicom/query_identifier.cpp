@@ -7,6 +7,7 @@
 #include <dcmtk/dcmdata/dctag.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 
@@ -39,6 +40,16 @@ bool is_character_set_vr(std::string_view vr) {
 bool is_ascii(std::string_view s) {
     return std::all_of(s.begin(), s.end(),
                        [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// No DICOM string value holds control characters, but text (LT, ST, UT) may break lines and
+// tab (PS3.5 6.1.3); ESC only introduces ISO 2022 escapes, gone after conversion to UTF-8.
+bool has_control_characters(std::string_view s, bool text) {
+    return std::any_of(s.begin(), s.end(), [text](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        if (text && (u == '\r' || u == '\n' || u == '\t' || u == '\f')) return false;
+        return u < 0x20 || u == 0x7F;
+    });
 }
 
 // Converts the request's text to UTF-8 (a no-op for ASCII, ISO_IR 6 and ISO_IR 192).
@@ -111,8 +122,13 @@ QueryIdentifier parse_query_identifier(std::span<const std::byte> bytes,
                 key.value = std::move(*converted);
             }
             // Leading spaces are not significant either (trailing ones went in text()).
-            if (key.vr != "LT" && key.vr != "ST" && key.vr != "UT") {
-                key.value.erase(0, key.value.find_first_not_of(' '));
+            const bool text = key.vr == "LT" || key.vr == "ST" || key.vr == "UT";
+            if (!text) key.value.erase(0, key.value.find_first_not_of(' '));
+            if (has_control_characters(key.value, text)) {
+                char where[16];
+                std::snprintf(where, sizeof where, "(%04X,%04X)", h.tag >> 16, h.tag & 0xFFFF);
+                return reader.fail(std::string("the value of ") + where +
+                                   " holds control characters");
             }
         }
         out.keys.push_back(std::move(key));

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "codecs/dicom/part10.hpp"
+#include "codecs/dicom/query_identifier.hpp"
 #include "codecs/dicom/storage_commitment.hpp"
 #include "gateway/dicom/dimse.hpp"
 #include "gateway/dicom/pdu.hpp"
@@ -223,6 +224,33 @@ std::vector<Seed> commitment_seeds() {
     return out;
 }
 
+// Identifiers as findscu and viewers send them: each level, wildcards, ranges, UID lists, a
+// GB18030 name, a sequence key, and a truncated one.
+std::vector<Seed> find_seeds() {
+    namespace cd = codecs::dicom;
+    std::vector<Seed> out;
+    const auto add = [&](const std::string& name,
+                         std::vector<std::pair<uint32_t, std::string>> keys, const char* syntax) {
+        out.emplace_back(name, cd::encode_query_response(std::move(keys), syntax));
+    };
+    add("study_implicit",
+        {{0x00080052, "STUDY"},
+         {0x00100010, "WANG*"},
+         {0x00080020, "20260101-20261231"},
+         {0x0020000D, ""},
+         {0x00080061, "CT\\MR"}},
+        "1.2.840.10008.1.2");
+    add("series_explicit",
+        {{0x00080052, "SERIES"}, {0x0020000D, "1.2.3\\1.2.4"}, {0x00080060, "C?"}},
+        "1.2.840.10008.1.2.1");
+    add("patient_utf8", {{0x00080052, "PATIENT"}, {0x00100010, "\u5F20*"}, {0x00100020, ""}},
+        "1.2.840.10008.1.2.1");
+    Bytes cut = out.front().second;
+    cut.resize(cut.size() / 2);
+    out.emplace_back("truncated", cut);
+    return out;
+}
+
 }  // namespace
 
 std::vector<Seed> seeds(const std::string& target, const fs::path& shared_dir,
@@ -237,6 +265,7 @@ std::vector<Seed> seeds(const std::string& target, const fs::path& shared_dir,
     if (target == "ecg") return ecg_seeds(shared_dir);
     if (target == "part10") return part10_seeds(shared_dir);
     if (target == "commitment") return commitment_seeds();
+    if (target == "find") return find_seeds();
     throw std::runtime_error("fuzz seeds: no target " + target);
 }
 

@@ -22,6 +22,7 @@ int config(std::span<const std::byte> input);      // TOML configuration text
 int ecg(std::span<const std::byte> input);         // ECG sniffing and parsing (all formats)
 int part10(std::span<const std::byte> input);      // Part-10 file meta headers
 int commitment(std::span<const std::byte> input);  // Storage Commitment N-ACTION datasets
+int find(std::span<const std::byte> input);        // C-FIND identifiers
 
 struct Target {
     const char* name;
@@ -30,8 +31,8 @@ struct Target {
 
 // Every target, by the name used for its executable (fuzz_<name>) and its directories.
 inline constexpr Target kTargets[] = {
-    {"pdu", pdu}, {"dimse", dimse},   {"multipart", multipart},  {"config", config},
-    {"ecg", ecg}, {"part10", part10}, {"commitment", commitment}};
+    {"pdu", pdu}, {"dimse", dimse},   {"multipart", multipart},   {"config", config},
+    {"ecg", ecg}, {"part10", part10}, {"commitment", commitment}, {"find", find}};
 
 using Seed = std::pair<std::string, std::vector<std::byte>>;  // file name, contents
 

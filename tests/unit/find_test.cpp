@@ -129,6 +129,11 @@ TEST(FindIdentifier, RefusesHostileBytesWithAReason) {
     EXPECT_NE(cd::parse_query_identifier(many_bytes, kImplicit).error.find("512"),
               std::string::npos);
     EXPECT_NE(cd::parse_query_identifier(good, "1.2.840.10008.1.2.2").error, "");
+    // Control characters in a value (the fuzzer's first find): refused, not echoed back.
+    const Bytes control =
+        identifier({{DCM_QueryRetrieveLevel, std::string("ST\x02UDY")}}, EXS_LittleEndianExplicit);
+    EXPECT_NE(cd::parse_query_identifier(control, kExplicit).error.find("control characters"),
+              std::string::npos);
 }
 
 TEST(FindMatching, FollowsPs34Rules) {
