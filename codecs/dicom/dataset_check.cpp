@@ -13,6 +13,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include "codecs/dicom/deferring_stream.hpp"
+#include "codecs/dicom/text_decoder.hpp"
 
 #include <algorithm>
 #include <array>
@@ -179,22 +180,46 @@ bool is_identity_uid(const DcmTagKey& key) {
     return std::any_of(uids.begin(), uids.end(), [&](const auto& u) { return u.key == key; });
 }
 
-void read_identifiers(DcmFileFormat& file, Identifiers& ids) {
+// The text identifiers the index keeps, and whether they are person names.
+struct IndexedText {
+    DcmTagKey key;
+    const char* label;  // for findings, without a dictionary look-up
+    std::string Identifiers::*field;
+    bool person_name;
+};
+
+const std::array<IndexedText, 10>& indexed_texts() {
+    static const std::array<IndexedText, 10> texts{{
+        {DCM_PatientID, "PatientID (0010,0020)", &Identifiers::patient_id, false},
+        {DCM_PatientName, "PatientName (0010,0010)", &Identifiers::patient_name, true},
+        {DCM_Modality, "Modality (0008,0060)", &Identifiers::modality, false},
+        {DCM_StudyDate, "StudyDate (0008,0020)", &Identifiers::study_date, false},
+        {DCM_AccessionNumber, "AccessionNumber (0008,0050)", &Identifiers::accession_number, false},
+        {DCM_StudyTime, "StudyTime (0008,0030)", &Identifiers::study_time, false},
+        {DCM_StudyDescription, "StudyDescription (0008,1030)", &Identifiers::study_description,
+         false},
+        {DCM_BodyPartExamined, "BodyPartExamined (0018,0015)", &Identifiers::body_part, false},
+        {DCM_RequestedProcedurePriority, "RequestedProcedurePriority (0040,1003)",
+         &Identifiers::requested_procedure_priority, false},
+        {DCM_RETIRED_StudyPriorityID, "StudyPriorityID (0032,000C)",
+         &Identifiers::study_priority_id, false},
+    }};
+    return texts;
+}
+
+// UIDs are copied as sent (malformed_uid judges them); every other identifier goes to the
+// index, the worklist and JSON, so it is read as UTF-8 (text_decoder.hpp).
+void read_identifiers(DcmFileFormat& file, Identifiers& ids, std::vector<Finding>& findings) {
     if (DcmMetaInfo* meta = file.getMetaInfo()) {
         ids.transfer_syntax_uid = read_text(*meta, DCM_TransferSyntaxUID).text;
     }
     DcmDataset& ds = *file.getDataset();
     for (const auto& uid : identity_uids()) ids.*uid.field = read_text(ds, uid.key).text;
-    ids.patient_id = read_text(ds, DCM_PatientID).text;
-    ids.patient_name = read_text(ds, DCM_PatientName).text;
-    ids.modality = read_text(ds, DCM_Modality).text;
-    ids.study_date = read_text(ds, DCM_StudyDate).text;
-    ids.accession_number = read_text(ds, DCM_AccessionNumber).text;
-    ids.study_time = read_text(ds, DCM_StudyTime).text;
-    ids.study_description = read_text(ds, DCM_StudyDescription).text;
-    ids.body_part = read_text(ds, DCM_BodyPartExamined).text;
-    ids.requested_procedure_priority = read_text(ds, DCM_RequestedProcedurePriority).text;
-    ids.study_priority_id = read_text(ds, DCM_RETIRED_StudyPriorityID).text;
+    TextDecoder decoder(read_text(ds, DCM_SpecificCharacterSet).text);
+    for (const auto& t : indexed_texts()) {
+        ids.*t.field = decoder.to_utf8(read_text(ds, t.key).text, t.label, t.person_name);
+    }
+    decoder.add_findings(findings);
 }
 
 void check_uids(DcmDataset& ds, std::vector<Finding>& findings) {
@@ -438,10 +463,25 @@ void walk(DcmItem& item, bool top_level, WalkFindings& out) {
 
 const std::set<std::string>& known_finding_codes() {
     static const std::set<std::string> codes{
-        "unparseable",      "missing_uid",        "malformed_uid",     "uid_mismatch",
-        "pixel_data_short", "missing_patient_id", "missing_modality",  "pixel_data_padded",
-        "bad_text_value",   "vr_un_known",        "missing_study_uid",
+        "unparseable",
+        "missing_uid",
+        "malformed_uid",
+        "uid_mismatch",
+        "pixel_data_short",
+        "missing_patient_id",
+        "missing_modality",
+        "pixel_data_padded",
+        "bad_text_value",
+        "vr_un_known",
+        "missing_study_uid",
+        "undeclared_character_set",
+        "character_set_not_converted",
     };
+    return codes;
+}
+
+const std::set<std::string>& notice_codes() {
+    static const std::set<std::string> codes{"undeclared_character_set"};
     return codes;
 }
 
@@ -485,7 +525,7 @@ CheckReport check_part10_file(const std::filesystem::path& path, const Expected&
     const OFCondition status = file.read(stream, EXS_Unknown, EGL_noChange, kMaxReadLength);
     file.transferEnd();
 
-    read_identifiers(file, report.ids);
+    read_identifiers(file, report.ids, findings);
     if (status.bad()) {
         findings.push_back({"unparseable", std::string("cannot parse: ") + status.text()});
         return finish();

@@ -17,7 +17,8 @@ namespace countylink::codecs::dicom {
 //                      uid_mismatch, pixel_data_short
 //   warning by default: missing_study_uid (Study or Series Instance UID absent),
 //                       missing_patient_id, missing_modality, pixel_data_padded,
-//                       bad_text_value, vr_un_known
+//                       bad_text_value, vr_un_known, character_set_not_converted
+//   notice by default:  undeclared_character_set (recorded, but the status stays success)
 // `reason` is a readable sentence for the sender (DIMSE Error Comment, at most 64 chars matter).
 struct Finding {
     std::string code;
@@ -66,6 +67,10 @@ const std::set<std::string>& known_finding_codes();
 
 // Codes that are always fatal whatever the config says: without them the object can't be indexed.
 const std::set<std::string>& always_fatal_codes();
+
+// Codes that are recorded (index flags, metrics) but do not by themselves make a stored object's
+// status a warning: the data was read as the sender most likely meant it.
+const std::set<std::string>& notice_codes();
 
 // Parses the Part-10 file at `path` without loading large values (pixel data stays on disk),
 // and reports findings. Never throws for bad content (that is a finding); throws

@@ -1,6 +1,7 @@
 #include "gateway/ingest/pipeline.hpp"
 #include "gateway/server/clock.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <system_error>
@@ -143,9 +144,13 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     // An unacceptable ECG is stored and read, but the sender hears at once why it must be redone.
     std::string comment = ecg ? ecg->comment : std::string();
     if (ecg) record.ecg = ecg->record;
+    // Notices (a guessed character set) are flagged in the index but alone keep status success.
+    const bool flawed =
+        std::any_of(report.findings.begin(), report.findings.end(),
+                    [](const cd::Finding& f) { return !cd::notice_codes().contains(f.code); });
     for (const auto& f : report.findings) {
         record.flags += (record.flags.empty() ? "" : ",") + f.code;
-        comment += (comment.empty() ? "" : "; ") + f.reason;
+        if (flawed) comment += (comment.empty() ? "" : "; ") + f.reason;
     }
 
     const store::RecordOutcome outcome = storage_.commits.commit(record, blob.directory);
@@ -158,7 +163,7 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     out.modality = ids.modality;
     out.raw_bytes = blob.raw_size;
     out.stored_bytes = blob.stored_size;
-    out.status = !report.findings.empty()   ? status::warning_not_conformant
+    out.status = flawed                     ? status::warning_not_conformant
                  : ecg && ecg->unacceptable ? status::warning_ecg_unacceptable
                                             : status::success;
     out.comment = comment;

@@ -1,4 +1,5 @@
 #include "codecs/dicom/dataset_check.hpp"
+#include "codecs/dicom/text_decoder.hpp"
 
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 
@@ -261,10 +262,14 @@ TEST_F(DatasetCheckCorpusTest, InvalidTextValuesAreWarnings) {
 }
 
 TEST(DatasetCheckCodes, CodeSetsAreConsistent) {
-    EXPECT_EQ(known_finding_codes().size(), 11u);
+    EXPECT_EQ(known_finding_codes().size(), 13u);
     EXPECT_EQ(always_fatal_codes(), (std::set<std::string>{"unparseable", "missing_uid"}));
     for (const auto& code : always_fatal_codes()) EXPECT_EQ(known_finding_codes().count(code), 1u);
     for (const auto& code : default_fatal()) EXPECT_EQ(known_finding_codes().count(code), 1u);
+    for (const auto& code : countylink::codecs::dicom::notice_codes()) {
+        EXPECT_EQ(known_finding_codes().count(code), 1u);
+        EXPECT_EQ(always_fatal_codes().count(code), 0u);
+    }
 }
 
 TEST(DatasetCheckCodes, MissingFileThrows) {
@@ -324,6 +329,14 @@ class DatasetCheckBuiltFileTest : public ::testing::Test {
     }
 
     fs::path dir_;
+
+  public:
+    // For helpers outside the fixture: a clean 4x4 image, and a file of it under a fresh name.
+    static void fill(DcmDataset& ds) { fill_image(ds, 4, 4, 16); }
+    fs::path write(DcmFileFormat& file) { return save(file, std::to_string(++saved_) + ".dcm"); }
+
+  private:
+    int saved_ = 0;
 };
 
 TEST_F(DatasetCheckBuiltFileTest, CleanFileHasNoFindings) {
@@ -481,6 +494,145 @@ TEST_F(DatasetCheckBuiltFileTest, LargeDeflatedPixelDataIsNotLoaded) {
     const long growth = check_rss_growth_kib(path, false);
     ASSERT_GE(growth, 0) << "check failed in the child process";
     EXPECT_LT(growth, 32 * 1024) << "check used " << growth << " KiB for a 64 MiB object";
+}
+
+// --- character sets: the index holds UTF-8 whatever the equipment sent ---------------------------
+
+// GB18030 bytes of 张三 and 胸部正位 (chest PA).
+const std::string kZhangSanGb18030 = "\xD5\xC5\xC8\xFD";
+const std::string kChestGb18030 = "\xD0\xD8\xB2\xBF\xD5\xFD\xCE\xBB";
+const std::string kZhangSan = "张三";
+const std::string kChest = "胸部正位";
+
+// Built file with `charset` as (0008,0005) (absent when empty) and the given name/description.
+CheckReport check_text(DatasetCheckBuiltFileTest& test, const std::string& charset,
+                       const std::string& name, const std::string& description) {
+    DcmFileFormat file;
+    DcmDataset& ds = *file.getDataset();
+    test.fill(ds);
+    if (!charset.empty()) ds.putAndInsertString(DCM_SpecificCharacterSet, charset.c_str());
+    ds.putAndInsertOFStringArray(DCM_PatientName, OFString(name.data(), name.size()));
+    ds.putAndInsertOFStringArray(DCM_StudyDescription,
+                                 OFString(description.data(), description.size()));
+    return check_part10_file(test.write(file), {}, default_fatal());
+}
+
+TEST_F(DatasetCheckCorpusTest, JapaneseIso2022NameIsReadAsUtf8) {
+    // (0008,0005) "\ISO 2022 IR 87": JIS X 0208 behind escape sequences, in three PN groups.
+    const CheckReport report = check_part10_file(good("chrH31.dcm"), {}, default_fatal());
+    EXPECT_EQ(report.ids.patient_name, "Yamada^Tarou=山田^太郎=やまだ^たろう");
+    EXPECT_FALSE(has(report, "character_set_not_converted")) << describe(report);
+    EXPECT_FALSE(has(report, "undeclared_character_set")) << describe(report);
+    EXPECT_FALSE(report.fatal);
+}
+
+// Every corpus file converts as it declares (none falls back to '?').
+TEST_F(DatasetCheckCorpusTest, CorpusTextConvertsToUtf8) {
+    for (const auto& entry : fs::directory_iterator(corpus_ / "dicom")) {
+        SCOPED_TRACE(entry.path().filename().string());
+        const CheckReport report = check_part10_file(entry.path(), {}, default_fatal());
+        EXPECT_FALSE(has(report, "character_set_not_converted")) << describe(report);
+        for (const std::string* s :
+             {&report.ids.patient_name, &report.ids.patient_id, &report.ids.study_description,
+              &report.ids.accession_number, &report.ids.body_part}) {
+            EXPECT_TRUE(countylink::codecs::dicom::is_valid_utf8(*s)) << *s;
+        }
+    }
+}
+
+TEST_F(DatasetCheckBuiltFileTest, Gb18030IsReadAsUtf8) {
+    for (const std::string charset : {"GB18030", "GBK"}) {
+        SCOPED_TRACE(charset);
+        const CheckReport report = check_text(*this, charset, kZhangSanGb18030, kChestGb18030);
+        EXPECT_EQ(report.ids.patient_name, kZhangSan);
+        EXPECT_EQ(report.ids.study_description, kChest);
+        EXPECT_TRUE(report.findings.empty()) << describe(report);
+    }
+}
+
+TEST_F(DatasetCheckBuiltFileTest, PersonNameKeepsItsComponentGroups) {
+    const CheckReport report =
+        check_text(*this, "GB18030", "Zhang^San=" + kZhangSanGb18030 + "=zhang^san", "");
+    EXPECT_EQ(report.ids.patient_name, "Zhang^San=" + kZhangSan + "=zhang^san");
+    EXPECT_TRUE(report.findings.empty()) << describe(report);
+}
+
+TEST_F(DatasetCheckBuiltFileTest, UndeclaredGb18030IsReadAsGb18030WithANotice) {
+    const CheckReport report = check_text(*this, "", kZhangSanGb18030, kChestGb18030);
+    EXPECT_EQ(report.ids.patient_name, kZhangSan);
+    EXPECT_EQ(report.ids.study_description, kChest);
+    ASSERT_TRUE(has(report, "undeclared_character_set")) << describe(report);
+    const std::string reason = reason_of(report, "undeclared_character_set");
+    EXPECT_NE(reason.find("read as GB18030"), std::string::npos) << reason;
+    EXPECT_NE(reason.find("PatientName (0010,0010)"), std::string::npos) << reason;
+    EXPECT_NE(reason.find("StudyDescription (0008,1030)"), std::string::npos) << reason;
+    EXPECT_EQ(report.findings.size(), 1u) << describe(report);
+    EXPECT_FALSE(report.fatal);
+    EXPECT_EQ(countylink::codecs::dicom::notice_codes().count("undeclared_character_set"), 1u);
+}
+
+TEST_F(DatasetCheckBuiltFileTest, Utf8IsKeptDeclaredOrNot) {
+    for (const std::string charset : {"", "ISO_IR 192"}) {
+        SCOPED_TRACE(charset);
+        const CheckReport report = check_text(*this, charset, kZhangSan, kChest);
+        EXPECT_EQ(report.ids.patient_name, kZhangSan);
+        EXPECT_EQ(report.ids.study_description, kChest);
+        EXPECT_TRUE(report.findings.empty()) << describe(report);
+    }
+}
+
+TEST_F(DatasetCheckBuiltFileTest, Latin1IsReadAsDeclared) {
+    const CheckReport report = check_text(*this, "ISO_IR 100", "M\xFCller^J\xF6rg", "");
+    EXPECT_EQ(report.ids.patient_name, "Müller^Jörg");
+    EXPECT_TRUE(report.findings.empty()) << describe(report);
+}
+
+TEST_F(DatasetCheckBuiltFileTest, IllegalSequenceBecomesQuestionMarks) {
+    // 0xFF starts no GB18030 character; the other value still converts.
+    CheckReport report;
+    ASSERT_NO_THROW(report = check_text(*this, "GB18030",
+                                        "AB\xFF"
+                                        "C",
+                                        kChestGb18030));
+    EXPECT_EQ(report.ids.patient_name, "AB?C");
+    EXPECT_EQ(report.ids.study_description, kChest);
+    const std::string reason = reason_of(report, "character_set_not_converted");
+    EXPECT_NE(reason.find("\"GB18030\""), std::string::npos) << describe(report);
+    EXPECT_NE(reason.find("PatientName (0010,0010)"), std::string::npos) << reason;
+    EXPECT_FALSE(report.fatal);
+}
+
+TEST_F(DatasetCheckBuiltFileTest, UnknownCharacterSetBecomesQuestionMarks) {
+    CheckReport report;
+    ASSERT_NO_THROW(report = check_text(*this, "ISO_IR 999", kZhangSanGb18030, "CHEST"));
+    EXPECT_EQ(report.ids.patient_name, "????");
+    EXPECT_EQ(report.ids.study_description, "CHEST");
+    EXPECT_NE(reason_of(report, "character_set_not_converted").find("\"ISO_IR 999\""),
+              std::string::npos)
+        << describe(report);
+    EXPECT_FALSE(report.fatal);
+}
+
+TEST_F(DatasetCheckBuiltFileTest, UndeclaredBytesThatAreNotGb18030BecomeQuestionMarks) {
+    const CheckReport report = check_text(*this, "", "X\xFF\xFEY", "");
+    EXPECT_EQ(report.ids.patient_name, "X??Y");
+    EXPECT_TRUE(has(report, "undeclared_character_set")) << describe(report);
+    EXPECT_NE(reason_of(report, "character_set_not_converted").find("GB18030 (undeclared)"),
+              std::string::npos)
+        << describe(report);
+    EXPECT_FALSE(report.fatal);
+}
+
+TEST(TextDecoder, Utf8Validation) {
+    using countylink::codecs::dicom::is_valid_utf8;
+    EXPECT_TRUE(is_valid_utf8(""));
+    EXPECT_TRUE(is_valid_utf8("ASCII^only"));
+    EXPECT_TRUE(is_valid_utf8("张三=やまだ \xF0\x9F\x98\x80"));
+    EXPECT_FALSE(is_valid_utf8(kZhangSanGb18030));
+    EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+    EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
+    EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("\xE5\xBC"));          // cut short
 }
 
 }  // namespace
