@@ -69,9 +69,17 @@ json::object attr_or_empty(const char* vr, const std::string& v) {
     return attr(vr, json::string(v));
 }
 
-json::object person_name(const std::string& name) {
+// PS3.18 F.2.2: the '='-separated groups of a PN value are separate members.
+json::object person_name(std::string_view name) {
     if (name.empty()) return json::object{{"vr", "PN"}};
-    return attr("PN", json::object{{"Alphabetic", name}});
+    json::object groups;
+    for (const char* member : {"Alphabetic", "Ideographic", "Phonetic"}) {
+        const auto sep = name.find('=');
+        if (!name.substr(0, sep).empty()) groups[member] = json::string(name.substr(0, sep));
+        if (sep == std::string_view::npos) break;
+        name.remove_prefix(sep + 1);
+    }
+    return attr("PN", std::move(groups));
 }
 
 enum class Level { study, series, instance };

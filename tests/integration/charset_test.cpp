@@ -23,10 +23,11 @@ namespace json = boost::json;
 
 const std::string kZhangSanGb18030 = "\xD5\xC5\xC8\xFD";  // 张三
 
-// A 4x4 Secondary Capture image of patient 张三 in GB18030 bytes, with `charset` as (0008,0005)
-// (absent when empty); `n` makes its UIDs unique.
+// A 4x4 Secondary Capture image of patient `name` (张三) in GB18030 bytes, with `charset` as
+// (0008,0005) (absent when empty); `n` makes its UIDs unique.
 fs::path gb18030_file(const fs::path& dir, const std::string& charset,
-                      const std::string& patient_id, int n) {
+                      const std::string& patient_id, int n,
+                      const std::string& name = kZhangSanGb18030) {
     const std::string root = "1.2.826.0.1.3680043.2.1125.77." + std::to_string(n);
     DcmFileFormat file;
     DcmDataset& ds = *file.getDataset();
@@ -36,7 +37,7 @@ fs::path gb18030_file(const fs::path& dir, const std::string& charset,
     ds.putAndInsertString(DCM_StudyInstanceUID, (root + ".2").c_str());
     ds.putAndInsertString(DCM_SeriesInstanceUID, (root + ".3").c_str());
     ds.putAndInsertString(DCM_PatientID, patient_id.c_str());
-    ds.putAndInsertOFStringArray(DCM_PatientName, kZhangSanGb18030.c_str());
+    ds.putAndInsertOFStringArray(DCM_PatientName, name.c_str());
     ds.putAndInsertString(DCM_Modality, "OT");
     ds.putAndInsertString(DCM_StudyDate, "20250301");
     ds.putAndInsertString(DCM_ConversionType, "WSD");
@@ -82,6 +83,7 @@ TEST(CharacterSet, Gb18030NamesReachQidoAsUtf8) {
         ASSERT_EQ(studies.size(), 1u) << found.body;
         const auto& name = studies[0].at("00100010").at("Value").as_array()[0];
         EXPECT_EQ(name.at("Alphabetic").as_string(), "张三") << found.body;
+        EXPECT_FALSE(name.as_object().contains("Ideographic")) << found.body;
 
         // Only the index copy is converted: the object keeps the bytes it was sent with.
         const auto back = gw.get("/api/v1/instances/" + dicom_value(file, "0008,0018"));
@@ -91,6 +93,24 @@ TEST(CharacterSet, Gb18030NamesReachQidoAsUtf8) {
             reinterpret_cast<const std::byte*>(back.body.data()) + back.body.size());
         EXPECT_TRUE(dataset_bytes(back_bytes) == dataset_bytes(read_file(file)));
     }
+}
+
+// A name with ideographic and phonetic groups: one JSON member each (PS3.18 F.2.2).
+TEST(CharacterSet, PersonNameGroupsAreSeparateJsonMembers) {
+    TempDir tmp;
+    Gateway gw(tmp.path() / "data");
+    const fs::path file = gb18030_file(tmp.path(), "GB18030", "CL-GB-GROUPS", 3,
+                                       "Zhang^San=" + kZhangSanGb18030 + "=zhang^san");
+    const auto sent = run("storescu -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) +
+                          " '" + file.string() + "'");
+    ASSERT_EQ(sent.exit_code, 0) << sent.output;
+    const auto found = gw.get("/dicomweb/studies?PatientID=CL-GB-GROUPS");
+    const auto studies = json::parse(found.body).as_array();
+    ASSERT_EQ(studies.size(), 1u) << found.body;
+    const auto& name = studies[0].at("00100010").at("Value").as_array()[0];
+    EXPECT_EQ(name.at("Alphabetic").as_string(), "Zhang^San") << found.body;
+    EXPECT_EQ(name.at("Ideographic").as_string(), "张三") << found.body;
+    EXPECT_EQ(name.at("Phonetic").as_string(), "zhang^san") << found.body;
 }
 
 }  // namespace
