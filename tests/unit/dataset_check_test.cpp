@@ -581,6 +581,27 @@ TEST_F(DatasetCheckBuiltFileTest, Utf8IsKeptDeclaredOrNot) {
     }
 }
 
+// PS3.5 H.3.2: half-width Katakana in G1 from the start (IR 13), Kanji and Hiragana behind
+// escapes, each group switching back to JIS X 0201 Romaji.
+TEST_F(DatasetCheckBuiltFileTest, JapaneseKatakanaAndKanjiAreReadAsUtf8) {
+    const std::string name =
+        "\xD4\xCF\xC0\xDE^\xC0\xDB\xB3=\x1B$B;3ED\x1B(J^\x1B$BB@O:\x1B(J="
+        "\x1B$B$d$^$@\x1B(J^\x1B$B$?$m$&\x1B(J";
+    const CheckReport report = check_text(*this, "ISO 2022 IR 13\\ISO 2022 IR 87", name, "");
+    EXPECT_EQ(report.ids.patient_name, "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう");
+    EXPECT_TRUE(report.findings.empty()) << describe(report);
+}
+
+// PS3.5 I.2: Korean KS X 1001 in G1 behind an escape before every ideographic component.
+TEST_F(DatasetCheckBuiltFileTest, KoreanIso2022IsReadAsUtf8) {
+    const std::string name =
+        "Hong^Gildong=\x1B$)C\xFB\xF3^\x1B$)C\xD1\xCE\xD4\xD7=\x1B$)C\xC8\xAB^\x1B$)C\xB1\xE6\xB5"
+        "\xBF";
+    const CheckReport report = check_text(*this, "\\ISO 2022 IR 149", name, "");
+    EXPECT_EQ(report.ids.patient_name, "Hong^Gildong=洪^吉洞=홍^길동");
+    EXPECT_TRUE(report.findings.empty()) << describe(report);
+}
+
 TEST_F(DatasetCheckBuiltFileTest, Latin1IsReadAsDeclared) {
     const CheckReport report = check_text(*this, "ISO_IR 100", "M\xFCller^J\xF6rg", "");
     EXPECT_EQ(report.ids.patient_name, "Müller^Jörg");
