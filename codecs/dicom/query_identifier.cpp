@@ -3,7 +3,6 @@
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dctag.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "codecs/dicom/dataset_bytes.hpp"
 #include "codecs/dicom/dataset_reader.hpp"
+#include "codecs/dicom/text_decoder.hpp"
 
 namespace countylink::codecs::dicom {
 namespace {
@@ -52,32 +52,6 @@ bool has_control_characters(std::string_view s, bool text) {
     });
 }
 
-// Converts the request's text to UTF-8 (a no-op for ASCII, ISO_IR 6 and ISO_IR 192).
-class ToUtf8 {
-  public:
-    // False when DCMTK cannot convert from `charset` (an unknown defined term).
-    bool select(const std::string& charset) {
-        charset_ = charset;
-        if (charset.empty() || charset == "ISO_IR 6" || charset == "ISO_IR 192") return true;
-        converter_.emplace();
-        return converter_->selectCharacterSet(charset.c_str(), "ISO_IR 192").good();
-    }
-    std::optional<std::string> convert(const std::string& text, std::string_view vr) {
-        if (!converter_ || is_ascii(text)) return text;
-        OFString out;
-        const char* delimiters = vr == "PN" ? "\\^=" : "\\";
-        if (converter_->convertString(OFString(text.c_str(), text.size()), out, delimiters).bad()) {
-            return std::nullopt;
-        }
-        return std::string(out.c_str(), out.length());
-    }
-    const std::string& charset() const { return charset_; }
-
-  private:
-    std::string charset_;
-    std::optional<DcmSpecificCharacterSet> converter_;
-};
-
 }  // namespace
 
 const QueryKey* QueryIdentifier::find(uint32_t tag) const {
@@ -94,7 +68,8 @@ QueryIdentifier parse_query_identifier(std::span<const std::byte> bytes,
         return out;
     }
     DatasetReader reader(bytes, is_explicit_vr_syntax(transfer_syntax));
-    ToUtf8 to_utf8;
+    std::optional<TextDecoder> to_utf8;  // from (0008,0005), which comes first
+    std::string charset;
     out.error = reader.read([&](const DatasetReader::Element& h) {
         if (out.keys.size() == kMaxKeys) return reader.fail("more than 512 keys");
         QueryKey key;
@@ -110,16 +85,16 @@ QueryIdentifier parse_query_identifier(std::span<const std::byte> bytes,
         } else {
             key.value = reader.text(h);
             if (h.tag == kSpecificCharacterSet) {
-                // The first value names the default repertoire; code extensions follow.
-                if (!to_utf8.select(key.value)) {
-                    return reader.fail("Specific Character Set '" + key.value + "' not supported");
+                charset = key.value;
+            } else if (is_character_set_vr(key.vr) && !is_ascii(key.value)) {
+                // The same conversion as the index's, so stored and asked names compare.
+                if (!to_utf8) to_utf8.emplace(charset);
+                key.value = to_utf8->to_utf8(key.value, key.vr, key.vr == "PN");
+                std::vector<Finding> findings;
+                to_utf8->add_findings(findings);
+                for (const auto& f : findings) {
+                    if (f.code == "character_set_not_converted") return reader.fail(f.reason);
                 }
-            } else if (is_character_set_vr(key.vr)) {
-                auto converted = to_utf8.convert(key.value, key.vr);
-                if (!converted) {
-                    return reader.fail("a value is not valid " + to_utf8.charset());
-                }
-                key.value = std::move(*converted);
             }
             // Leading spaces are not significant either (trailing ones went in text()).
             const bool text = key.vr == "LT" || key.vr == "ST" || key.vr == "UT";

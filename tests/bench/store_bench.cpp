@@ -3,12 +3,15 @@
 // COUNTYLINK_BENCH_DIR=<dir on a disk> measures the same calls with the disk's fsync latency.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "gateway/store/blob_store.hpp"
+#include "gateway/query/find.hpp"
 #include "gateway/store/commitment.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "tests/bench/benchmarks.hpp"
@@ -149,6 +152,43 @@ void commitment_parse(benchmark::State& state) {
     state.counters["request_bytes"] = static_cast<double>(bytes.size());
 }
 
+// C-FIND at STUDY level over an index of 100,000 instances (10,000 patients, one 10-instance
+// study each, dates spread over a year): by Patient ID (10 rows) and by one Study Date (~270
+// rows, 27 studies), what a reading station asks most.
+void find_studies(benchmark::State& state, const BenchObject& object, const fs::path& dir,
+                  uint32_t tag, const std::string& value, std::size_t expected) {
+    store::SqliteIndex index(dir / "find.sqlite");
+    constexpr std::size_t kRows = 100000;
+    std::vector<store::InstanceRecord> records;
+    for (std::size_t n = index.instance_count(); n < kRows; ++n) {
+        store::InstanceRecord r = record_of(object, n);
+        // Appended, not "P" + ...: GCC 12's -Wrestrict false positive on that form.
+        r.study_instance_uid = "2.25.7.";
+        r.study_instance_uid += std::to_string(n / 10);
+        r.patient_id = "P";
+        r.patient_id += std::to_string(n / 10);
+        const std::size_t day = (n / 10) % 365;  // 31-day months: only the spread matters
+        r.study_date = std::to_string(20260101 + day / 31 * 100 + day % 31);
+        records.push_back(std::move(r));
+    }
+    if (!records.empty()) index.record_instances(records);
+    codecs::dicom::QueryIdentifier identifier;
+    identifier.keys = {{0x00080052, "CS", "STUDY", true},
+                       {tag, tag == 0x00080020 ? "DA" : "LO", value, true},
+                       {0x0020000D, "UI", "", true}};
+    std::sort(identifier.keys.begin(), identifier.keys.end(),
+              [](const auto& a, const auto& b) { return a.tag < b.tag; });
+    const query::Visible all = [](const store::InstanceRecord&) { return true; };
+    for (auto _ : state) {
+        const auto answer = query::find(query::kStudyRootFind, identifier, index, all);
+        if (answer.status != 0 || answer.matches.size() != expected) {
+            state.SkipWithError("unexpected matches");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));  // queries
+}
+
 }  // namespace
 
 void register_store_benchmarks(const Inputs& inputs) {
@@ -167,6 +207,14 @@ void register_store_benchmarks(const Inputs& inputs) {
             });
     }
     add("commitment/parse/100000", [](benchmark::State& s) { commitment_parse(s); });
+    add("find/study_by_patient_id/of_100000", [&inputs, index](benchmark::State& s) {
+        find_studies(s, inputs.dx(), index, 0x00100020, "P4242", 1);
+    });
+    add("find/studies_of_one_day/of_100000", [&inputs, index](benchmark::State& s) {
+        std::size_t studies = 0;  // patients p with p % 365 == 2 * 31 + 4
+        for (std::size_t p = 0; p < 10000; ++p) studies += p % 365 == 66;
+        find_studies(s, inputs.dx(), index, 0x00080020, "20260305", studies);
+    });
     add("commitment/decide/2000_of_20000",
         [&inputs, index](benchmark::State& s) { commitment_decide(s, inputs.dx(), index); });
 }

@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS instances (
 );
 CREATE INDEX IF NOT EXISTS instances_study ON instances (study_instance_uid);
 CREATE INDEX IF NOT EXISTS instances_sha ON instances (sha256);
+-- What viewers query by (C-FIND, QIDO-RS): one patient, or the studies of a day.
+CREATE INDEX IF NOT EXISTS instances_patient ON instances (patient_id);
+CREATE INDEX IF NOT EXISTS instances_date ON instances (study_date);
 CREATE TABLE IF NOT EXISTS items (
     id INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,
