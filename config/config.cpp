@@ -98,7 +98,7 @@ constexpr std::array<std::string_view, 14> root_keys{"dicom",
                                                      "audit",
                                                      "storage_commitment",
                                                      "retention"};
-constexpr std::array<std::string_view, 12> dicom_keys{"port",
+constexpr std::array<std::string_view, 13> dicom_keys{"port",
                                                       "ae_title",
                                                       "bind",
                                                       "max_pdu_bytes",
@@ -109,7 +109,8 @@ constexpr std::array<std::string_view, 12> dicom_keys{"port",
                                                       "accept_unregistered",
                                                       "plain",
                                                       "tls",
-                                                      "tls_port"};
+                                                      "tls_port",
+                                                      "move_destinations"};
 constexpr std::array<std::string_view, 4> http_keys{"port", "bind", "tls", "public_metrics"};
 constexpr std::array<std::string_view, 3> tls_keys{"certificate", "private_key", "ca"};
 constexpr std::array<std::string_view, 1> audit_keys{"file"};
@@ -135,7 +136,7 @@ constexpr std::array<std::string_view, 8> destination_keys{
 // The keys of one destination type that the other must not be given.
 constexpr std::array<std::string_view, 1> storage_commitment_keys{"peers"};
 constexpr std::array<std::string_view, 2> retention_keys{"purge_after_days", "run_at_hour"};
-constexpr std::array<std::string_view, 3> commitment_peer_keys{"ae_title", "host", "port"};
+constexpr std::array<std::string_view, 3> remote_ae_keys{"ae_title", "host", "port"};
 constexpr std::array<std::string_view, 4> dicom_only_keys{"ae_title", "host", "port", "calling_ae"};
 constexpr std::array<std::string_view, 2> stowrs_only_keys{"url", "token"};
 
@@ -722,9 +723,9 @@ ForwardDestination read_destination(const TableReader& in) {
     return destination;
 }
 
-CommitmentPeer read_commitment_peer(const TableReader& in) {
-    CommitmentPeer peer;
-    peer.ae_title = in.string_value(in.require("ae_title", "expected the equipment's AE title"),
+RemoteAe read_remote_ae(const TableReader& in) {
+    RemoteAe peer;
+    peer.ae_title = in.string_value(in.require("ae_title", "expected its AE title"),
                                     in.path_of("ae_title"), "expected an AE title string");
     peer.host = in.string_value(in.require("host", host_expectation), in.path_of("host"),
                                 "expected a host string");
@@ -763,7 +764,10 @@ ApiToken read_token(const TableReader& in) {
 void read_root(const toml::table& root, Reporter& reporter, Config& config) {
     const TableReader in(root, "", reporter, root_keys);
     if (const auto* t = in.table("dicom")) {
-        read_dicom(TableReader(*t, "dicom", reporter, dicom_keys), config.dicom);
+        const TableReader dicom(*t, "dicom", reporter, dicom_keys);
+        read_dicom(dicom, config.dicom);
+        read_table_array(dicom, "move_destinations", remote_ae_keys, config.dicom.move_destinations,
+                         read_remote_ae);
     }
     if (const auto* t = in.table("http")) {
         const TableReader http(*t, "http", reporter, http_keys);
@@ -835,8 +839,8 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
     }
     if (const auto* t = in.table("storage_commitment")) {
         const TableReader commitment(*t, "storage_commitment", reporter, storage_commitment_keys);
-        read_table_array(commitment, "peers", commitment_peer_keys, config.storage_commitment.peers,
-                         read_commitment_peer);
+        read_table_array(commitment, "peers", remote_ae_keys, config.storage_commitment.peers,
+                         read_remote_ae);
     }
     read_table_array(in, "townships", township_keys, config.townships, read_township);
 }
@@ -1147,11 +1151,13 @@ void check_forward(const Reporter& reporter, const ForwardSettings& forward) {
     }
 }
 
-void check_storage_commitment(const Reporter& reporter, const StorageCommitmentSettings& settings) {
+// AE titles we call (`where`: the array's path): valid, listed once, each with an address.
+void check_remote_aes(const Reporter& reporter, const std::string& where,
+                      const std::vector<RemoteAe>& peers) {
     std::map<std::string, std::string, std::less<>> ae_paths;  // trimmed AE -> where first seen
-    for (std::size_t i = 0; i < settings.peers.size(); ++i) {
-        const CommitmentPeer& peer = settings.peers[i];
-        const std::string path = indexed("storage_commitment.peers", i);
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        const RemoteAe& peer = peers[i];
+        const std::string path = indexed(where, i);
         check_ae_title(reporter, path + ".ae_title", peer.ae_title);
         const auto [it, added] =
             ae_paths.emplace(std::string(trim_spaces(peer.ae_title)), path + ".ae_title");
@@ -1252,7 +1258,8 @@ void check_rules(const Config& config, const Reporter& reporter) {
     check_tls(reporter, config);
     check_townships(reporter, config.townships);
     check_forward(reporter, config.forward);  // before routing: rules name its destinations
-    check_storage_commitment(reporter, config.storage_commitment);
+    check_remote_aes(reporter, "storage_commitment.peers", config.storage_commitment.peers);
+    check_remote_aes(reporter, "dicom.move_destinations", config.dicom.move_destinations);
     check_range(reporter, "retention.purge_after_days", config.retention.purge_after_days,
                 retention_days_range);
     check_range(reporter, "retention.run_at_hour", config.retention.run_at_hour, hour_range);
@@ -1312,6 +1319,14 @@ const CommitmentPeer* Config::commitment_peer(const std::string& calling_ae) con
 const Principal* Config::principal(std::string_view name) const {
     for (const Principal& p : api.principals) {
         if (p.name == name) return &p;
+    }
+    return nullptr;
+}
+
+const RemoteAe* Config::move_destination(const std::string& ae_title) const {
+    const std::string_view wanted = trim_spaces(ae_title);
+    for (const RemoteAe& d : dicom.move_destinations) {
+        if (!wanted.empty() && trim_spaces(d.ae_title) == wanted) return &d;
     }
     return nullptr;
 }

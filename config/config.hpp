@@ -22,6 +22,15 @@ struct Township {
     bool operator==(const Township&) const = default;
 };
 
+// A DICOM application entity we call: its AE title (the Called AE Title we use) and address.
+struct RemoteAe {
+    std::string ae_title;
+    std::string host;
+    uint16_t port = 104;
+
+    bool operator==(const RemoteAe&) const = default;
+};
+
 struct DicomSettings {
     uint16_t port = 11112;
     std::string ae_title = "COUNTYLINK";
@@ -35,6 +44,8 @@ struct DicomSettings {
     bool plain = true;                       // the plain listener on `port`; false: TLS only
     bool tls = false;                        // the DICOM TLS listener on `tls_port` (mutual TLS)
     uint16_t tls_port = 2762;                // DICOM TLS by convention (PS3.15 B.1)
+    // Where C-MOVE may send (a viewer's own storage SCP, the county PACS), by AE title.
+    std::vector<RemoteAe> move_destinations;
 
     bool operator==(const DicomSettings&) const = default;
 };
@@ -127,13 +138,7 @@ struct ForwardSettings {
 
 // Equipment that takes its Storage Commitment report on an association of its own (it closes
 // the one it asked on): we call it back at this address. Others get the report where they asked.
-struct CommitmentPeer {
-    std::string ae_title;  // the calling AE title of its N-ACTION, and the one we call
-    std::string host;
-    uint16_t port = 104;
-
-    bool operator==(const CommitmentPeer&) const = default;
-};
+using CommitmentPeer = RemoteAe;
 
 struct StorageCommitmentSettings {
     std::vector<CommitmentPeer> peers;
@@ -243,6 +248,9 @@ struct Config {
 
     // The principal of this name, or nullptr.
     const Principal* principal(std::string_view name) const;
+
+    // The C-MOVE destination with this AE title (spaces trimmed), or nullptr.
+    const RemoteAe* move_destination(const std::string& ae_title) const;
 
     // The principal whose ae_titles list `calling_ae` (spaces trimmed), or nullptr.
     const Principal* principal_of_ae(const std::string& calling_ae) const;

@@ -86,7 +86,7 @@ QueryIdentifier parse_query_identifier(std::span<const std::byte> bytes,
             key.value = reader.text(h);
             if (h.tag == kSpecificCharacterSet) {
                 charset = key.value;
-            } else if (is_character_set_vr(key.vr) && !is_ascii(key.value)) {
+            } else if (is_character_set_vr(key.vr)) {  // ISO 2022 escapes are 7-bit too
                 // The same conversion as the index's, so stored and asked names compare.
                 if (!to_utf8) to_utf8.emplace(charset);
                 key.value = to_utf8->to_utf8(key.value, key.vr, key.vr == "PN");

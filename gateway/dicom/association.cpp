@@ -20,10 +20,12 @@
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/storage_commitment.hpp"
 #include "gateway/dicom/commitment_report_scu.hpp"
+#include "gateway/dicom/store_scu.hpp"
 #include "gateway/query/find.hpp"
 #include "gateway/query/visibility.hpp"
 #include "gateway/server/run_on.hpp"
 #include "gateway/store/commitment.hpp"
+#include "gateway/store/stored_dataset.hpp"
 
 namespace countylink::dicom {
 
@@ -373,6 +375,11 @@ awaitable<void> Association::on_command(Message& m) {
         m.memory_limit = kMaxIdentifier;  // answered by on_find_request
         co_return;
     }
+    if (field == CommandField::c_move_rq && cmd.has_data_set() &&
+        query::is_move_sop_class(contexts_.at(m.context_id).abstract_syntax)) {
+        m.memory_limit = kMaxIdentifier;  // answered by on_move_request
+        co_return;
+    }
     if (field == CommandField::c_cancel_rq) {
         // Matches are computed and sent before the next PDU is read, so a C-CANCEL always
         // comes after its C-FIND's final response: nothing is left to cancel (PS3.7 9.3.2.3).
@@ -392,7 +399,7 @@ awaitable<void> Association::on_command(Message& m) {
     Command rsp = field == CommandField::c_echo_rq
                       ? make_response(cmd, status::success)
                       : make_response(cmd, status::unrecognized_operation,
-                                      "only C-ECHO, C-STORE, C-FIND and N-ACTION");
+                                      "only C-ECHO, C-STORE, C-FIND, C-MOVE and N-ACTION");
     message_.reset();
     co_await send_command(context_id, rsp);
 }
@@ -460,8 +467,11 @@ void Association::append_dataset(Message& m, std::span<const std::byte> data) {
 
 awaitable<void> Association::on_dataset_complete(Message& m) {
     if (m.memory_limit) {
-        if (static_cast<CommandField>(m.command->command_field) == CommandField::c_find_rq) {
+        const auto field = static_cast<CommandField>(m.command->command_field);
+        if (field == CommandField::c_find_rq) {
             co_await on_find_request(m);
+        } else if (field == CommandField::c_move_rq) {
+            co_await on_move_request(m);
         } else {
             co_await on_commitment_request(m);
         }
@@ -648,16 +658,11 @@ awaitable<void> Association::on_find_request(Message& m) {
             const cd::QueryIdentifier identifier =
                 cd::parse_query_identifier(bytes, context.transfer_syntax);
             if (!identifier.error.empty()) return identifier.error;
-            std::map<std::string, bool> seen;  // study -> visible to the viewer
-            const query::Visible visible = [&](const store::InstanceRecord& r) {
-                if (!viewer) return r.township == township;
-                auto it = seen.find(r.study_instance_uid);
-                if (it == seen.end()) {
-                    const bool ok = query::study_visible(*viewer, queues, r.study_instance_uid);
-                    it = seen.emplace(r.study_instance_uid, ok).first;
-                }
-                return it->second;
-            };
+            const query::Visible visible =
+                viewer ? query::visible_to(*viewer, queues)
+                       : query::Visible([&township](const store::InstanceRecord& r) {
+                             return r.township == township;
+                         });
             answer = query::find(context.abstract_syntax, identifier, index, visible);
             for (auto& match : answer.matches) {
                 encoded.push_back(
@@ -700,6 +705,150 @@ awaitable<void> Association::on_find_request(Message& m) {
     }
     co_await send_command(context_id,
                           make_response(cmd, answer.status, error_comment(answer.reason)));
+}
+
+// C-MOVE (PS3.4 C.4.2): the identifier names instances by their unique keys; they go to the
+// configured destination on an association of ours (C-STORE sub-operations, each in the
+// transfer syntax it was stored in). One pending response says how many, the final one how it
+// went. Only viewers get here (negotiation), and they move what their principal may read.
+awaitable<void> Association::on_move_request(Message& m) {
+    namespace cd = codecs::dicom;
+    const Command cmd = *m.command;
+    const uint8_t context_id = m.context_id;
+    const AcceptedContext context = contexts_.at(context_id);
+    const std::vector<std::byte> bytes = std::move(m.dataset);
+    const BudgetShare held = std::move(m.held);
+    const std::string refusal = m.refusal;
+    message_.reset();
+
+    const config::RemoteAe* destination = ctx_.config.move_destination(cmd.move_destination);
+    query::Selection selection;
+    if (!refusal.empty()) {
+        selection.status = status::out_of_resources;
+        selection.reason = refusal;
+    } else if (!destination) {
+        selection.status = status::move_destination_unknown;
+        selection.reason = "move destination '" + cmd.move_destination +
+                           "' is not configured: add it under [[dicom.move_destinations]]";
+    } else {
+        auto& index = ctx_.index;
+        auto& queues = ctx_.queues;
+        const auth::Principal viewer = *viewer_;
+        const std::string error = co_await server::run_on(ctx_.workers, [&] {
+            const cd::QueryIdentifier identifier =
+                cd::parse_query_identifier(bytes, context.transfer_syntax);
+            if (!identifier.error.empty()) return identifier.error;
+            const query::Visible visible = query::visible_to(viewer, queues);
+            selection =
+                query::select_instances(context.abstract_syntax, identifier, index, visible);
+            return std::string();
+        });
+        if (!error.empty()) {
+            selection.status = status::cannot_understand;
+            selection.reason = "identifier: " + error;
+        }
+    }
+    audit::Event e = audit_event(audit::EventType::retrieve);
+    e.user = viewer_->name + " (AE " + calling_ae_ + ")";
+    e.role = config::role_name(viewer_->role);
+    e.destination = "C-MOVE to " + cmd.move_destination;
+    if (selection.status != status::success) {
+        ctx_.log.warn("C-MOVE from AE '", calling_ae_, "' refused: ", selection.reason);
+        e.outcome = audit::Outcome::minor_failure;
+        e.description = "C-MOVE refused: " + selection.reason;
+        ctx_.audit.record(e);
+        co_await send_command(
+            context_id, make_response(cmd, selection.status, error_comment(selection.reason)));
+        co_return;
+    }
+
+    const auto count = static_cast<uint16_t>(selection.instances.size());  // <= 20,000
+    Command pending = make_response(cmd, status::pending);
+    pending.remaining_suboperations = count;
+    pending.completed_suboperations = pending.failed_suboperations = pending.warning_suboperations =
+        0;
+    if (count > 0) co_await send_command(context_id, pending);
+
+    std::vector<OutgoingObject> objects;
+    auto& blobs = ctx_.blobs;
+    for (const auto& r : selection.instances) {
+        OutgoingObject o;
+        o.sop_class_uid = r.sop_class_uid;
+        o.sop_instance_uid = r.sop_instance_uid;
+        o.transfer_syntax_uid = r.transfer_syntax_uid;
+        const std::string sha = r.sha256;
+        auto dataset = std::make_shared<std::optional<store::StoredDataset>>();
+        o.read_dataset = [&blobs, sha, dataset](std::span<std::byte> out) {
+            if (!*dataset) dataset->emplace(blobs.open(sha));  // opened when its turn comes
+            return (*dataset)->read(out);
+        };
+        o.move_originator_ae = calling_ae_;
+        o.move_originator_message_id = cmd.message_id;
+        objects.push_back(std::move(o));
+        if (e.study_instance_uid.empty()) e.study_instance_uid = r.study_instance_uid;
+        e.sop_instance_uids.push_back(r.sop_instance_uid);
+    }
+    std::vector<SendResult> results;
+    std::string broken;
+    if (!objects.empty()) {
+        ScuPeer to;
+        to.host = destination->host;
+        to.port = destination->port;
+        to.called_ae = destination->ae_title;
+        to.calling_ae = ctx_.config.dicom.ae_title;
+        try {
+            results = co_await send_objects(stream_.get_executor(), ctx_.workers, to, objects);
+        } catch (const AssociationFailed& failed) {
+            broken = failed.what();
+        }
+    }
+    uint16_t completed = 0, warnings = 0, failed = 0;
+    std::string failed_uids;
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        const bool sent = i < results.size() && results[i].sent;
+        const uint16_t code = sent ? results[i].status : 0xFFFF;
+        if (sent && code == status::success) {
+            ++completed;
+        } else if (sent && (code & 0xF000) == 0xB000) {
+            ++warnings;
+        } else {
+            ++failed;
+            if (!failed_uids.empty()) failed_uids += '\\';
+            failed_uids += objects[i].sop_instance_uid;
+        }
+    }
+    ctx_.metrics.move_instances_total.with({cmd.move_destination, "sent"})
+        .inc(completed + warnings);
+    ctx_.metrics.move_instances_total.with({cmd.move_destination, "failed"}).inc(failed);
+    std::string outcome = std::to_string(completed + warnings) + " of " + std::to_string(count) +
+                          " sent to " + cmd.move_destination;
+    if (!broken.empty()) outcome += "; association failed: " + broken;
+    ctx_.log.info("C-MOVE from AE '", calling_ae_, "': ", outcome);
+    e.outcome = failed == 0 ? audit::Outcome::success : audit::Outcome::minor_failure;
+    e.description = "C-MOVE: " + outcome;
+    ctx_.audit.record(e);
+
+    const bool nothing = count > 0 && completed + warnings == 0 && !broken.empty();
+    Command done = make_response(cmd,
+                                 failed + warnings == 0 ? status::success
+                                 : nothing              ? status::out_of_resources_suboperations
+                                                        : status::suboperations_failed,
+                                 error_comment(broken));
+    done.remaining_suboperations = 0;
+    done.completed_suboperations = completed;
+    done.failed_suboperations = failed;
+    done.warning_suboperations = warnings;
+    std::vector<std::byte> failed_list;
+    if (failed > 0) {
+        failed_list =
+            cd::encode_query_response({{0x00080058, failed_uids}}, context.transfer_syntax);
+        done.data_set_type = kDataSetPresent;
+    }
+    co_await send_command(context_id, done);
+    if (!failed_list.empty()) {
+        auto pdus = encode_p_data_fragments(context_id, false, failed_list, peer_max_pdu_);
+        for (auto& pdu : pdus) co_await send(std::move(pdu));
+    }
 }
 
 void Association::on_commitment_report_answer(const Command& rsp) {

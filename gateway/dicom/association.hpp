@@ -1,7 +1,8 @@
 // One DICOM association as the SCP: a coroutine that reads PDUs, negotiates, receives
 // C-ECHO and C-STORE, streams datasets to a spool file, hands complete objects to the ingest
 // pipeline and answers with its status; answers Storage Commitment requests (N-ACTION) and
-// reports on them; answers C-FIND queries from county viewers and township equipment. Read top to
+// reports on them; answers C-FIND queries from county viewers and township equipment, and
+// C-MOVE from viewers. Read top to
 // bottom:
 //   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
 // A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
@@ -114,6 +115,7 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> on_commitment_request(Message& message);
     void on_commitment_report_answer(const Command& rsp);
     boost::asio::awaitable<void> on_find_request(Message& message);
+    boost::asio::awaitable<void> on_move_request(Message& message);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);

@@ -100,6 +100,9 @@ Command decode_command(std::span<const std::byte> bytes) {
             case 0x0120:
                 cmd.message_id_responded_to = us_value(value, element);
                 break;
+            case 0x0600:
+                cmd.move_destination = text_value(value);
+                break;
             case 0x0700:
                 cmd.priority = us_value(value, element);
                 break;
@@ -124,6 +127,18 @@ Command decode_command(std::span<const std::byte> bytes) {
             case 0x1008:
                 cmd.action_type_id = us_value(value, element);
                 break;
+            case 0x1020:
+                cmd.remaining_suboperations = us_value(value, element);
+                break;
+            case 0x1021:
+                cmd.completed_suboperations = us_value(value, element);
+                break;
+            case 0x1022:
+                cmd.failed_suboperations = us_value(value, element);
+                break;
+            case 0x1023:
+                cmd.warning_suboperations = us_value(value, element);
+                break;
             case 0x1030:
                 cmd.move_originator_ae = text_value(value);
                 break;
@@ -145,6 +160,7 @@ std::vector<std::byte> encode_command(const Command& c) {
     e.us(0x0100, c.command_field);
     e.us(0x0110, c.message_id);
     e.us(0x0120, c.message_id_responded_to);
+    e.text(0x0600, c.move_destination, ' ');
     e.us(0x0700, c.priority);
     e.us(0x0800, c.data_set_type);
     e.us(0x0900, c.status);
@@ -153,6 +169,10 @@ std::vector<std::byte> encode_command(const Command& c) {
     e.text(0x1001, c.requested_sop_instance_uid, '\0');
     e.us(0x1002, c.event_type_id);
     e.us(0x1008, c.action_type_id);
+    e.us(0x1020, c.remaining_suboperations);
+    e.us(0x1021, c.completed_suboperations);
+    e.us(0x1022, c.failed_suboperations);
+    e.us(0x1023, c.warning_suboperations);
     e.text(0x1030, c.move_originator_ae, ' ');
     e.us(0x1031, c.move_originator_message_id);
     return e.finish();

@@ -17,6 +17,8 @@ enum class CommandField : uint16_t {
     c_store_rsp = 0x8001,
     c_find_rq = 0x0020,
     c_find_rsp = 0x8020,
+    c_move_rq = 0x0021,
+    c_move_rsp = 0x8021,
     c_echo_rq = 0x0030,
     c_cancel_rq = 0x0FFF,
     c_echo_rsp = 0x8030,
@@ -50,6 +52,10 @@ inline constexpr uint16_t resource_limitation = 0x0213;
 // C-FIND (PS3.4 C.4.1.1.4): a match follows; one follows, but some keys were not supported.
 inline constexpr uint16_t pending = 0xFF00;
 inline constexpr uint16_t pending_unsupported_keys = 0xFF01;
+// C-MOVE (PS3.4 C.4.2.1.5): the destination AE is not configured; some sub-operations failed.
+inline constexpr uint16_t move_destination_unknown = 0xA801;
+inline constexpr uint16_t suboperations_failed = 0xB000;
+inline constexpr uint16_t out_of_resources_suboperations = 0xA702;  // none could be sent
 }  // namespace status
 
 // A malformed command set.
@@ -71,7 +77,11 @@ struct Command {
     std::optional<uint16_t> priority;
     uint16_t data_set_type = kNoDataSet;
     std::optional<uint16_t> status;
-    std::string error_comment;  // at most 64 characters are sent
+    std::string error_comment;     // at most 64 characters are sent
+    std::string move_destination;  // C-MOVE-RQ (0000,0600)
+    // C-MOVE-RSP (0000,1020-1023): sub-operations remaining, completed, failed, with warnings
+    std::optional<uint16_t> remaining_suboperations, completed_suboperations;
+    std::optional<uint16_t> failed_suboperations, warning_suboperations;
     std::string move_originator_ae;
     std::optional<uint16_t> move_originator_message_id;
 

@@ -50,13 +50,19 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
                                     std::string(cd::kImplicitVrLittleEndian)};
         // Request datasets (Storage Commitment, C-FIND) are read by us: little endian only.
         const bool find = query::is_find_sop_class(pc.abstract_syntax);
-        const bool request = find || pc.abstract_syntax == cd::kStorageCommitmentSopClass;
+        const bool move = query::is_move_sop_class(pc.abstract_syntax);
+        const bool request = find || move || pc.abstract_syntax == cd::kStorageCommitmentSopClass;
         const bool verification = pc.abstract_syntax == cd::kVerificationSopClass;
         if (!request && !cd::is_accepted_sop_class(pc.abstract_syntax)) {
             reply.result = ContextResult::abstract_syntax_not_supported;
-        } else if (viewer && !find && !verification) {
+        } else if (viewer && !find && !move && !verification) {
             reply.result = ContextResult::user_rejection;
-            out.note = "a viewer (principal '" + viewer->name + "') may only query and echo";
+            out.note =
+                "a viewer (principal '" + viewer->name + "') may only query, retrieve and echo";
+        } else if (move && !viewer) {
+            reply.result = ContextResult::user_rejection;
+            out.note =
+                "C-MOVE is for viewers: list the AE title in an [[api.principals]] ae_titles";
         } else if (find && !may_query) {
             reply.result = ContextResult::user_rejection;
             out.note =

@@ -44,8 +44,9 @@ inline constexpr AssociateRj local_limit_exceeded{2, 3, 2};
 // Decides on `rq`: called AE must be ours, calling AE known (a township's equipment, a
 // principal's viewer, or unregistered accepted), the DICOM application context, protocol
 // version 1. Each context gets the first transfer syntax the requester proposed that we
-// accept, so objects are stored as the equipment sent them. Viewers get C-ECHO and C-FIND
-// only; equipment all but C-FIND when unregistered (user rejection: patient data).
+// accept, so objects are stored as the equipment sent them. Viewers get C-ECHO, C-FIND and
+// C-MOVE only; equipment all but C-MOVE, and not C-FIND when unregistered (user rejection:
+// patient data).
 std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config);
 
 }  // namespace countylink::dicom

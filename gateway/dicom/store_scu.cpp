@@ -97,6 +97,8 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         cmd.message_id = ++message_id;
         cmd.priority = 0;
         cmd.data_set_type = 0x0000;
+        cmd.move_originator_ae = o.move_originator_ae;
+        cmd.move_originator_message_id = o.move_originator_message_id;
         co_await link.write(encode_p_data(pc, true, true, encode_command(cmd)));
         // Dataset in chunks; the last PDV is flagged once the reader reports the end, so one
         // chunk is held back to know which one is last.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct OutgoingObject {
     // Optional, for paced (open-loop) senders such as the load generator: not sent before this
     // time, and its round trip counted from it, so a late send shows as latency.
     std::chrono::steady_clock::time_point not_before{};
+    // For a C-MOVE sub-operation: who asked for it, and in which message (0000,1030/1031).
+    std::string move_originator_ae{};
+    std::optional<uint16_t> move_originator_message_id{};
 };
 
 struct SendResult {

@@ -17,6 +17,7 @@
 #include "gateway/dicom/store_scu.hpp"
 #include "gateway/forward/stow_client.hpp"
 #include "gateway/server/run_on.hpp"
+#include "gateway/store/stored_dataset.hpp"
 
 namespace countylink::forward {
 
@@ -29,44 +30,6 @@ double jitter() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     return std::uniform_real_distribution<double>(0.8, 1.2)(rng);
 }
-
-// The dataset of a stored Part-10 blob: decompresses, skips the file meta group, streams.
-class DatasetReader {
-  public:
-    explicit DatasetReader(store::BlobReader reader) : reader_(std::move(reader)) {}
-
-    std::size_t read(std::span<std::byte> out) {
-        if (!started_) start();
-        if (pos_ < head_.size()) {
-            const std::size_t n = std::min(out.size(), head_.size() - pos_);
-            std::copy_n(head_.begin() + static_cast<std::ptrdiff_t>(pos_), n, out.begin());
-            pos_ += n;
-            return n;
-        }
-        return reader_.read(out);
-    }
-
-  private:
-    void start() {
-        head_.resize(64 * 1024);
-        std::size_t filled = 0;
-        while (filled < head_.size()) {
-            const std::size_t n = reader_.read(std::span(head_).subspan(filled));
-            if (n == 0) break;
-            filled += n;
-        }
-        head_.resize(filled);
-        const auto offset = codecs::dicom::dataset_offset(head_);
-        if (!offset) throw std::runtime_error("stored object has no readable file meta group");
-        pos_ = *offset;
-        started_ = true;
-    }
-
-    store::BlobReader reader_;
-    std::vector<std::byte> head_;
-    std::size_t pos_ = 0;
-    bool started_ = false;
-};
 
 }  // namespace
 
@@ -178,7 +141,7 @@ awaitable<void> Forwarder::send_batch(const config::ForwardDestination& destinat
             auto blob = std::make_shared<store::BlobReader>(blobs_.open(item.sha256));
             read = [blob](std::span<std::byte> out) { return blob->read(out); };
         } else {
-            auto dataset = std::make_shared<DatasetReader>(blobs_.open(item.sha256));
+            auto dataset = std::make_shared<store::StoredDataset>(blobs_.open(item.sha256));
             read = [dataset](std::span<std::byte> out) { return dataset->read(out); };
         }
         objects.push_back(

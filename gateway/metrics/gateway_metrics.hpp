@@ -43,6 +43,10 @@ struct GatewayMetrics {
                                         "C-FIND queries by level and whether they were answered "
                                         "or refused (bad identifier, too broad)",
                                         {"level", "outcome"})),
+          move_instances_total(r.counter("countylink_dicom_move_instances_total",
+                                         "Instances C-MOVE sent (or failed to send), by "
+                                         "destination AE title",
+                                         {"destination", "outcome"})),
           retention_last_run(r.gauge("countylink_retention_last_run_timestamp_seconds",
                                      "When the nightly retention purge last completed (Unix time)",
                                      {})
@@ -120,6 +124,7 @@ struct GatewayMetrics {
     Family<Counter>& commitment_instances_total;
     Family<Counter>& commitment_reports_total;
     Family<Counter>& find_requests_total;
+    Family<Counter>& move_instances_total;
     Gauge& retention_last_run;
     Counter& retention_purged_studies_total;
     Family<Histogram>& stage_latency;

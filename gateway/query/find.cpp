@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace countylink::query {
@@ -190,10 +191,113 @@ std::string exact(const codecs::dicom::QueryKey* key) {
     return key->value;
 }
 
+constexpr std::pair<std::string_view, Level> kLevels[] = {{"PATIENT", Level::patient},
+                                                          {"STUDY", Level::study},
+                                                          {"SERIES", Level::series},
+                                                          {"IMAGE", Level::image}};
+
+std::string_view level_name(Level level) {
+    return kLevels[static_cast<int>(level)].first;
+}
+
+bool is_study_root(std::string_view sop_class) {
+    return sop_class == kStudyRootFind || sop_class == kStudyRootMove;
+}
+
+// The identifier's Query/Retrieve Level in the model; nullopt (and 0xA900 with the reason)
+// when it is missing or not one of the model's.
+std::optional<Level> level_of(const codecs::dicom::QueryIdentifier& identifier, bool study_root,
+                              uint16_t& status, std::string& reason) {
+    const auto* level_key = identifier.find(kQueryRetrieveLevel);
+    if (!level_key || level_key->value.empty()) {
+        status = 0xA900;
+        reason = "no Query/Retrieve Level (0008,0052)";
+        return std::nullopt;
+    }
+    const auto named = std::find_if(std::begin(kLevels), std::end(kLevels),
+                                    [&](const auto& l) { return l.first == level_key->value; });
+    if (named == std::end(kLevels) || (study_root && named->second == Level::patient)) {
+        status = 0xA900;
+        reason = "Query/Retrieve Level '" + level_key->value + "' is not one of " +
+                 (study_root ? "STUDY, SERIES, IMAGE" : "PATIENT, STUDY, SERIES, IMAGE");
+        return std::nullopt;
+    }
+    return named->second;
+}
+
 }  // namespace
 
 bool is_find_sop_class(std::string_view sop_class) {
     return sop_class == kPatientRootFind || sop_class == kStudyRootFind;
+}
+
+bool is_move_sop_class(std::string_view sop_class) {
+    return sop_class == kPatientRootMove || sop_class == kStudyRootMove;
+}
+
+Selection select_instances(std::string_view sop_class,
+                           const codecs::dicom::QueryIdentifier& identifier, store::Index& index,
+                           const Visible& visible, std::size_t max_instances) {
+    Selection out;
+    const bool study_root = is_study_root(sop_class);
+    const auto level = level_of(identifier, study_root, out.status, out.reason);
+    if (!level) return out;
+    out.level = std::string(level_name(*level));
+    // The unique key of each level, and where it goes in an index query.
+    struct Unique {
+        Level level;
+        uint32_t tag;
+        const char* name;
+        std::string store::InstanceQuery::*field;
+    };
+    static const Unique kUnique[] = {
+        {Level::patient, 0x00100020, "Patient ID (0010,0020)", &store::InstanceQuery::patient_id},
+        {Level::study, 0x0020000D, "Study Instance UID (0020,000D)",
+         &store::InstanceQuery::study_instance_uid},
+        {Level::series, 0x0020000E, "Series Instance UID (0020,000E)",
+         &store::InstanceQuery::series_instance_uid},
+        {Level::image, 0x00080018, "SOP Instance UID (0008,0018)",
+         &store::InstanceQuery::sop_instance_uid}};
+    store::InstanceQuery base;
+    base.limit = max_instances + 1;
+    std::vector<std::string> wanted;  // the query level's UIDs (a list is allowed there)
+    const Unique* own = nullptr;
+    for (const auto& u : kUnique) {
+        if (u.level > *level || (study_root && u.level == Level::patient)) continue;
+        const auto* key = identifier.find(u.tag);
+        const std::string value = key && key->matchable ? key->value : std::string();
+        if (u.level == *level) {
+            own = &u;
+            wanted = split(value, '\\');
+            std::erase(wanted, std::string());
+            std::sort(wanted.begin(), wanted.end());
+            wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+        } else if (!value.empty() && value.find('\\') == std::string::npos) {
+            base.*u.field = value;  // higher levels: one value, or none (relational)
+        }
+    }
+    if (!own || wanted.empty()) {
+        out.status = 0xA900;
+        out.reason = std::string("no ") + (own ? own->name : "unique key") + " for a " + out.level +
+                     "-level C-MOVE";
+        return out;
+    }
+    for (const auto& value : wanted) {
+        store::InstanceQuery q = base;
+        q.*(own->field) = value;
+        for (auto& row : index.find_instances(q)) {
+            if (!visible(row.record)) continue;
+            if (out.instances.size() == max_instances) {
+                out.status = 0xA700;
+                out.reason = "more than " + std::to_string(max_instances) +
+                             " instances to move: ask for fewer studies at a time";
+                out.instances.clear();
+                return out;
+            }
+            out.instances.push_back(std::move(row.record));
+        }
+    }
+    return out;
 }
 
 bool matches(const std::string& key_value, std::string_view vr, const std::string& value) {
@@ -226,27 +330,11 @@ bool matches(const std::string& key_value, std::string_view vr, const std::strin
 FindAnswer find(std::string_view sop_class, const codecs::dicom::QueryIdentifier& identifier,
                 store::Index& index, const Visible& visible, std::size_t max_instances) {
     FindAnswer answer;
-    const bool study_root = sop_class == kStudyRootFind;
-    const auto* level_key = identifier.find(kQueryRetrieveLevel);
-    if (!level_key || level_key->value.empty()) {
-        answer.status = 0xA900;
-        answer.reason = "no Query/Retrieve Level (0008,0052)";
-        return answer;
-    }
-    static constexpr std::pair<std::string_view, Level> kLevels[] = {{"PATIENT", Level::patient},
-                                                                     {"STUDY", Level::study},
-                                                                     {"SERIES", Level::series},
-                                                                     {"IMAGE", Level::image}};
-    const auto named = std::find_if(std::begin(kLevels), std::end(kLevels),
-                                    [&](const auto& l) { return l.first == level_key->value; });
-    if (named == std::end(kLevels) || (study_root && named->second == Level::patient)) {
-        answer.status = 0xA900;
-        answer.reason = "Query/Retrieve Level '" + level_key->value + "' is not one of " +
-                        (study_root ? "STUDY, SERIES, IMAGE" : "PATIENT, STUDY, SERIES, IMAGE");
-        return answer;
-    }
-    const Level level = named->second;
-    answer.level = std::string(named->first);
+    const bool study_root = is_study_root(sop_class);
+    const auto parsed = level_of(identifier, study_root, answer.status, answer.reason);
+    if (!parsed) return answer;
+    const Level level = *parsed;
+    answer.level = std::string(level_name(level));
 
     // What the index can narrow by itself; everything is matched again below.
     store::InstanceQuery q;

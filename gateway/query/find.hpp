@@ -11,18 +11,19 @@
 #include <vector>
 
 #include "codecs/dicom/query_identifier.hpp"
+#include "gateway/query/visibility.hpp"
 #include "gateway/store/index.hpp"
 
 namespace countylink::query {
 
 inline constexpr std::string_view kPatientRootFind = "1.2.840.10008.5.1.4.1.2.1.1";
 inline constexpr std::string_view kStudyRootFind = "1.2.840.10008.5.1.4.1.2.2.1";
+inline constexpr std::string_view kPatientRootMove = "1.2.840.10008.5.1.4.1.2.1.2";
+inline constexpr std::string_view kStudyRootMove = "1.2.840.10008.5.1.4.1.2.2.2";
 
-// Whether `sop_class` is one of the two FIND models we answer.
+// Whether `sop_class` is one of the two FIND (or MOVE) models we answer.
 bool is_find_sop_class(std::string_view sop_class);
-
-// Whether the caller may see an instance (its township's, or a reader's queues).
-using Visible = std::function<bool(const store::InstanceRecord&)>;
+bool is_move_sop_class(std::string_view sop_class);
 
 // A response identifier: (tag, UTF-8 value) pairs.
 using Match = std::vector<std::pair<uint32_t, std::string>>;
@@ -43,6 +44,20 @@ inline constexpr std::size_t kMaxFindInstances = 20000;
 FindAnswer find(std::string_view sop_class, const codecs::dicom::QueryIdentifier& identifier,
                 store::Index& index, const Visible& visible,
                 std::size_t max_instances = kMaxFindInstances);
+
+// What a C-MOVE identifier names (PS3.4 C.4.2.2.1): every stored instance (latest version)
+// under the unique keys of its level and above (lists allowed), that `visible` lets through.
+struct Selection {
+    std::vector<store::InstanceRecord> instances;  // by study, series, instance UID
+    uint16_t status = 0;  // 0, or 0xA900 (level, unique key missing) / 0xA700 (too many)
+    std::string reason;
+    std::string level;
+};
+
+// Selects for C-MOVE in `sop_class` (a MOVE model); at most `max_instances`, else refused.
+Selection select_instances(std::string_view sop_class,
+                           const codecs::dicom::QueryIdentifier& identifier, store::Index& index,
+                           const Visible& visible, std::size_t max_instances = kMaxFindInstances);
 
 // DICOM matching of one value (PS3.4 C.2.2.2): universal (empty), single value, wildcard
 // (* and ?), UID list (UI, backslash-separated), range (DA). PN matches ignore ASCII case.

@@ -1,5 +1,8 @@
 #include "gateway/query/visibility.hpp"
 
+#include <map>
+#include <memory>
+
 namespace countylink::query {
 
 bool study_visible(const auth::Principal& who, queue::ReadingQueues& queues,
@@ -10,6 +13,19 @@ bool study_visible(const auth::Principal& who, queue::ReadingQueues& queues,
         if (who.reads_queue(q)) return true;
     }
     return false;
+}
+
+Visible visible_to(auth::Principal who, queue::ReadingQueues& queues) {
+    auto seen = std::make_shared<std::map<std::string, bool>>();  // study -> visible
+    return [who = std::move(who), &queues, seen](const store::InstanceRecord& r) {
+        auto it = seen->find(r.study_instance_uid);
+        if (it == seen->end()) {
+            it = seen->emplace(r.study_instance_uid,
+                               study_visible(who, queues, r.study_instance_uid))
+                     .first;
+        }
+        return it->second;
+    };
 }
 
 }  // namespace countylink::query

@@ -95,6 +95,33 @@ TEST(DimseCommand, CStoreRqRoundTrip) {
     EXPECT_FALSE(back.message_id_responded_to.has_value());
 }
 
+// C-MOVE: the destination in the request, the sub-operation counts in the response.
+TEST(DimseCommand, CMoveFieldsRoundTrip) {
+    Command rq;
+    rq.command_field = static_cast<uint16_t>(CommandField::c_move_rq);
+    rq.affected_sop_class_uid = "1.2.840.10008.5.1.4.1.2.2.2";
+    rq.message_id = 9;
+    rq.priority = 0;
+    rq.data_set_type = kDataSetPresent;
+    rq.move_destination = "RAD_WS1";
+    const Command back = decode_command(encode_command(rq));
+    EXPECT_EQ(back.move_destination, "RAD_WS1") << "padded to even length, trimmed back";
+    Command rsp = make_response(back, status::suboperations_failed);
+    rsp.remaining_suboperations = 0;
+    rsp.completed_suboperations = 7;
+    rsp.failed_suboperations = 2;
+    rsp.warning_suboperations = 1;
+    const Command again = decode_command(encode_command(rsp));
+    EXPECT_EQ(again.command_field, 0x8021);
+    EXPECT_EQ(again.message_id_responded_to, 9);
+    EXPECT_EQ(again.status, 0xB000);
+    EXPECT_EQ(again.remaining_suboperations, 0);
+    EXPECT_EQ(again.completed_suboperations, 7);
+    EXPECT_EQ(again.failed_suboperations, 2);
+    EXPECT_EQ(again.warning_suboperations, 1);
+    EXPECT_TRUE(again.move_destination.empty());
+}
+
 TEST(DimseCommand, CEchoRspRoundTrip) {
     Command rsp;
     rsp.command_field = static_cast<uint16_t>(CommandField::c_echo_rsp);

@@ -100,6 +100,20 @@ TEST(FindIdentifier, ConvertsTheRequestCharacterSetToUtf8) {
               std::string::npos);
 }
 
+// A Japanese viewer (PS3.5 H.3.2's ISO 2022 name, 7-bit behind escapes) is decoded as the
+// index decodes stored names, so both compare in UTF-8.
+TEST(FindIdentifier, DecodesIso2022LikeTheIndex) {
+    DcmDataset ds;
+    ds.putAndInsertString(DCM_SpecificCharacterSet, "\\ISO 2022 IR 87");
+    ds.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+    ds.putAndInsertString(DCM_PatientName, "Yamada^Tarou=\x1B$B;3ED\x1B(B^\x1B$BB@O:\x1B(B");
+    Bytes bytes;
+    cd::write_dataset(ds, EXS_LittleEndianExplicit, bytes);
+    const auto id = cd::parse_query_identifier(bytes, kExplicit);
+    ASSERT_EQ(id.error, "");
+    EXPECT_EQ(id.find(tag(DCM_PatientName))->value, "Yamada^Tarou=\u5C71\u7530^\u592A\u90CE");
+}
+
 TEST(FindIdentifier, RefusesHostileBytesWithAReason) {
     const Bytes good = identifier({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_PatientID, "X"}},
                                   EXS_LittleEndianExplicit);
@@ -306,6 +320,62 @@ TEST_F(Find, OnlyWhatTheCallerMaySee) {
                              [](const store::InstanceRecord& r) { return r.township == "Xiying"; });
     ASSERT_EQ(answer.matches.size(), 1u);
     EXPECT_EQ(as_map(answer.matches[0]).at(tag(DCM_StudyInstanceUID)), "1.9.2");
+}
+
+// C-MOVE names instances by unique keys: a study (or a list), a series, one instance.
+TEST_F(Find, MoveSelectsEveryInstanceUnderTheUniqueKeys) {
+    const auto uids = [](const query::Selection& s) {
+        std::vector<std::string> out;
+        for (const auto& r : s.instances) out.push_back(r.sop_instance_uid);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    const auto study = query::select_instances(
+        query::kStudyRootMove,
+        parse({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_StudyInstanceUID, "1.9.1"}}), index_,
+        everything);
+    EXPECT_EQ(study.status, 0);
+    EXPECT_EQ(uids(study), (V{"1.9.1.1.1", "1.9.1.1.2", "1.9.1.2.1"}));
+    const auto both = query::select_instances(
+        query::kStudyRootMove,
+        parse({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_StudyInstanceUID, "1.9.2\\1.9.1\\1.9.2"}}),
+        index_, everything);
+    EXPECT_EQ(both.instances.size(), 4u) << "a list, duplicates once";
+    const auto series = query::select_instances(query::kStudyRootMove,
+                                                parse({{DCM_QueryRetrieveLevel, "SERIES"},
+                                                       {DCM_StudyInstanceUID, "1.9.1"},
+                                                       {DCM_SeriesInstanceUID, "1.9.1.2"}}),
+                                                index_, everything);
+    EXPECT_EQ(uids(series), V{"1.9.1.2.1"});
+    const auto image = query::select_instances(
+        query::kPatientRootMove,
+        parse({{DCM_QueryRetrieveLevel, "IMAGE"}, {DCM_SOPInstanceUID, "1.9.1.1.2"}}), index_,
+        everything);
+    EXPECT_EQ(uids(image), V{"1.9.1.1.2"});
+    const auto patient = query::select_instances(
+        query::kPatientRootMove,
+        parse({{DCM_QueryRetrieveLevel, "PATIENT"}, {DCM_PatientID, "P2"}}), index_, everything);
+    EXPECT_EQ(uids(patient), V{"1.9.2.1.1"});
+}
+
+TEST_F(Find, MoveRefusesWhatItCannotNameAndOnlyMovesWhatTheCallerMaySee) {
+    const auto no_uid = query::select_instances(
+        query::kStudyRootMove, parse({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_PatientName, "*"}}),
+        index_, everything);
+    EXPECT_EQ(no_uid.status, 0xA900);
+    EXPECT_NE(no_uid.reason.find("Study Instance UID"), std::string::npos);
+    const auto too_many = query::select_instances(
+        query::kStudyRootMove,
+        parse({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_StudyInstanceUID, "1.9.1"}}), index_,
+        everything, 2);
+    EXPECT_EQ(too_many.status, 0xA700);
+    EXPECT_TRUE(too_many.instances.empty());
+    const auto hidden = query::select_instances(
+        query::kStudyRootMove,
+        parse({{DCM_QueryRetrieveLevel, "STUDY"}, {DCM_StudyInstanceUID, "1.9.1\\1.9.2"}}), index_,
+        [](const store::InstanceRecord& r) { return r.township == "Xiying"; });
+    ASSERT_EQ(hidden.instances.size(), 1u);
+    EXPECT_EQ(hidden.instances[0].study_instance_uid, "1.9.2");
 }
 
 // What a viewer receives: DCMTK reads it back, UTF-8 names declared as ISO_IR 192.

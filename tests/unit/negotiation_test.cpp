@@ -274,4 +274,17 @@ TEST(Negotiation, FindNeedsARegisteredCaller) {
     EXPECT_NE(stranger.note.find("ae_titles"), std::string::npos) << stranger.note;
 }
 
+// C-MOVE sends patient data out: viewers only.
+TEST(Negotiation, MoveIsForViewersOnly) {
+    constexpr std::string_view kStudyRootMove = "1.2.840.10008.5.1.4.1.2.2.2";
+    AssociateRq rq = request({context(1, kStudyRootMove, {kExplicitLe})});
+    const config::Config config = config_with_viewer();
+    const Accepted equipment = expect_accepted(negotiate(rq, config));
+    EXPECT_EQ(equipment.ac.contexts[0].result, ContextResult::user_rejection);
+    EXPECT_NE(equipment.note.find("viewers"), std::string::npos) << equipment.note;
+    rq.calling_ae = "READ_STATION1";
+    const Accepted viewer = expect_accepted(negotiate(rq, config));
+    EXPECT_EQ(viewer.ac.contexts[0].result, ContextResult::acceptance);
+}
+
 }  // namespace countylink::dicom

@@ -151,4 +151,19 @@ TEST(SecurityConfig, ViewerAeTitlesOfPrincipals) {
                     {"api.principals[0].ae_titles[0]", "expected an AE title"});
 }
 
+// Where C-MOVE may send: AE titles with addresses, each once.
+TEST(SecurityConfig, MoveDestinations) {
+    const Config c = parse_toml(
+        "[[dicom.move_destinations]]\nae_title = \"RAD_WS1\"\nhost = \"10.1.2.3\"\nport = 11112\n");
+    ASSERT_NE(c.move_destination(" RAD_WS1"), nullptr);
+    EXPECT_EQ(c.move_destination("RAD_WS1")->host, "10.1.2.3");
+    EXPECT_EQ(c.move_destination("RAD_WS1")->port, 11112);
+    EXPECT_EQ(c.move_destination("OTHER"), nullptr);
+    expect_contains(parse_error("[[dicom.move_destinations]]\nae_title = \"A\"\nhost = \"h\"\n"
+                                "[[dicom.move_destinations]]\nae_title = \"A\"\nhost = \"h\"\n"),
+                    {"dicom.move_destinations[1].ae_title", "listed twice"});
+    expect_contains(parse_error("[[dicom.move_destinations]]\nhost = \"h\"\n"),
+                    {"dicom.move_destinations[0].ae_title", "missing"});
+}
+
 }  // namespace countylink::config

@@ -1,6 +1,7 @@
-// C-FIND as county viewers and township equipment use it, against the peers they run: DCMTK
-// findscu (both information models, every level, responses extracted to files and read back)
-// and Orthanc (a PACS or viewer workstation querying us through its REST API).
+// C-FIND and C-MOVE as county viewers and township equipment use them, against the peers they
+// run: DCMTK findscu (both information models, every level, responses extracted to files and
+// read back) and movescu (retrieving to its own storage SCP), and Orthanc (a PACS or viewer
+// workstation querying and retrieving through its REST API).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -83,12 +84,20 @@ std::vector<std::string> values(const FindResult& r, const std::string& tag) {
 
 class Find : public ::testing::Test {
   protected:
+    // The reader's viewer takes C-MOVEs at this port (movescu's own storage SCP).
+    const uint16_t viewer_port_ = free_port();
+    std::string config() const {
+        return kConfig +
+               "[[dicom.move_destinations]]\nae_title = \"RAD_WS1\"\n"
+               "host = \"127.0.0.1\"\nport = " +
+               std::to_string(viewer_port_) + "\n";
+    }
     void SetUp() override {
         ct_ = store(gw_, "CT_TOWN01", shared_dir() / "corpus/dicom/CT_small.dcm");
         mr_ = store(gw_, "US_TOWN02", shared_dir() / "corpus/dicom/MR_small.dcm");
     }
     TempDir tmp_;
-    Gateway gw_{tmp_.path() / "data", kConfig};
+    Gateway gw_{tmp_.path() / "data", config()};
     Stored ct_, mr_;
 };
 
@@ -224,4 +233,68 @@ TEST_F(Find, OrthancQueriesStudies) {
 }
 
 }  // namespace
+// movescu from the reader's viewer, the instances going to the viewer's storage SCP (DCMTK
+// storescp, bit-preserving): the CT study (on its queue) arrives with the dataset bytes that
+// were sent; the MR study (not on its queue) moves nothing; an unknown destination is refused.
+TEST_F(Find, MovescuRetrievesAStudyToTheViewer) {
+    const fs::path received = tmp_.path() / "received";
+    fs::create_directories(received);
+    Process viewer({"storescp", "+xa", "+B", "-aet", "RAD_WS1", "-od", received.string(),
+                    std::to_string(viewer_port_)},
+                   tmp_.path() / "storescp.log");
+    wait_for_port(viewer_port_);
+    const auto movescu = [&](const std::string& study, const std::string& destination) {
+        return run("movescu -v -S -aet RAD_WS1 -aem " + destination +
+                   " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw_.dicom_port()) +
+                   " -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=" + study);
+    };
+    const auto r = movescu(ct_.study, "RAD_WS1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("Final Move Response (Success)"), std::string::npos) << r.output;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(received)) files.push_back(e.path());
+    ASSERT_EQ(files.size(), 1u) << r.output;
+    EXPECT_EQ(dataset_bytes(read_file(files[0])),
+              storescp_received("storescu", shared_dir() / "corpus/dicom/CT_small.dcm"))
+        << "the dataset as the township sent it";
+    EXPECT_EQ(dicom_value(files[0], "0008,0018"), ct_.sop);
+    EXPECT_NE(
+        gw_.get("/metrics")
+            .body.find(
+                R"(countylink_dicom_move_instances_total{destination="RAD_WS1",outcome="sent"} 1)"),
+        std::string::npos);
+
+    for (const auto& f : files) fs::remove(f);
+    const auto hidden = movescu(mr_.study, "RAD_WS1");
+    EXPECT_EQ(hidden.exit_code, 0) << hidden.output;
+    EXPECT_TRUE(fs::is_empty(received)) << "another queue's study must not leave";
+
+    const auto nowhere = movescu(ct_.study, "NOWHERE");
+    EXPECT_NE(nowhere.output.find("MoveDestinationUnknown"), std::string::npos) << nowhere.output;
+    EXPECT_NE(gw_.log().find("[[dicom.move_destinations]]"), std::string::npos);
+}
+
+// Orthanc (the county PACS) asks us to move a study to itself.
+TEST(Move, OrthancRetrievesAStudyIntoItself) {
+    TempDir tmp;
+    Orthanc orthanc(tmp.path() / "orthanc");
+    Gateway gw(tmp.path() / "data", kConfig +
+                                        "[[dicom.move_destinations]]\nae_title = "
+                                        "\"ORTHANC\"\nhost = \"127.0.0.1\"\nport = " +
+                                        std::to_string(orthanc.dicom_port()) + "\n");
+    orthanc.add_modality("countylink", "COUNTYLINK", gw.dicom_port());
+    orthanc.start();
+    const Stored ct = store(gw, "CT_TOWN01", shared_dir() / "corpus/dicom/CT_small.dcm");
+    const auto moved =
+        http_request(orthanc.http_port(), "POST", "/modalities/countylink/move", "",
+                     json::serialize(json::object{
+                         {"Level", "Study"},
+                         {"Resources", json::array{json::object{{"StudyInstanceUID", ct.study}}}},
+                         {"TargetAet", "ORTHANC"},
+                         {"Synchronous", true}}));
+    ASSERT_EQ(moved.status, 200) << moved.body << gw.log();
+    EXPECT_EQ(orthanc.instance_count(), 1u);
+    EXPECT_FALSE(orthanc.file_of(ct.sop).empty());
+}
+
 }  // namespace countylink::testing
