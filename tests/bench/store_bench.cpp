@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "gateway/store/blob_store.hpp"
 #include "gateway/query/find.hpp"
+#include "gateway/store/blob_store.hpp"
 #include "gateway/store/commitment.hpp"
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "tests/bench/benchmarks.hpp"
