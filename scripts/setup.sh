@@ -1,6 +1,6 @@
-#!/ usr / bin / env bash
-#Installs every build, run and test dependency of CountyLink from Debian packages.
-#Idempotent : packages already present are skipped, `apt - get update` runs at most once.
+#!/usr/bin/env bash
+# Installs every build, run and test dependency of CountyLink from Debian packages.
+# Idempotent: packages already present are skipped, `apt-get update` runs at most once.
 set -euo pipefail
 
 packages=(
@@ -18,28 +18,35 @@ packages=(
 )
 
 missing=()
-for p in "${packages[@]}";
-do
-    if
-        !dpkg - query - W - f = '${Status}' "$p" 2 > / dev / null | grep - q 'install ok installed';
-then missing += ("$p")fi done
-#The JavaScript DICOMweb client the tests drive(npm registry; versions pinned by the lock).
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+# The JavaScript DICOMweb client the tests drive (npm registry; versions pinned by the lock).
 install_node_test_deps() {
-    local dir dir =
-        "$(cd " $(dirname "$0") /
-            .." && pwd)/tests/dicomweb-client" if[!-d "$dir/node_modules/dicomweb-client"];
-    then command - v npm > / dev / null || {
-        apt - get update - qq&& apt - get install - y - qq nodejs npm;
-    }
-    (cd "$dir" && npm ci-- no - audit-- no - fund-- loglevel = error) fi
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/dicomweb-client"
+  if [ ! -d "$dir/node_modules/dicomweb-client" ]; then
+    command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
 
-if
-    [$ { #missing[@] } - eq 0];
-then echo "setup: all ${#packages[@]} packages present" install_node_test_deps exit 0 fi
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  install_node_test_deps
+  exit 0
+fi
 
-    echo "setup: installing ${#missing[@]} missing packages: ${missing[*]}" export DEBIAN_FRONTEND =
-        noninteractive if["$(id -u)" - ne 0];
-then echo "setup: must run as root to install packages (or install them yourself: ${missing[*]})" >
-    &2 exit 1 fi apt - get update - qq apt - get install - y - qq-- no - install -
-        recommends "${missing[@]}" install_node_test_deps echo "setup: done"
+echo "setup: installing ${#missing[@]} missing packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: must run as root to install packages (or install them yourself: ${missing[*]})" >&2
+  exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_node_test_deps
+echo "setup: done"
