@@ -362,7 +362,16 @@ awaitable<void> Association::on_command(Message& m) {
     const auto field = static_cast<CommandField>(cmd.command_field);
 
     if (field == CommandField::c_store_rq && cmd.has_data_set()) {
-        start_dataset(m);
+        if (contexts_.at(m.context_id).requester_is_scp) {
+            m.refusal = "viewers do not store: C-GET contexts take objects from us";  // drained
+        } else {
+            start_dataset(m);
+        }
+        co_return;
+    }
+    if (field == CommandField::c_store_rsp) {
+        ctx_.log.warn("AE '", calling_ae_, "' answered a C-STORE outside a C-GET");
+        message_.reset();
         co_return;
     }
     if (field == CommandField::n_action_rq && cmd.has_data_set() &&
@@ -378,6 +387,11 @@ awaitable<void> Association::on_command(Message& m) {
     if (field == CommandField::c_move_rq && cmd.has_data_set() &&
         query::is_move_sop_class(contexts_.at(m.context_id).abstract_syntax)) {
         m.memory_limit = kMaxIdentifier;  // answered by on_move_request
+        co_return;
+    }
+    if (field == CommandField::c_get_rq && cmd.has_data_set() &&
+        query::is_get_sop_class(contexts_.at(m.context_id).abstract_syntax)) {
+        m.memory_limit = kMaxIdentifier;  // answered by on_get_request
         co_return;
     }
     if (field == CommandField::c_cancel_rq) {
@@ -399,7 +413,7 @@ awaitable<void> Association::on_command(Message& m) {
     Command rsp = field == CommandField::c_echo_rq
                       ? make_response(cmd, status::success)
                       : make_response(cmd, status::unrecognized_operation,
-                                      "only C-ECHO, C-STORE, C-FIND, C-MOVE and N-ACTION");
+                                      "only C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET and N-ACTION");
     message_.reset();
     co_await send_command(context_id, rsp);
 }
@@ -472,6 +486,8 @@ awaitable<void> Association::on_dataset_complete(Message& m) {
             co_await on_find_request(m);
         } else if (field == CommandField::c_move_rq) {
             co_await on_move_request(m);
+        } else if (field == CommandField::c_get_rq) {
+            co_await on_get_request(m);
         } else {
             co_await on_commitment_request(m);
         }
@@ -707,68 +723,141 @@ awaitable<void> Association::on_find_request(Message& m) {
                           make_response(cmd, answer.status, error_comment(answer.reason)));
 }
 
+// How the sub-operations of a C-MOVE or C-GET went, for its responses.
+struct Association::SubOperations {
+    uint16_t total = 0, completed = 0, warnings = 0, failed = 0;
+    std::string failed_uids;  // Failed SOP Instance UID List (0008,0058), backslash-separated
+
+    // Counts one sub-operation by its C-STORE status (nullopt: not sent).
+    void add(const std::string& sop_instance_uid, std::optional<uint16_t> status) {
+        if (status == status::success) {
+            ++completed;
+        } else if (status && (*status & 0xF000) == 0xB000) {
+            ++warnings;
+        } else {
+            ++failed;
+            if (!failed_uids.empty()) failed_uids += '\\';
+            failed_uids += sop_instance_uid;
+        }
+    }
+    uint16_t done() const { return static_cast<uint16_t>(completed + warnings + failed); }
+    uint16_t sent() const { return static_cast<uint16_t>(completed + warnings); }
+    // A C-MOVE/C-GET response with these counts.
+    Command response(const Command& request, uint16_t code, uint16_t remaining) const {
+        Command rsp = make_response(request, code);
+        rsp.remaining_suboperations = remaining;
+        rsp.completed_suboperations = completed;
+        rsp.failed_suboperations = failed;
+        rsp.warning_suboperations = warnings;
+        return rsp;
+    }
+};
+
+// C-MOVE and C-GET alike: the identifier read and the instances it names selected on a worker,
+// limited to what the viewer's principal may read. A refusal comes back as the status.
+awaitable<query::Selection> Association::select_for_retrieval(const AcceptedContext& context,
+                                                              std::vector<std::byte> bytes,
+                                                              const std::string& refusal) {
+    query::Selection selection;
+    if (!viewer_) {  // negotiation lets only viewers here; a bug must not dereference nothing
+        selection.status = status::unrecognized_operation;
+        selection.reason = "retrieval is for viewers";
+        co_return selection;
+    }
+    if (!refusal.empty()) {
+        selection.status = status::out_of_resources;
+        selection.reason = refusal;
+        co_return selection;
+    }
+    auto& index = ctx_.index;
+    const query::Visible visible = query::visible_to(*viewer_, ctx_.queues);
+    const std::string error = co_await server::run_on(ctx_.workers, [&] {
+        const auto identifier =
+            codecs::dicom::parse_query_identifier(bytes, context.transfer_syntax);
+        if (!identifier.error.empty()) return identifier.error;
+        selection = query::select_instances(context.abstract_syntax, identifier, index, visible);
+        return std::string();
+    });
+    if (!error.empty()) {
+        selection.status = status::cannot_understand;
+        selection.reason = "identifier: " + error;
+    }
+    co_return selection;
+}
+
+// The final C-MOVE/C-GET response, with the Failed SOP Instance UID List when some failed.
+awaitable<void> Association::send_retrieval_final(uint8_t context_id, const Command& rsp,
+                                                  const SubOperations& subs) {
+    Command final_rsp = rsp;
+    std::vector<std::byte> failed_list;
+    if (subs.failed > 0) {
+        failed_list = codecs::dicom::encode_query_response(
+            {{0x00080058, subs.failed_uids}}, contexts_.at(context_id).transfer_syntax);
+        final_rsp.data_set_type = kDataSetPresent;
+    }
+    co_await send_command(context_id, final_rsp);
+    if (!failed_list.empty()) {
+        auto pdus = encode_p_data_fragments(context_id, false, failed_list, peer_max_pdu_);
+        for (auto& pdu : pdus) co_await send(std::move(pdu));
+    }
+}
+
+// The audit event of a retrieval by this viewer; refused ones are recorded and logged here.
+audit::Event Association::retrieval_event(const std::string& what,
+                                          const query::Selection& selection) {
+    audit::Event e = audit_event(audit::EventType::retrieve);
+    if (viewer_) {
+        e.user = viewer_->name + " (AE " + calling_ae_ + ")";
+        e.role = config::role_name(viewer_->role);
+    }
+    e.destination = what;
+    if (selection.status != status::success) {
+        ctx_.log.warn(what, " from AE '", calling_ae_, "' refused: ", selection.reason);
+        e.outcome = audit::Outcome::minor_failure;
+        e.description = what + " refused: " + selection.reason;
+        ctx_.audit.record(e);
+    }
+    for (const auto& r : selection.instances) {
+        if (e.study_instance_uid.empty()) e.study_instance_uid = r.study_instance_uid;
+        e.sop_instance_uids.push_back(r.sop_instance_uid);
+    }
+    return e;
+}
+
 // C-MOVE (PS3.4 C.4.2): the identifier names instances by their unique keys; they go to the
 // configured destination on an association of ours (C-STORE sub-operations, each in the
 // transfer syntax it was stored in). One pending response says how many, the final one how it
 // went. Only viewers get here (negotiation), and they move what their principal may read.
 awaitable<void> Association::on_move_request(Message& m) {
-    namespace cd = codecs::dicom;
     const Command cmd = *m.command;
     const uint8_t context_id = m.context_id;
     const AcceptedContext context = contexts_.at(context_id);
-    const std::vector<std::byte> bytes = std::move(m.dataset);
     const BudgetShare held = std::move(m.held);
     const std::string refusal = m.refusal;
+    std::vector<std::byte> bytes = std::move(m.dataset);
     message_.reset();
 
     const config::RemoteAe* destination = ctx_.config.move_destination(cmd.move_destination);
     query::Selection selection;
-    if (!refusal.empty()) {
-        selection.status = status::out_of_resources;
-        selection.reason = refusal;
-    } else if (!destination) {
+    if (!destination && viewer_) {
         selection.status = status::move_destination_unknown;
         selection.reason = "move destination '" + cmd.move_destination +
                            "' is not configured: add it under [[dicom.move_destinations]]";
     } else {
-        auto& index = ctx_.index;
-        auto& queues = ctx_.queues;
-        const auth::Principal viewer = *viewer_;
-        const std::string error = co_await server::run_on(ctx_.workers, [&] {
-            const cd::QueryIdentifier identifier =
-                cd::parse_query_identifier(bytes, context.transfer_syntax);
-            if (!identifier.error.empty()) return identifier.error;
-            const query::Visible visible = query::visible_to(viewer, queues);
-            selection =
-                query::select_instances(context.abstract_syntax, identifier, index, visible);
-            return std::string();
-        });
-        if (!error.empty()) {
-            selection.status = status::cannot_understand;
-            selection.reason = "identifier: " + error;
-        }
+        selection = co_await select_for_retrieval(context, std::move(bytes), refusal);
     }
-    audit::Event e = audit_event(audit::EventType::retrieve);
-    e.user = viewer_->name + " (AE " + calling_ae_ + ")";
-    e.role = config::role_name(viewer_->role);
-    e.destination = "C-MOVE to " + cmd.move_destination;
+    audit::Event e = retrieval_event("C-MOVE to " + cmd.move_destination, selection);
     if (selection.status != status::success) {
-        ctx_.log.warn("C-MOVE from AE '", calling_ae_, "' refused: ", selection.reason);
-        e.outcome = audit::Outcome::minor_failure;
-        e.description = "C-MOVE refused: " + selection.reason;
-        ctx_.audit.record(e);
         co_await send_command(
             context_id, make_response(cmd, selection.status, error_comment(selection.reason)));
         co_return;
     }
 
-    const auto count = static_cast<uint16_t>(selection.instances.size());  // <= 20,000
-    Command pending = make_response(cmd, status::pending);
-    pending.remaining_suboperations = count;
-    pending.completed_suboperations = pending.failed_suboperations = pending.warning_suboperations =
-        0;
-    if (count > 0) co_await send_command(context_id, pending);
-
+    SubOperations subs;
+    subs.total = static_cast<uint16_t>(selection.instances.size());  // <= 20,000
+    if (subs.total > 0) {
+        co_await send_command(context_id, subs.response(cmd, status::pending, subs.total));
+    }
     std::vector<OutgoingObject> objects;
     auto& blobs = ctx_.blobs;
     for (const auto& r : selection.instances) {
@@ -785,8 +874,6 @@ awaitable<void> Association::on_move_request(Message& m) {
         o.move_originator_ae = calling_ae_;
         o.move_originator_message_id = cmd.message_id;
         objects.push_back(std::move(o));
-        if (e.study_instance_uid.empty()) e.study_instance_uid = r.study_instance_uid;
-        e.sop_instance_uids.push_back(r.sop_instance_uid);
     }
     std::vector<SendResult> results;
     std::string broken;
@@ -802,52 +889,154 @@ awaitable<void> Association::on_move_request(Message& m) {
             broken = failed.what();
         }
     }
-    uint16_t completed = 0, warnings = 0, failed = 0;
-    std::string failed_uids;
     for (std::size_t i = 0; i < objects.size(); ++i) {
         const bool sent = i < results.size() && results[i].sent;
-        const uint16_t code = sent ? results[i].status : 0xFFFF;
-        if (sent && code == status::success) {
-            ++completed;
-        } else if (sent && (code & 0xF000) == 0xB000) {
-            ++warnings;
-        } else {
-            ++failed;
-            if (!failed_uids.empty()) failed_uids += '\\';
-            failed_uids += objects[i].sop_instance_uid;
-        }
+        subs.add(objects[i].sop_instance_uid,
+                 sent ? std::optional<uint16_t>(results[i].status) : std::nullopt);
     }
-    ctx_.metrics.move_instances_total.with({cmd.move_destination, "sent"})
-        .inc(completed + warnings);
-    ctx_.metrics.move_instances_total.with({cmd.move_destination, "failed"}).inc(failed);
-    std::string outcome = std::to_string(completed + warnings) + " of " + std::to_string(count) +
+    ctx_.metrics.move_instances_total.with({cmd.move_destination, "sent"}).inc(subs.sent());
+    ctx_.metrics.move_instances_total.with({cmd.move_destination, "failed"}).inc(subs.failed);
+    std::string outcome = std::to_string(subs.sent()) + " of " + std::to_string(subs.total) +
                           " sent to " + cmd.move_destination;
     if (!broken.empty()) outcome += "; association failed: " + broken;
     ctx_.log.info("C-MOVE from AE '", calling_ae_, "': ", outcome);
-    e.outcome = failed == 0 ? audit::Outcome::success : audit::Outcome::minor_failure;
+    e.outcome = subs.failed == 0 ? audit::Outcome::success : audit::Outcome::minor_failure;
     e.description = "C-MOVE: " + outcome;
     ctx_.audit.record(e);
 
-    const bool nothing = count > 0 && completed + warnings == 0 && !broken.empty();
-    Command done = make_response(cmd,
-                                 failed + warnings == 0 ? status::success
-                                 : nothing              ? status::out_of_resources_suboperations
-                                                        : status::suboperations_failed,
-                                 error_comment(broken));
-    done.remaining_suboperations = 0;
-    done.completed_suboperations = completed;
-    done.failed_suboperations = failed;
-    done.warning_suboperations = warnings;
-    std::vector<std::byte> failed_list;
-    if (failed > 0) {
-        failed_list =
-            cd::encode_query_response({{0x00080058, failed_uids}}, context.transfer_syntax);
-        done.data_set_type = kDataSetPresent;
+    const bool nothing = subs.total > 0 && subs.sent() == 0 && !broken.empty();
+    Command done = subs.response(cmd,
+                                 subs.failed + subs.warnings == 0 ? status::success
+                                 : nothing ? status::out_of_resources_suboperations
+                                           : status::suboperations_failed,
+                                 0);
+    done.error_comment = error_comment(broken);
+    co_await send_retrieval_final(context_id, done, subs);
+}
+
+// C-GET (PS3.4 C.4.3): as C-MOVE, but the instances go back on this association, as C-STORE
+// sub-operations on the storage contexts where the viewer took the SCP role, each in the
+// transfer syntax it was stored in (no context for it: that sub-operation fails). A pending
+// response follows each sub-operation; a C-CANCEL stops after the one in flight.
+awaitable<void> Association::on_get_request(Message& m) {
+    const Command cmd = *m.command;
+    const uint8_t context_id = m.context_id;
+    const AcceptedContext context = contexts_.at(context_id);
+    const BudgetShare held = std::move(m.held);
+    const std::string refusal = m.refusal;
+    std::vector<std::byte> bytes = std::move(m.dataset);
+    message_.reset();
+
+    const query::Selection selection =
+        co_await select_for_retrieval(context, std::move(bytes), refusal);
+    audit::Event e = retrieval_event("C-GET", selection);
+    if (selection.status != status::success) {
+        co_await send_command(
+            context_id, make_response(cmd, selection.status, error_comment(selection.reason)));
+        co_return;
     }
-    co_await send_command(context_id, done);
-    if (!failed_list.empty()) {
-        auto pdus = encode_p_data_fragments(context_id, false, failed_list, peer_max_pdu_);
-        for (auto& pdu : pdus) co_await send(std::move(pdu));
+
+    SubOperations subs;
+    subs.total = static_cast<uint16_t>(selection.instances.size());  // <= 20,000
+    bool cancelled = false;
+    for (const auto& r : selection.instances) {
+        if (cancelled) break;
+        const auto pc = std::find_if(contexts_.begin(), contexts_.end(), [&](const auto& c) {
+            return c.second.requester_is_scp && c.second.abstract_syntax == r.sop_class_uid &&
+                   c.second.transfer_syntax == r.transfer_syntax_uid;
+        });
+        if (pc == contexts_.end()) {
+            subs.add(r.sop_instance_uid, std::nullopt);  // no context for it in its syntax
+        } else {
+            Command sub;
+            sub.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
+            sub.affected_sop_class_uid = r.sop_class_uid;
+            sub.affected_sop_instance_uid = r.sop_instance_uid;
+            sub.message_id = ++next_message_id_;
+            sub.priority = 0;
+            sub.data_set_type = kDataSetPresent;
+            co_await send_command(pc->first, sub);
+            store::StoredDataset data(ctx_.blobs.open(r.sha256));
+            co_await send_stored_dataset(pc->first, data);
+            const Command rsp = co_await await_store_response(*sub.message_id, cancelled);
+            subs.add(r.sop_instance_uid, rsp.status.value_or(0xFFFF));
+        }
+        if (subs.done() < subs.total && !cancelled) {
+            co_await send_command(context_id,
+                                  subs.response(cmd, status::pending, subs.total - subs.done()));
+        }
+    }
+    ctx_.metrics.move_instances_total.with({calling_ae_, "sent"}).inc(subs.sent());
+    ctx_.metrics.move_instances_total.with({calling_ae_, "failed"}).inc(subs.failed);
+    const std::string outcome = std::to_string(subs.sent()) + " of " + std::to_string(subs.total) +
+                                " sent" + (cancelled ? ", cancelled" : "");
+    ctx_.log.info("C-GET from AE '", calling_ae_, "': ", outcome);
+    e.outcome = subs.failed == 0 ? audit::Outcome::success : audit::Outcome::minor_failure;
+    e.description = "C-GET: " + outcome;
+    ctx_.audit.record(e);
+    const uint16_t code = cancelled                          ? status::cancelled
+                          : subs.failed + subs.warnings == 0 ? status::success
+                                                             : status::suboperations_failed;
+    co_await send_retrieval_final(
+        context_id,
+        subs.response(cmd, code, cancelled ? static_cast<uint16_t>(subs.total - subs.done()) : 0),
+        subs);
+}
+
+// A stored object's dataset as P-DATA on `context_id`, read in PDV-sized pieces on a worker;
+// the last PDV is flagged once the reader reports the end, so one piece is held back.
+awaitable<void> Association::send_stored_dataset(uint8_t context_id, store::StoredDataset& data) {
+    const std::size_t max_value =
+        peer_max_pdu_ == 0 ? (1u << 20) : std::max<std::size_t>(peer_max_pdu_, 1024) - 12;
+    std::vector<std::byte> chunk(std::min<std::size_t>(max_value, 1u << 20));
+    std::vector<std::byte> next(chunk.size());
+    std::size_t held = co_await server::run_on(ctx_.workers, [&] { return data.read(chunk); });
+    for (;;) {
+        const std::size_t n =
+            held == 0 ? 0 : co_await server::run_on(ctx_.workers, [&] { return data.read(next); });
+        const bool last = n == 0;
+        co_await send(
+            encode_p_data(context_id, false, last, std::span<const std::byte>(chunk.data(), held)));
+        if (last) co_return;
+        std::swap(chunk, next);
+        held = n;
+    }
+}
+
+// Reads PDUs until the C-STORE-RSP to `message_id` has come. A C-CANCEL meanwhile sets
+// `cancelled`; anything else but P-DATA with commands ends the association.
+awaitable<Command> Association::await_store_response(uint16_t message_id, bool& cancelled) {
+    std::vector<std::byte> command;
+    for (;;) {
+        const auto header =
+            co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.idle_timeout_s));
+        if (header.type == PduType::abort) {
+            throw AbortAssociation{AbortReason::not_specified, "peer aborted during a C-GET"};
+        }
+        if (header.type != PduType::p_data) {
+            throw AbortAssociation{AbortReason::unexpected_pdu,
+                                   "expected the C-STORE-RSP of a C-GET sub-operation"};
+        }
+        for (const Pdv& pdv : decode_p_data(body_)) {
+            if (!pdv.is_command || command.size() + pdv.data.size() > kMaxCommandSet) {
+                throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
+                                       "expected the C-STORE-RSP of a C-GET sub-operation"};
+            }
+            command.insert(command.end(), pdv.data.begin(), pdv.data.end());
+            if (!pdv.is_last) continue;
+            Command c = decode_command(command);
+            command.clear();
+            const auto field = static_cast<CommandField>(c.command_field);
+            if (field == CommandField::c_cancel_rq) {
+                cancelled = true;
+            } else if (field == CommandField::c_store_rsp &&
+                       c.message_id_responded_to == message_id) {
+                co_return c;
+            } else {
+                throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
+                                       "expected the C-STORE-RSP of a C-GET sub-operation"};
+            }
+        }
     }
 }
 

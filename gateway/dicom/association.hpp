@@ -2,7 +2,7 @@
 // C-ECHO and C-STORE, streams datasets to a spool file, hands complete objects to the ingest
 // pipeline and answers with its status; answers Storage Commitment requests (N-ACTION) and
 // reports on them; answers C-FIND queries from county viewers and township equipment, and
-// C-MOVE from viewers. Read top to
+// C-MOVE and C-GET from viewers. Read top to
 // bottom:
 //   run -> negotiate -> serve (loop: read_pdu -> on_p_data | release | abort) -> close
 // A watchdog coroutine on the same strand enforces the ARTIM and idle timeouts.
@@ -32,7 +32,9 @@
 #include "gateway/dicom/negotiation.hpp"
 #include "gateway/dicom/pdu.hpp"
 #include "gateway/ingest/spool_file.hpp"
+#include "gateway/query/find.hpp"
 #include "gateway/server/context.hpp"
+#include "gateway/store/stored_dataset.hpp"
 #include "gateway/tls/tls_context.hpp"
 #include "gateway/tls/tls_stream.hpp"
 
@@ -116,6 +118,17 @@ class Association : public std::enable_shared_from_this<Association> {
     void on_commitment_report_answer(const Command& rsp);
     boost::asio::awaitable<void> on_find_request(Message& message);
     boost::asio::awaitable<void> on_move_request(Message& message);
+    boost::asio::awaitable<void> on_get_request(Message& message);
+    struct SubOperations;
+    boost::asio::awaitable<query::Selection> select_for_retrieval(const AcceptedContext& context,
+                                                                  std::vector<std::byte> bytes,
+                                                                  const std::string& refusal);
+    boost::asio::awaitable<void> send_retrieval_final(uint8_t context_id, const Command& rsp,
+                                                      const SubOperations& subs);
+    audit::Event retrieval_event(const std::string& what, const query::Selection& selection);
+    boost::asio::awaitable<void> send_stored_dataset(uint8_t context_id,
+                                                     store::StoredDataset& data);
+    boost::asio::awaitable<Command> await_store_response(uint16_t message_id, bool& cancelled);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
     void set_deadline(Clock::time_point deadline);

@@ -15,6 +15,8 @@ namespace countylink::dicom {
 enum class CommandField : uint16_t {
     c_store_rq = 0x0001,
     c_store_rsp = 0x8001,
+    c_get_rq = 0x0010,
+    c_get_rsp = 0x8010,
     c_find_rq = 0x0020,
     c_find_rsp = 0x8020,
     c_move_rq = 0x0021,
@@ -56,6 +58,7 @@ inline constexpr uint16_t pending_unsupported_keys = 0xFF01;
 inline constexpr uint16_t move_destination_unknown = 0xA801;
 inline constexpr uint16_t suboperations_failed = 0xB000;
 inline constexpr uint16_t out_of_resources_suboperations = 0xA702;  // none could be sent
+inline constexpr uint16_t cancelled = 0xFE00;  // C-GET: stopped at the requester's C-CANCEL
 }  // namespace status
 
 // A malformed command set.

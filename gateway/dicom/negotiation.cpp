@@ -50,12 +50,19 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
                                     std::string(cd::kImplicitVrLittleEndian)};
         // Request datasets (Storage Commitment, C-FIND) are read by us: little endian only.
         const bool find = query::is_find_sop_class(pc.abstract_syntax);
-        const bool move = query::is_move_sop_class(pc.abstract_syntax);
+        const bool move = query::is_move_sop_class(pc.abstract_syntax) ||
+                          query::is_get_sop_class(pc.abstract_syntax);
         const bool request = find || move || pc.abstract_syntax == cd::kStorageCommitmentSopClass;
+        // A viewer receiving C-GET sub-operations proposes storage with the SCP role for itself.
+        const auto role = std::find_if(
+            rq.user.roles.begin(), rq.user.roles.end(),
+            [&](const RoleSelection& r) { return r.sop_class_uid == pc.abstract_syntax && r.scp; });
+        const bool get_storage =
+            viewer && role != rq.user.roles.end() && cd::is_accepted_sop_class(pc.abstract_syntax);
         const bool verification = pc.abstract_syntax == cd::kVerificationSopClass;
         if (!request && !cd::is_accepted_sop_class(pc.abstract_syntax)) {
             reply.result = ContextResult::abstract_syntax_not_supported;
-        } else if (viewer && !find && !move && !verification) {
+        } else if (viewer && !find && !move && !verification && !get_storage) {
             reply.result = ContextResult::user_rejection;
             out.note =
                 "a viewer (principal '" + viewer->name + "') may only query, retrieve and echo";
@@ -78,7 +85,14 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
                 reply.result = ContextResult::transfer_syntaxes_not_supported;
             } else {
                 reply.transfer_syntax = *ts;
-                out.contexts[pc.id] = AcceptedContext{pc.abstract_syntax, *ts};
+                out.contexts[pc.id] = AcceptedContext{pc.abstract_syntax, *ts, get_storage};
+                const bool answered = std::any_of(
+                    out.ac.user.roles.begin(), out.ac.user.roles.end(),
+                    [&](const RoleSelection& r) { return r.sop_class_uid == pc.abstract_syntax; });
+                if (get_storage && !answered) {
+                    // It may be the SCP (it receives), not the SCU: viewers do not store.
+                    out.ac.user.roles.push_back({pc.abstract_syntax, false, true});
+                }
             }
         }
         out.ac.contexts.push_back(std::move(reply));

@@ -15,6 +15,8 @@ namespace countylink::dicom {
 struct AcceptedContext {
     std::string abstract_syntax;
     std::string transfer_syntax;
+    // A viewer's storage context for C-GET: it takes the SCP role, we send C-STOREs on it.
+    bool requester_is_scp = false;
 };
 
 struct Accepted {
@@ -44,9 +46,10 @@ inline constexpr AssociateRj local_limit_exceeded{2, 3, 2};
 // Decides on `rq`: called AE must be ours, calling AE known (a township's equipment, a
 // principal's viewer, or unregistered accepted), the DICOM application context, protocol
 // version 1. Each context gets the first transfer syntax the requester proposed that we
-// accept, so objects are stored as the equipment sent them. Viewers get C-ECHO, C-FIND and
-// C-MOVE only; equipment all but C-MOVE, and not C-FIND when unregistered (user rejection:
-// patient data).
+// accept, so objects are stored as the equipment sent them. Viewers get C-ECHO, C-FIND, C-MOVE
+// and C-GET, and storage contexts only where they take the SCP role (the C-GET sub-operations
+// come to them); equipment all but C-MOVE and C-GET, and not C-FIND when unregistered (user
+// rejection: patient data).
 std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config);
 
 }  // namespace countylink::dicom

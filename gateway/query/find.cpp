@@ -201,7 +201,7 @@ std::string_view level_name(Level level) {
 }
 
 bool is_study_root(std::string_view sop_class) {
-    return sop_class == kStudyRootFind || sop_class == kStudyRootMove;
+    return sop_class == kStudyRootFind || sop_class == kStudyRootMove || sop_class == kStudyRootGet;
 }
 
 // The identifier's Query/Retrieve Level in the model; nullopt (and 0xA900 with the reason)
@@ -233,6 +233,10 @@ bool is_find_sop_class(std::string_view sop_class) {
 
 bool is_move_sop_class(std::string_view sop_class) {
     return sop_class == kPatientRootMove || sop_class == kStudyRootMove;
+}
+
+bool is_get_sop_class(std::string_view sop_class) {
+    return sop_class == kPatientRootGet || sop_class == kStudyRootGet;
 }
 
 Selection select_instances(std::string_view sop_class,
@@ -279,7 +283,7 @@ Selection select_instances(std::string_view sop_class,
     if (!own || wanted.empty()) {
         out.status = 0xA900;
         out.reason = std::string("no ") + (own ? own->name : "unique key") + " for a " + out.level +
-                     "-level C-MOVE";
+                     "-level retrieval";
         return out;
     }
     for (const auto& value : wanted) {

@@ -20,10 +20,13 @@ inline constexpr std::string_view kPatientRootFind = "1.2.840.10008.5.1.4.1.2.1.
 inline constexpr std::string_view kStudyRootFind = "1.2.840.10008.5.1.4.1.2.2.1";
 inline constexpr std::string_view kPatientRootMove = "1.2.840.10008.5.1.4.1.2.1.2";
 inline constexpr std::string_view kStudyRootMove = "1.2.840.10008.5.1.4.1.2.2.2";
+inline constexpr std::string_view kPatientRootGet = "1.2.840.10008.5.1.4.1.2.1.3";
+inline constexpr std::string_view kStudyRootGet = "1.2.840.10008.5.1.4.1.2.2.3";
 
 // Whether `sop_class` is one of the two FIND (or MOVE) models we answer.
 bool is_find_sop_class(std::string_view sop_class);
 bool is_move_sop_class(std::string_view sop_class);
+bool is_get_sop_class(std::string_view sop_class);
 
 // A response identifier: (tag, UTF-8 value) pairs.
 using Match = std::vector<std::pair<uint32_t, std::string>>;
@@ -54,7 +57,8 @@ struct Selection {
     std::string level;
 };
 
-// Selects for C-MOVE in `sop_class` (a MOVE model); at most `max_instances`, else refused.
+// Selects for C-MOVE or C-GET in `sop_class` (a MOVE or GET model); at most `max_instances`,
+// else refused.
 Selection select_instances(std::string_view sop_class,
                            const codecs::dicom::QueryIdentifier& identifier, store::Index& index,
                            const Visible& visible, std::size_t max_instances = kMaxFindInstances);

@@ -48,8 +48,10 @@ struct Stored {
     std::string study, series, sop, patient_name;
 };
 
-Stored store(const Gateway& gw, const std::string& ae, const fs::path& file) {
-    const auto r = run("storescu -aet " + ae + " -aec COUNTYLINK 127.0.0.1 " +
+// `options`: e.g. -xx to propose the JPEG extended syntax a file is in.
+Stored store(const Gateway& gw, const std::string& ae, const fs::path& file,
+             const std::string& options = "") {
+    const auto r = run("storescu " + options + " -aet " + ae + " -aec COUNTYLINK 127.0.0.1 " +
                        std::to_string(gw.dicom_port()) + " '" + file.string() + "'");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return {dicom_value(file, "0020,000d"), dicom_value(file, "0020,000e"),
@@ -272,6 +274,52 @@ TEST_F(Find, MovescuRetrievesAStudyToTheViewer) {
     const auto nowhere = movescu(ct_.study, "NOWHERE");
     EXPECT_NE(nowhere.output.find("MoveDestinationUnknown"), std::string::npos) << nowhere.output;
     EXPECT_NE(gw_.log().find("[[dicom.move_destinations]]"), std::string::npos);
+}
+
+// getscu from the reader's viewer: the instances come back on its own association (storage
+// contexts where it takes the SCP role). An object stored as JPEG goes only to a viewer that
+// proposed JPEG for its class (nothing is transcoded); otherwise that sub-operation fails and
+// the final status says so.
+TEST_F(Find, GetscuRetrievesOnItsOwnAssociation) {
+    const fs::path jpeg = shared_dir() / "corpus/dicom/JPGExtended.dcm";
+    const Stored jpg = store(gw_, "CT_TOWN01", jpeg, "-xx");
+    const auto getscu = [&](const std::string& options, const std::string& study,
+                            const fs::path& into) {
+        fs::create_directories(into);
+        return run("getscu -v -S " + options + " -aet RAD_WS1 -od '" + into.string() +
+                   "' -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw_.dicom_port()) +
+                   " -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=" + study);
+    };
+    const auto files_in = [](const fs::path& dir) {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+        return out;
+    };
+    const auto ct = getscu("", ct_.study, tmp_.path() / "ct");
+    ASSERT_EQ(ct.exit_code, 0) << ct.output;
+    EXPECT_NE(ct.output.find("Number of Completed Suboperations : 1"), std::string::npos)
+        << ct.output;
+    const auto ct_files = files_in(tmp_.path() / "ct");
+    ASSERT_EQ(ct_files.size(), 1u);
+    EXPECT_EQ(dicom_value(ct_files[0], "0008,0018"), ct_.sop);
+
+    // Uncompressed proposed only: the JPEG object cannot go (one failed sub-operation).
+    const auto refused = getscu("", jpg.study, tmp_.path() / "uncompressed");
+    EXPECT_NE(refused.output.find("Number of Failed Suboperations    : 1"), std::string::npos)
+        << refused.output;
+    EXPECT_TRUE(files_in(tmp_.path() / "uncompressed").empty());
+    // JPEG proposed (+xx: JPEG extended first): it goes as stored.
+    const auto taken = getscu("+xx", jpg.study, tmp_.path() / "jpeg");
+    EXPECT_NE(taken.output.find("Number of Completed Suboperations : 1"), std::string::npos)
+        << taken.output;
+    const auto jpeg_files = files_in(tmp_.path() / "jpeg");
+    ASSERT_EQ(jpeg_files.size(), 1u);
+    EXPECT_EQ(dicom_value(jpeg_files[0], "0008,0018"), jpg.sop);
+
+    // Another queue's study: nothing comes.
+    const auto hidden = getscu("", mr_.study, tmp_.path() / "hidden");
+    EXPECT_EQ(hidden.exit_code, 0) << hidden.output;
+    EXPECT_TRUE(files_in(tmp_.path() / "hidden").empty());
 }
 
 // Orthanc (the county PACS) asks us to move a study to itself.

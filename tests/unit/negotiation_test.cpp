@@ -287,4 +287,34 @@ TEST(Negotiation, MoveIsForViewersOnly) {
     EXPECT_EQ(viewer.ac.contexts[0].result, ContextResult::acceptance);
 }
 
+// C-GET: a viewer's storage context is accepted when it takes the SCP role for the class (it
+// receives), and the AC answers that role (SCU 0: it still may not store); without the role
+// item the context stays refused. Equipment proposing the role gets plain storage.
+TEST(Negotiation, GetStorageContextsNeedTheViewersScpRole) {
+    constexpr std::string_view kStudyRootGet = "1.2.840.10008.5.1.4.1.2.2.3";
+    AssociateRq rq = request({context(1, kStudyRootGet, {kImplicitLe}),
+                              context(3, kCtImageStorage, {kJpegLossless, kExplicitLe}),
+                              context(5, kTwelveLeadEcg, {kExplicitLe})});
+    rq.user.roles.push_back({std::string(kCtImageStorage), false, true});
+    rq.calling_ae = "READ_STATION1";
+    const config::Config config = config_with_viewer();
+    const Accepted viewer = expect_accepted(negotiate(rq, config));
+    ASSERT_EQ(viewer.ac.contexts.size(), 3u);
+    EXPECT_EQ(viewer.ac.contexts[0].result, ContextResult::acceptance);
+    EXPECT_EQ(viewer.ac.contexts[1].result, ContextResult::acceptance);
+    EXPECT_EQ(viewer.ac.contexts[1].transfer_syntax, kJpegLossless);
+    EXPECT_TRUE(viewer.contexts.at(3).requester_is_scp);
+    EXPECT_EQ(viewer.ac.contexts[2].result, ContextResult::user_rejection) << "no role item";
+    ASSERT_EQ(viewer.ac.user.roles.size(), 1u);
+    EXPECT_EQ(viewer.ac.user.roles[0].sop_class_uid, kCtImageStorage);
+    EXPECT_FALSE(viewer.ac.user.roles[0].scu);
+    EXPECT_TRUE(viewer.ac.user.roles[0].scp);
+
+    rq.calling_ae = "CT_TOWN01";
+    const Accepted equipment = expect_accepted(negotiate(rq, config));
+    EXPECT_EQ(equipment.ac.contexts[0].result, ContextResult::user_rejection);
+    EXPECT_FALSE(equipment.contexts.at(3).requester_is_scp);
+    EXPECT_TRUE(equipment.ac.user.roles.empty());
+}
+
 }  // namespace countylink::dicom
