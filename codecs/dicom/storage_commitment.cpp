@@ -44,8 +44,18 @@ void put_references(DcmDataset& ds, const DcmTagKey& sequence,
             throw std::logic_error("cannot add a sequence item");
         }
         const SopReference& r = failed ? (*failed)[i].reference : references[i];
-        put(*item, DCM_ReferencedSOPClassUID, r.sop_class_uid);
-        put(*item, DCM_ReferencedSOPInstanceUID, r.sop_instance_uid);
+        if (failed) {
+            // A malformed reference is echoed as sent where DCMTK can write it, else left
+            // empty: the equipment gets 0x0110 for it instead of no report at all.
+            for (const auto& [tag, value] :
+                 {std::pair{DCM_ReferencedSOPClassUID, &r.sop_class_uid},
+                  std::pair{DCM_ReferencedSOPInstanceUID, &r.sop_instance_uid}}) {
+                if (item->putAndInsertString(tag, value->c_str()).bad()) put(*item, tag, "");
+            }
+        } else {
+            put(*item, DCM_ReferencedSOPClassUID, r.sop_class_uid);
+            put(*item, DCM_ReferencedSOPInstanceUID, r.sop_instance_uid);
+        }
         if (failed && item->putAndInsertUint16(DCM_FailureReason, (*failed)[i].reason).bad()) {
             throw std::logic_error("cannot set FailureReason");
         }

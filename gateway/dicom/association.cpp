@@ -285,7 +285,8 @@ awaitable<void> Association::serve() {
 }
 
 // Reads one whole PDU into body_, refusing lengths beyond what its type may have.
-awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
+awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout,
+                                           std::vector<std::byte>& into) {
     set_deadline(Clock::now() + timeout);
     std::array<std::byte, kPduHeaderSize> raw{};
     co_await asio::async_read(stream_, asio::buffer(raw), use_awaitable);
@@ -312,8 +313,8 @@ awaitable<PduHeader> Association::read_pdu(std::chrono::seconds timeout) {
                        "PDU length " + std::to_string(header.length) + " exceeds the limit of " +
                            std::to_string(limit));
     }
-    body_.resize(header.length);
-    co_await asio::async_read(stream_, asio::buffer(body_), use_awaitable);
+    into.resize(header.length);
+    co_await asio::async_read(stream_, asio::buffer(into), use_awaitable);
     acknowledge_now();
     deadline_ = Clock::time_point::max();
     co_return header;
@@ -1007,9 +1008,10 @@ awaitable<void> Association::send_stored_dataset(uint8_t context_id, store::Stor
 // `cancelled`; anything else but P-DATA with commands ends the association.
 awaitable<Command> Association::await_store_response(uint16_t message_id, bool& cancelled) {
     std::vector<std::byte> command;
+    std::vector<std::byte> pdu;
     for (;;) {
         const auto header =
-            co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.idle_timeout_s));
+            co_await read_pdu(std::chrono::seconds(ctx_.config.dicom.idle_timeout_s), pdu);
         if (header.type == PduType::abort) {
             throw AbortAssociation{AbortReason::not_specified, "peer aborted during a C-GET"};
         }
@@ -1017,7 +1019,8 @@ awaitable<Command> Association::await_store_response(uint16_t message_id, bool& 
             throw AbortAssociation{AbortReason::unexpected_pdu,
                                    "expected the C-STORE-RSP of a C-GET sub-operation"};
         }
-        for (const Pdv& pdv : decode_p_data(body_)) {
+        const auto pdvs = decode_p_data(pdu);
+        for (const Pdv& pdv : pdvs) {
             if (!pdv.is_command || command.size() + pdv.data.size() > kMaxCommandSet) {
                 throw AbortAssociation{AbortReason::unexpected_pdu_parameter,
                                        "expected the C-STORE-RSP of a C-GET sub-operation"};

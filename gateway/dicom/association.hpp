@@ -108,7 +108,13 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> watchdog();
     boost::asio::awaitable<bool> negotiate();
     boost::asio::awaitable<void> serve();
-    boost::asio::awaitable<PduHeader> read_pdu(std::chrono::seconds timeout);
+    boost::asio::awaitable<PduHeader> read_pdu(std::chrono::seconds timeout) {
+        return read_pdu(timeout, body_);
+    }
+    // Into another buffer than body_: a C-GET reads its sub-operations' responses while the
+    // PDVs of the PDU that carried its request (spans into body_) are still being walked.
+    boost::asio::awaitable<PduHeader> read_pdu(std::chrono::seconds timeout,
+                                               std::vector<std::byte>& into);
     boost::asio::awaitable<void> on_p_data();
     boost::asio::awaitable<void> on_command(Message& message);
     void start_dataset(Message& message);

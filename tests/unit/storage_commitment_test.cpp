@@ -185,6 +185,18 @@ TEST(StorageCommitmentReport, EncodesSequencesAndFailureReasons) {
     item->findAndGetUint16(DCM_FailureReason, reason);
     EXPECT_EQ(reason, 0x0112);
 
+    // A malformed reference DCMTK will not write as a UID (the fuzzer's '=' in one): it is
+    // still reported, 0x0110, its UID left empty, instead of the report failing altogether.
+    report.failed = {{{kDx, "=.2.826.0.1"}, cd::commitment_failure::processing_failure}};
+    DcmDataset odd;
+    ASSERT_TRUE(
+        dcmtk_read(cd::encode_commitment_report(report, kImplicit), EXS_LittleEndianImplicit, odd));
+    ASSERT_TRUE(odd.findAndGetSequenceItem(DCM_FailedSOPSequence, item, 0).good());
+    item->findAndGetUint16(DCM_FailureReason, reason);
+    EXPECT_EQ(reason, 0x0110);
+    item->findAndGetOFString(DCM_ReferencedSOPClassUID, value);
+    EXPECT_EQ(value, kDx);
+
     // All committed: event type 1 and no Failed SOP Sequence at all.
     report.failed.clear();
     EXPECT_EQ(report.event_type(), 1);
