@@ -2,6 +2,8 @@
 // name the key path, the file and the line.
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -114,8 +116,8 @@ constexpr std::array<std::string_view, 13> dicom_keys{"port",
 constexpr std::array<std::string_view, 4> http_keys{"port", "bind", "tls", "public_metrics"};
 constexpr std::array<std::string_view, 3> tls_keys{"certificate", "private_key", "ca"};
 constexpr std::array<std::string_view, 1> audit_keys{"file"};
-constexpr std::array<std::string_view, 5> principal_keys{"name", "role", "township", "queues",
-                                                         "ae_titles"};
+constexpr std::array<std::string_view, 6> principal_keys{"name",   "role",      "township",
+                                                         "queues", "ae_titles", "ae_hosts"};
 constexpr std::array<std::string_view, 4> role_names{"uploader", "reader", "ops", "admin"};
 constexpr std::array<Role, 4> roles{Role::uploader, Role::reader, Role::ops, Role::admin};
 constexpr std::array<std::string_view, 2> storage_keys{"data_dir", "zstd_level"};
@@ -263,6 +265,25 @@ bool valid_host(std::string_view host) {
     return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
         return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
     });
+}
+
+// The address in inet_ntop's form (so "::ffff:10.0.0.1" and "10.0.0.1" compare equal), or nullopt
+// for something that is no IP literal.
+std::optional<std::string> canonical_address(const std::string& text) {
+    unsigned char bytes[16];
+    char out[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET, text.c_str(), bytes) == 1) {
+        return inet_ntop(AF_INET, bytes, out, sizeof out) ? std::optional<std::string>(out)
+                                                          : std::nullopt;
+    }
+    if (inet_pton(AF_INET6, text.c_str(), bytes) != 1) return std::nullopt;
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(std::begin(kMapped), std::end(kMapped), bytes)) {
+        return inet_ntop(AF_INET, bytes + 12, out, sizeof out) ? std::optional<std::string>(out)
+                                                               : std::nullopt;
+    }
+    return inet_ntop(AF_INET6, bytes, out, sizeof out) ? std::optional<std::string>(out)
+                                                       : std::nullopt;
 }
 
 bool valid_token_name(std::string_view name) {
@@ -748,6 +769,8 @@ Principal read_principal(const TableReader& in) {
                "expected a queue name string");
     in.strings("ae_titles", principal.ae_titles, "expected an array of AE titles",
                "expected an AE title string");
+    in.strings("ae_hosts", principal.ae_hosts, "expected an array of IP addresses",
+               "expected an IP address string");
     return principal;
 }
 
@@ -1030,6 +1053,17 @@ void check_principals(const Reporter& reporter, const Config& config) {
         if (!p.ae_titles.empty() && p.role != Role::reader && p.role != Role::admin) {
             reporter.fail(path + ".ae_titles",
                           "only readers and admins have DICOM viewers (C-FIND reads studies)");
+        }
+        if (!p.ae_hosts.empty() && p.ae_titles.empty()) {
+            reporter.fail(path + ".ae_hosts",
+                          "ae_hosts limits the viewers of ae_titles; none listed");
+        }
+        for (std::size_t j = 0; j < p.ae_hosts.size(); ++j) {
+            if (!canonical_address(p.ae_hosts[j])) {
+                reporter.fail(
+                    path + ".ae_hosts[" + std::to_string(j) + "]",
+                    "expected an IPv4 or IPv6 address, got " + quote_value(p.ae_hosts[j]));
+            }
         }
         for (std::size_t j = 0; j < p.ae_titles.size(); ++j) {
             const std::string ae_path = path + ".ae_titles[" + std::to_string(j) + "]";
@@ -1321,6 +1355,14 @@ const Principal* Config::principal(std::string_view name) const {
         if (p.name == name) return &p;
     }
     return nullptr;
+}
+
+bool Principal::viewer_may_call_from(const std::string& address) const {
+    if (ae_hosts.empty()) return true;
+    const auto caller = canonical_address(address);
+    return caller && std::any_of(ae_hosts.begin(), ae_hosts.end(), [&](const std::string& h) {
+               return canonical_address(h) == caller;
+           });
 }
 
 const RemoteAe* Config::move_destination(const std::string& ae_title) const {

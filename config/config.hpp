@@ -171,6 +171,11 @@ struct Principal {
     // Calling AE titles of its DICOM viewers (reader, admin): they may query (C-FIND) what it
     // may read over HTTP, and store nothing.
     std::vector<std::string> ae_titles;
+    // IP addresses those viewers call from; empty: any (AE titles are not secrets).
+    std::vector<std::string> ae_hosts;
+
+    // Whether a viewer of this principal may call from `address` (an IP literal).
+    bool viewer_may_call_from(const std::string& address) const;
 
     bool operator==(const Principal&) const = default;
 };

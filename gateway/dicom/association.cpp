@@ -212,7 +212,7 @@ awaitable<bool> Association::negotiate() {
     const AssociateRq rq = decode_associate_rq(body_);
     calling_ae_ = rq.calling_ae;
 
-    auto decision = dicom::negotiate(rq, ctx_.config);
+    auto decision = dicom::negotiate(rq, ctx_.config, peer_address_);
     if (const auto mismatch = certificate_refusal()) {
         decision = Rejected{reject::calling_ae_not_recognized, *mismatch};
     }

@@ -12,7 +12,8 @@ namespace countylink::dicom {
 
 namespace cd = countylink::codecs::dicom;
 
-std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config) {
+std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config,
+                                           const std::string& peer_address) {
     if ((rq.protocol_version & 0x0001) == 0) {
         return Rejected{reject::protocol_version_not_supported, "protocol version not supported"};
     }
@@ -26,6 +27,11 @@ std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::
             "called AE '" + rq.called_ae + "' is not ours ('" + config.dicom.ae_title + "')"};
     }
     const config::Principal* viewer = config.principal_of_ae(rq.calling_ae);
+    if (viewer && !viewer->viewer_may_call_from(peer_address)) {
+        return Rejected{reject::calling_ae_not_recognized,
+                        "viewer AE '" + rq.calling_ae + "' called from " + peer_address +
+                            ", not one of principal '" + viewer->name + "''s ae_hosts"};
+    }
     auto township = viewer ? std::optional<std::string>("") : config.township_of(rq.calling_ae);
     if (!township) {
         return Rejected{reject::calling_ae_not_recognized,

@@ -50,6 +50,8 @@ inline constexpr AssociateRj local_limit_exceeded{2, 3, 2};
 // and C-GET, and storage contexts only where they take the SCP role (the C-GET sub-operations
 // come to them); equipment all but C-MOVE and C-GET, and not C-FIND when unregistered (user
 // rejection: patient data).
-std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config);
+// `peer_address`: the caller's IP address, checked against a viewer principal's ae_hosts.
+std::variant<Accepted, Rejected> negotiate(const AssociateRq& rq, const config::Config& config,
+                                           const std::string& peer_address = {});
 
 }  // namespace countylink::dicom

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -320,6 +321,31 @@ TEST_F(Find, GetscuRetrievesOnItsOwnAssociation) {
     const auto hidden = getscu("", mr_.study, tmp_.path() / "hidden");
     EXPECT_EQ(hidden.exit_code, 0) << hidden.output;
     EXPECT_TRUE(files_in(tmp_.path() / "hidden").empty());
+}
+
+// A viewer AE title tied to its station's address (ae_hosts): from any other address the
+// association is rejected, so knowing the AE title is not enough.
+TEST(Viewer, AeHostsTieTheAeTitleToItsStation) {
+    TempDir tmp;
+    const auto with_hosts = [&](const std::string& hosts, const std::string& name) {
+        std::string config = kConfig;
+        const std::string anchor = "ae_titles = [\"RAD_WS1\"]\n";
+        config.replace(config.find(anchor), anchor.size(), anchor + "ae_hosts = " + hosts + "\n");
+        return std::make_unique<Gateway>(tmp.path() / name, config);
+    };
+    const auto find = [](const Gateway& gw) {
+        return run("findscu -S -aet RAD_WS1 -aec COUNTYLINK 127.0.0.1 " +
+                   std::to_string(gw.dicom_port()) + " -k QueryRetrieveLevel=STUDY");
+    };
+    const auto elsewhere = with_hosts("[\"10.20.0.31\"]", "elsewhere");
+    const auto refused = find(*elsewhere);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.output.find("Association Rejected"), std::string::npos) << refused.output;
+    EXPECT_NE(elsewhere->log().find("not one of principal 'rad''s ae_hosts"), std::string::npos)
+        << elsewhere->log();
+    const auto here = with_hosts("[\"127.0.0.1\"]", "here");
+    const auto accepted = find(*here);
+    EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
 }
 
 // Orthanc (the county PACS) asks us to move a study to itself.

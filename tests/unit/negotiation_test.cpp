@@ -317,4 +317,19 @@ TEST(Negotiation, GetStorageContextsNeedTheViewersScpRole) {
     EXPECT_TRUE(equipment.ac.user.roles.empty());
 }
 
+// A viewer AE title tied to its station's address: from elsewhere it is not recognised.
+TEST(Negotiation, ViewerFromAnotherAddressIsRejected) {
+    config::Config config = config_with_viewer();
+    config.api.principals.back().ae_hosts = {"10.20.0.31", "::ffff:10.20.0.32"};
+    AssociateRq rq = request({context(1, kStudyRootFind, {kExplicitLe})});
+    rq.calling_ae = "READ_STATION1";
+    EXPECT_NE(expect_accepted(negotiate(rq, config, "10.20.0.31")).viewer, nullptr);
+    EXPECT_NE(expect_accepted(negotiate(rq, config, "10.20.0.32")).viewer, nullptr)
+        << "an IPv4-mapped address is the same station";
+    expect_rj(expect_rejected(negotiate(rq, config, "10.20.0.99")), 1, 1, 3);
+    expect_rj(expect_rejected(negotiate(rq, config, "")), 1, 1, 3);
+    rq.calling_ae = "CT_TOWN01";  // equipment is not limited by a viewer's hosts
+    EXPECT_EQ(expect_accepted(negotiate(rq, config, "10.20.0.99")).township, "Dongxiang");
+}
+
 }  // namespace countylink::dicom

@@ -149,6 +149,19 @@ TEST(SecurityConfig, ViewerAeTitlesOfPrincipals) {
     expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
                                             "ae_titles = [\"A\\\\B\"]\n"),
                     {"api.principals[0].ae_titles[0]", "expected an AE title"});
+    const Config hosts =
+        parse_toml(kTownship +
+                   "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                   "ae_titles = [\"WS\"]\nae_hosts = [\"10.20.0.31\", \"fe80::1\"]\n");
+    EXPECT_TRUE(hosts.api.principals[0].viewer_may_call_from("10.20.0.31"));
+    EXPECT_TRUE(hosts.api.principals[0].viewer_may_call_from("::ffff:10.20.0.31"));
+    EXPECT_FALSE(hosts.api.principals[0].viewer_may_call_from("10.20.0.3"));
+    expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                                            "ae_titles = [\"WS\"]\nae_hosts = [\"ws1.county\"]\n"),
+                    {"api.principals[0].ae_hosts[0]", "expected an IPv4 or IPv6 address"});
+    expect_contains(parse_error(kTownship + "[[api.principals]]\nname = \"a\"\nrole = \"admin\"\n"
+                                            "ae_hosts = [\"10.0.0.1\"]\n"),
+                    {"api.principals[0].ae_hosts", "none listed"});
 }
 
 // Where C-MOVE may send: AE titles with addresses, each once.

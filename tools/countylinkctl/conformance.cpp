@@ -50,7 +50,9 @@ std::string conformance_statement(const config::Config& c) {
          "(`[[api.principals]]`\n"
       << "  `ae_titles`, readers and admins): such a caller gets Verification, C-FIND, C-MOVE and\n"
       << "  C-GET, and Storage contexts only with the SCP role (C-GET sub-operations); C-MOVE and\n"
-      << "  C-GET are refused (result 1) to everyone else.\n"
+      << "  C-GET are refused (result 1) to everyone else. A viewer calling from an address not\n"
+      << "  in its principal's `ae_hosts` (when set) is rejected permanent, service-user,\n"
+      << "  reason 3.\n"
       << "- At most " << c.dicom.max_associations
       << " simultaneous associations (`dicom.max_associations`); beyond that A-ASSOCIATE-RJ "
          "transient, service-provider (presentation), reason 2.\n"
