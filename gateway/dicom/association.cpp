@@ -957,8 +957,7 @@ awaitable<void> Association::on_get_request(Message& m) {
             sub.priority = 0;
             sub.data_set_type = kDataSetPresent;
             co_await send_command(pc->first, sub);
-            store::StoredDataset data(ctx_.blobs.open(r.sha256));
-            co_await send_stored_dataset(pc->first, data);
+            co_await send_stored_dataset(pc->first, r.sha256);
             const Command rsp = co_await await_store_response(*sub.message_id, cancelled);
             subs.add(r.sop_instance_uid, rsp.status.value_or(0xFFFF));
         }
@@ -986,15 +985,21 @@ awaitable<void> Association::on_get_request(Message& m) {
 
 // A stored object's dataset as P-DATA on `context_id`, read in PDV-sized pieces on a worker;
 // the last PDV is flagged once the reader reports the end, so one piece is held back.
-awaitable<void> Association::send_stored_dataset(uint8_t context_id, store::StoredDataset& data) {
+awaitable<void> Association::send_stored_dataset(uint8_t context_id, const std::string& sha256) {
     const std::size_t max_value =
         peer_max_pdu_ == 0 ? (1u << 20) : std::max<std::size_t>(peer_max_pdu_, 1024) - 12;
     std::vector<std::byte> chunk(std::min<std::size_t>(max_value, 1u << 20));
     std::vector<std::byte> next(chunk.size());
-    std::size_t held = co_await server::run_on(ctx_.workers, [&] { return data.read(chunk); });
+    // The blob is opened on the worker too: file I/O stays off the network thread.
+    std::optional<store::StoredDataset> data;
+    auto& blobs = ctx_.blobs;
+    std::size_t held = co_await server::run_on(ctx_.workers, [&] {
+        data.emplace(blobs.open(sha256));
+        return data->read(chunk);
+    });
     for (;;) {
         const std::size_t n =
-            held == 0 ? 0 : co_await server::run_on(ctx_.workers, [&] { return data.read(next); });
+            held == 0 ? 0 : co_await server::run_on(ctx_.workers, [&] { return data->read(next); });
         const bool last = n == 0;
         co_await send(
             encode_p_data(context_id, false, last, std::span<const std::byte>(chunk.data(), held)));

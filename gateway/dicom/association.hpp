@@ -132,8 +132,7 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> send_retrieval_final(uint8_t context_id, const Command& rsp,
                                                       const SubOperations& subs);
     audit::Event retrieval_event(const std::string& what, const query::Selection& selection);
-    boost::asio::awaitable<void> send_stored_dataset(uint8_t context_id,
-                                                     store::StoredDataset& data);
+    boost::asio::awaitable<void> send_stored_dataset(uint8_t context_id, const std::string& sha256);
     boost::asio::awaitable<Command> await_store_response(uint16_t message_id, bool& cancelled);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);
