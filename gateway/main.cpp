@@ -6,6 +6,7 @@
 #include <dcmtk/oflog/oflog.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -259,7 +260,24 @@ int run(const config::Config& config) {
     }
     store::SqliteIndex index(data / "index.sqlite");
     store::BlobStore blobs(data / "blobs", config.storage.zstd_level);
-    stale += blobs.recover(index.referenced_blobs());
+    const store::BlobStore::Recovery recovered = blobs.recover(index.referenced_blobs());
+    stale += recovered.removed;
+    // Indexed, but the blob's name never reached the disk (a crash while both were being made
+    // durable): never acknowledged, so the sender still has it and sends again. At most one
+    // such object per worker; many more missing means a disk not mounted or files removed by
+    // hand, and then the rows are left alone for someone to look at.
+    const std::size_t in_flight_bound = std::max<std::size_t>(64, config.server.workers);
+    if (!recovered.missing.empty() && recovered.missing.size() <= in_flight_bound) {
+        const std::size_t rows = index.forget_blobs(recovered.missing);
+        log.warn("recovery: ", rows, " index rows named a blob not on disk (",
+                 recovered.missing.size(), ", first ", recovered.missing.front(),
+                 "): removed, they were never acknowledged");
+    } else if (!recovered.missing.empty()) {
+        log.error("recovery: ", recovered.missing.size(), " blobs the index names are not in ",
+                  fs::absolute(data / "blobs").string(), " (first ", recovered.missing.front(),
+                  "); far more than a crash leaves, so their rows are kept: is the disk "
+                  "mounted? Retrievals of those instances fail until the files are back");
+    }
     log.info("data directory ", fs::absolute(data).string(), ": ", index.instance_count(),
              " instances indexed, ", stale, " unacknowledged leftovers removed");
 

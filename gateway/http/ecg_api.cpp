@@ -180,7 +180,6 @@ Answer receive(server::Context& ctx, const std::string& body, const std::string&
             quarantine(ctx, bytes, who, township, error);
             return error_answer(status_for(error.kind), error.reason);
         }
-        io::sync_directory(ref.directory);
         auto& record = request.ecg->record;
         record.original_sha256 = ref.sha256;
         record.original_content_type = content_type;

@@ -109,7 +109,9 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     const auto start = Clock::now();
     const auto samples =
         report.samples ? cd::locate_samples(request.file, *report.samples) : std::nullopt;
-    const store::BlobRef blob = storage_.blobs.put(request.file, samples);
+    // Written now, made durable while the index commits (GroupCommit::commit).
+    store::PendingBlob pending = storage_.blobs.write(request.file, samples);
+    const store::BlobRef& blob = pending.ref();
 
     store::InstanceRecord record;
     const auto& ids = report.ids;
@@ -153,7 +155,8 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
         if (flawed) comment += (comment.empty() ? "" : "; ") + f.reason;
     }
 
-    const store::RecordOutcome outcome = storage_.commits.commit(record, blob.directory);
+    const store::RecordOutcome outcome =
+        storage_.commits.commit(record, [&] { storage_.blobs.publish(pending); });
     metrics_.stage_latency.with({"store"}).observe(seconds_since(start));
     health_.storage_ok();
 

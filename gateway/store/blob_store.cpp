@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace countylink::store {
@@ -123,6 +124,13 @@ void BlobStore::give_back(std::unique_ptr<compress::ZstdContext> context) {
 
 BlobRef BlobStore::put(const fs::path& source,
                        const std::optional<compress::SampleRange>& samples) {
+    PendingBlob blob = write(source, samples);
+    publish(blob);
+    return blob.ref();
+}
+
+PendingBlob BlobStore::write(const fs::path& source,
+                             const std::optional<compress::SampleRange>& samples) {
     io::UniqueFd in = io::open_file(source, O_RDONLY);
     struct stat source_stat {};
     if (::fstat(in.get(), &source_stat) != 0) {
@@ -133,76 +141,113 @@ BlobRef BlobStore::put(const fs::path& source,
         std::unique_ptr<compress::ZstdContext> context;
         ~Lease() { store.give_back(std::move(context)); }
     } lease{*this, take_context()};
-    const fs::path tmp = root_ / kTmpDir / ("put-" + unique_suffix());
-    BlobRef ref;
-    {
-        io::UniqueFd out = io::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-        // The temporary is removed if anything below throws.
-        struct Cleanup {
-            const fs::path& p;
-            bool armed = true;
-            ~Cleanup() {
-                if (armed) {
-                    std::error_code ec;
-                    fs::remove(p, ec);
-                }
-            }
-        } cleanup{tmp};
+    PendingBlob blob;
+    blob.tmp_ = root_ / kTmpDir / ("put-" + unique_suffix());
+    blob.fd_ = io::open_file(blob.tmp_, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    BlobRef& ref = blob.ref_;  // the temporary is removed with `blob` if anything below throws
 
-        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(),
-                                                                    &EVP_MD_CTX_free);
-        if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) {
-            throw std::runtime_error("openssl: cannot start SHA-256");
-        }
-        uint64_t header_size = 0;
-        std::optional<compress::SampleFilter> filter;
-        if (samples) {
-            const auto header = compress::encode_filter_header(*samples);
-            io::write_all(out.get(), header);
-            header_size = header.size();
-            filter.emplace(*samples, compress::SampleFilter::Direction::encode);
-        }
-        // The filter keeps the length, so the frame's size is the file's.
-        compress::ZstdWriter zstd(out.get(), *lease.context,
-                                  static_cast<uint64_t>(source_stat.st_size));
-        const auto compress = [&zstd](std::span<const std::byte> b) { zstd.write(b); };
-        // Not zero-filled: a megabyte memset per object showed in profiles.
-        const auto buffer = std::make_unique_for_overwrite<std::byte[]>(kChunk);
-        for (;;) {
-            const std::size_t n = io::read_some(in.get(), {buffer.get(), kChunk});
-            if (n == 0) break;
-            EVP_DigestUpdate(sha.get(), buffer.get(), n);
-            if (filter) {
-                filter->feed({buffer.get(), n}, compress);
-            } else {
-                zstd.write({buffer.get(), n});
-            }
-            ref.raw_size += n;
-        }
-        if (filter) filter->finish(compress);
-        ref.stored_size = header_size + zstd.finish();
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned digest_len = 0;
-        EVP_DigestFinal_ex(sha.get(), digest, &digest_len);
-        ref.sha256 = hex(digest, digest_len);
-        io::sync_fd(out.get());
-
-        const fs::path final_path = path_of(ref.sha256);
-        ref.directory = final_path.parent_path();
-        if (fs::create_directories(ref.directory)) io::sync_directory(root_);  // removed by hand
-        if (fs::exists(final_path)) {
-            // Same bytes already stored: keep the durable copy, drop ours (cleanup does it).
-            return ref;
-        }
-        fs::rename(tmp, final_path);
-        cleanup.armed = false;
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("openssl: cannot start SHA-256");
     }
-    return ref;
+    const int out = blob.fd_.get();
+    uint64_t header_size = 0;
+    std::optional<compress::SampleFilter> filter;
+    if (samples) {
+        const auto header = compress::encode_filter_header(*samples);
+        io::write_all(out, header);
+        header_size = header.size();
+        filter.emplace(*samples, compress::SampleFilter::Direction::encode);
+    }
+    // The filter keeps the length, so the frame's size is the file's.
+    compress::ZstdWriter zstd(out, *lease.context, static_cast<uint64_t>(source_stat.st_size));
+    const auto compress = [&zstd](std::span<const std::byte> b) { zstd.write(b); };
+    // Not zero-filled: a megabyte memset per object showed in profiles.
+    const auto buffer = std::make_unique_for_overwrite<std::byte[]>(kChunk);
+    for (;;) {
+        const std::size_t n = io::read_some(in.get(), {buffer.get(), kChunk});
+        if (n == 0) break;
+        EVP_DigestUpdate(sha.get(), buffer.get(), n);
+        if (filter) {
+            filter->feed({buffer.get(), n}, compress);
+        } else {
+            zstd.write({buffer.get(), n});
+        }
+        ref.raw_size += n;
+    }
+    if (filter) filter->finish(compress);
+    ref.stored_size = header_size + zstd.finish();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned digest_len = 0;
+    EVP_DigestFinal_ex(sha.get(), digest, &digest_len);
+    ref.sha256 = hex(digest, digest_len);
+
+    const fs::path final_path = path_of(ref.sha256);
+    ref.directory = final_path.parent_path();
+    if (fs::create_directories(ref.directory)) io::sync_directory(root_);  // removed by hand
+    if (fs::exists(final_path)) {
+        // Same bytes already stored (and synced before they were named): keep that copy.
+        blob.fd_ = io::UniqueFd();
+        std::error_code ec;
+        fs::remove(blob.tmp_, ec);
+        blob.tmp_.clear();
+        return blob;
+    }
+    {
+        std::lock_guard lock(flight_mutex_);
+        ++in_flight_[ref.sha256];
+    }
+    blob.store_ = this;
+    return blob;
 }
 
-bool BlobStore::contains(const std::string& sha256) const {
+void BlobStore::publish(PendingBlob& blob) {
+    if (!blob.tmp_.empty()) {
+        // Data before name: a blob under its final name is always complete.
+        io::sync_fd(blob.fd_.get());
+        blob.fd_ = io::UniqueFd();
+        fs::rename(blob.tmp_, path_of(blob.ref_.sha256));
+        blob.tmp_.clear();
+    }
+    // The name, also when the bytes were already there: whoever renamed them may still be
+    // syncing this directory.
+    io::sync_directory(blob.ref_.directory);
+    if (blob.store_ != nullptr) {
+        blob.store_ = nullptr;
+        land(blob.ref_.sha256);
+    }
+}
+
+void BlobStore::land(const std::string& sha256) {
+    {
+        std::lock_guard lock(flight_mutex_);
+        const auto it = in_flight_.find(sha256);
+        if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
+    }
+    landed_.notify_all();
+}
+
+PendingBlob::PendingBlob(PendingBlob&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)),
+      tmp_(std::move(other.tmp_)),
+      fd_(std::move(other.fd_)),
+      ref_(std::move(other.ref_)) {
+    other.tmp_.clear();
+}
+
+PendingBlob::~PendingBlob() {
+    if (!tmp_.empty()) {
+        std::error_code ec;
+        fs::remove(tmp_, ec);
+    }
+    if (store_ != nullptr) store_->land(ref_.sha256);
+}
+
+bool BlobStore::contains(const std::string& sha256) {
     std::error_code ec;
-    return fs::exists(path_of(sha256), ec);
+    if (fs::exists(path_of(sha256), ec)) return true;
+    std::lock_guard lock(flight_mutex_);
+    return in_flight_.contains(sha256);
 }
 
 uint64_t BlobStore::remove(const std::string& sha256) {
@@ -213,27 +258,44 @@ uint64_t BlobStore::remove(const std::string& sha256) {
     return fs::remove(path, ec) && !ec ? size : 0;  // left for start-up recovery otherwise
 }
 
-BlobReader BlobStore::open(const std::string& sha256) const {
+BlobReader BlobStore::open(const std::string& sha256) {
+    try {
+        return BlobReader(io::open_file(path_of(sha256), O_RDONLY));
+    } catch (const std::system_error& e) {
+        if (e.code() != std::errc::no_such_file_or_directory) throw;
+    }
+    // Indexed a moment before its name is durable (GroupCommit publishes alongside): wait.
+    {
+        std::unique_lock lock(flight_mutex_);
+        landed_.wait(lock, [&] { return !in_flight_.contains(sha256); });
+    }
     return BlobReader(io::open_file(path_of(sha256), O_RDONLY));
 }
 
-std::size_t BlobStore::recover(const std::vector<std::string>& referenced) {
-    std::size_t removed = 0;
+BlobStore::Recovery BlobStore::recover(const std::vector<std::string>& referenced) {
+    Recovery result;
+    std::size_t& removed = result.removed;
     for (const auto& entry : fs::directory_iterator(root_ / kTmpDir)) {
         fs::remove(entry.path());
         ++removed;
     }
     const std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
+    std::unordered_set<std::string> missing = keep;
     for (const auto& dir : fs::directory_iterator(root_)) {
         if (!dir.is_directory() || dir.path().filename() == kTmpDir) continue;
         for (const auto& blob : fs::directory_iterator(dir.path())) {
-            if (blob.path().extension() != ".zst" || !keep.contains(blob.path().stem().string())) {
+            const std::string name = blob.path().stem().string();
+            if (blob.path().extension() == ".zst" && keep.contains(name)) {
+                missing.erase(name);
+            } else {
                 fs::remove(blob.path());
                 ++removed;
             }
         }
     }
-    return removed;
+    result.missing.assign(missing.begin(), missing.end());
+    std::sort(result.missing.begin(), result.missing.end());
+    return result;
 }
 
 }  // namespace countylink::store

@@ -1,6 +1,5 @@
 #include "gateway/store/group_commit.hpp"
 
-#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -27,14 +26,33 @@ GroupCommit::~GroupCommit() {
 
 RecordOutcome GroupCommit::commit(const InstanceRecord& record,
                                   const std::filesystem::path& blob_directory) {
-    Pending pending{&record, blob_directory, {}};
+    return commit(record, [&blob_directory] { io::sync_directory(blob_directory); });
+}
+
+RecordOutcome GroupCommit::commit(const InstanceRecord& record,
+                                  const std::function<void()>& publish) {
+    Pending pending{&record, {}};
     auto result = pending.done.get_future();
     {
         std::lock_guard lock(mutex_);
         queue_.push_back(&pending);
     }
     wake_.notify_one();
-    return result.get();
+    std::exception_ptr published;
+    try {
+        publish();
+    } catch (...) {
+        published = std::current_exception();
+    }
+    if (!published) return result.get();  // `pending` must outlive the committer's use of it
+    try {
+        if (result.get() != RecordOutcome::duplicate) {
+            index_.forget_instance(record.sop_instance_uid, record.sha256);
+        }
+    } catch (...) {
+        // The index refused too; publish's error is the one the sender needs.
+    }
+    std::rethrow_exception(published);
 }
 
 void GroupCommit::run() {
@@ -47,8 +65,6 @@ void GroupCommit::run() {
             batch.swap(queue_);
         }
         std::lock_guard hold(batch_mutex_);
-        // A directory that cannot be synced fails only the commits whose blobs live there.
-        std::map<std::filesystem::path, std::exception_ptr> synced;
         std::vector<Pending*> ready;
         for (Pending* p : batch) {
             if (blobs_present_ && !blobs_present_(*p->record)) {
@@ -56,19 +72,7 @@ void GroupCommit::run() {
                     "blob removed by a purge before its index commit: send again")));
                 continue;
             }
-            auto [it, fresh] = synced.try_emplace(p->directory);
-            if (fresh) {
-                try {
-                    io::sync_directory(p->directory);
-                } catch (...) {
-                    it->second = std::current_exception();
-                }
-            }
-            if (it->second) {
-                p->done.set_exception(it->second);
-            } else {
-                ready.push_back(p);
-            }
+            ready.push_back(p);
         }
         if (ready.empty()) continue;
         try {

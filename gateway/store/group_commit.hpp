@@ -1,6 +1,8 @@
 // Group commit: concurrent stores hand their index record here and wait; one committer
-// thread fsyncs the blob directories of everything waiting, then records it all in one index
-// transaction (one WAL fsync). N concurrent stores cost ~2 fsyncs instead of 2N.
+// thread records everything waiting in one index transaction (one WAL fsync), while each store
+// makes its own blob durable on its own thread (BlobStore::publish: the blob's fsync, rename,
+// directory fsync). The two run side by side, so one object's answer waits for the longer of
+// them, not their sum; the answer goes only when both are done.
 #pragma once
 
 #include <condition_variable>
@@ -27,8 +29,12 @@ class GroupCommit {
     GroupCommit(const GroupCommit&) = delete;
     GroupCommit& operator=(const GroupCommit&) = delete;
 
-    // Makes `blob_directory` durable and records `record`; returns once both are on disk.
-    // Throws whatever the fsync or the index threw (then the record is not in the index).
+    // Records `record` while `publish` runs on the calling thread; returns once both are done.
+    // Throws what either threw. If `publish` throws after the record went in, the record is
+    // taken back (Index::forget_instance), so the index never keeps what was refused.
+    RecordOutcome commit(const InstanceRecord& record, const std::function<void()>& publish);
+
+    // As above, publishing = fsync of `blob_directory` (a blob put() and renamed already).
     RecordOutcome commit(const InstanceRecord& record, const std::filesystem::path& blob_directory);
 
     // Runs `fn` on the calling thread while no batch is being committed (an online purge: a
@@ -41,7 +47,6 @@ class GroupCommit {
   private:
     struct Pending {
         const InstanceRecord* record;
-        std::filesystem::path directory;
         std::promise<RecordOutcome> done;
     };
     void run();

@@ -153,6 +153,17 @@ class Index {
     // when it is not purgeable now.
     virtual std::optional<std::vector<std::string>> purge_study(const std::string& study_uid,
                                                                 int64_t stored_before_ms) = 0;
+
+    // Ingest names a blob while its row commits (GroupCommit), so a crash in between can leave
+    // rows whose blob never became durable; they were never acknowledged. Takes them out, with
+    // their forward items, ECG records and worklist links (items nobody claimed or reported that
+    // are left empty go too). Returns the instance rows removed.
+    virtual std::size_t forget_blobs(const std::vector<std::string>& sha256s) = 0;
+
+    // Takes back the latest version of `sop_instance_uid` if it names `sha256` (a commit whose
+    // blob failed to publish), with what forget_blobs takes along. Returns whether it did.
+    virtual bool forget_instance(const std::string& sop_instance_uid,
+                                 const std::string& sha256) = 0;
 };
 
 }  // namespace countylink::store

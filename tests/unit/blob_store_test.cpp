@@ -246,7 +246,7 @@ TEST(BlobStore, RecoverRemovesTempsAndUnreferencedBlobs) {
     // An interrupted put: a partial temporary.
     write_file(root / "tmp" / "put-123456", text_bytes("partial zstd frame"));
 
-    EXPECT_EQ(store.recover({kept.sha256}), 2u);
+    EXPECT_EQ(store.recover({kept.sha256}).removed, 2u);
 
     EXPECT_FALSE(fs::exists(root / "tmp" / "put-123456"));
     EXPECT_FALSE(fs::exists(store.path_of(orphan.sha256)));
@@ -255,12 +255,68 @@ TEST(BlobStore, RecoverRemovesTempsAndUnreferencedBlobs) {
     EXPECT_EQ(blob_files(root).size(), 1u);
 
     // Nothing left to clean: a second recovery removes nothing and still keeps the blob.
-    EXPECT_EQ(store.recover({kept.sha256}), 0u);
+    EXPECT_EQ(store.recover({kept.sha256}).removed, 0u);
     EXPECT_TRUE(fs::exists(store.path_of(kept.sha256)));
 
     // The store is usable after recovery.
     const BlobRef again = store.put(dir.path() / "orphan");
     EXPECT_EQ(read_all(store.open(again.sha256)), text_bytes("index commit never happened"));
+}
+
+// Recovery names what the index refers to but the disk does not have (a crash after the
+// index commit, before the blob's name was durable), so those rows can be taken out.
+TEST(BlobStore, RecoverNamesReferencedBlobsThatAreMissing) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 1);
+    write_file(dir.path() / "kept", text_bytes("on disk"));
+    const BlobRef kept = store.put(dir.path() / "kept");
+    const std::string lost(64, 'e');
+    const auto recovered = store.recover({kept.sha256, lost});
+    EXPECT_EQ(recovered.removed, 0u);
+    EXPECT_EQ(recovered.missing, std::vector<std::string>{lost});
+}
+
+// write() then publish(): nothing is under the blob's name until publish, yet the blob counts
+// as present (a commit may refer to it) and a reader asking for it waits for the publish.
+TEST(BlobStore, WrittenBlobIsInFlightUntilPublished) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 1);
+    const Bytes data = sample_object(7);
+    write_file(dir.path() / "object.dcm", data);
+    PendingBlob pending = store.write(dir.path() / "object.dcm");
+    const std::string sha = pending.ref().sha256;
+    EXPECT_FALSE(fs::exists(store.path_of(sha)));
+    EXPECT_TRUE(store.contains(sha));
+
+    Bytes seen;
+    std::thread reader([&] { seen = read_all(store.open(sha)); });
+    store.publish(pending);
+    reader.join();
+    EXPECT_EQ(seen, data);
+    EXPECT_TRUE(fs::exists(store.path_of(sha)));
+    EXPECT_TRUE(fs::is_empty(dir.path() / "blobs" / "tmp"));
+}
+
+// A blob written but never published (its commit failed) leaves nothing behind.
+TEST(BlobStore, UnpublishedBlobLeavesNothing) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 1);
+    write_file(dir.path() / "object.dcm", text_bytes("refused after writing"));
+    std::string sha;
+    {
+        PendingBlob pending = store.write(dir.path() / "object.dcm");
+        sha = pending.ref().sha256;
+    }
+    EXPECT_FALSE(store.contains(sha));
+    EXPECT_TRUE(fs::is_empty(dir.path() / "blobs" / "tmp"));
+    EXPECT_THROW(store.open(sha), std::system_error);
+
+    // Bytes already stored: no temporary at all, and publish only syncs the name.
+    const BlobRef stored = store.put(dir.path() / "object.dcm");
+    PendingBlob again = store.write(dir.path() / "object.dcm");
+    EXPECT_TRUE(fs::is_empty(dir.path() / "blobs" / "tmp"));
+    store.publish(again);
+    EXPECT_EQ(read_all(store.open(stored.sha256)), text_bytes("refused after writing"));
 }
 
 }  // namespace

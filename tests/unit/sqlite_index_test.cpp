@@ -309,7 +309,92 @@ TEST(GroupCommit, CommitThrowsWhenBlobDirectoryMissing) {
     // The committer survives the failure.
     EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::stored);
     EXPECT_EQ(index.instance_count(), 1u);
-    EXPECT_EQ(group.transactions(), 1u);
+    EXPECT_EQ(group.transactions(), 2u);  // the failed one was recorded, then taken back
+}
+
+// The blob is published while its row commits; when publishing fails the row comes out again
+// with everything it brought (forward copy, worklist item), and an older version stays latest.
+TEST(GroupCommit, FailedPublishTakesTheRecordBack) {
+    TempDir dir;
+    SqliteIndex index(dir.path() / "index.sqlite");
+    SqliteOutbox outbox(dir.path() / "index.sqlite");
+    SqliteReadingQueues queues(dir.path() / "index.sqlite");
+    GroupCommit group(index);
+    const auto fail = [] { throw std::system_error(EIO, std::generic_category(), "fsync"); };
+    InstanceRecord r = record("1.2.3", sha('a'));
+    r.forward = {"pacs"};
+    r.queues = {"ct"};
+    r.immediate = true;
+    EXPECT_THROW(group.commit(r, fail), std::system_error);
+    EXPECT_FALSE(index.latest_instance("1.2.3"));
+    EXPECT_TRUE(outbox.due("pacs", r.stored_at_ms + 1, 10).empty());
+    queue::ItemFilter ct;
+    ct.queue = "ct";
+    EXPECT_TRUE(queues.items(ct).items.empty()) << "no worklist item for an instance not kept";
+
+    EXPECT_EQ(group.commit(r, [] {}), RecordOutcome::stored);
+    ASSERT_EQ(queues.items(ct).items.size(), 1u);
+    EXPECT_EQ(outbox.due("pacs", r.stored_at_ms + 1, 10).size(), 1u);
+    InstanceRecord newer = r;
+    newer.sha256 = sha('b');
+    EXPECT_THROW(group.commit(newer, fail), std::system_error);
+    ASSERT_TRUE(index.latest_instance("1.2.3"));
+    EXPECT_EQ(index.latest_instance("1.2.3")->record.sha256, sha('a'));
+    EXPECT_EQ(outbox.due("pacs", r.stored_at_ms + 1, 10).size(), 1u);
+    const auto items = queues.items(ct).items;
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(queues.instances(items[0].id).size(), 1u);
+    // A duplicate whose publish fails takes nothing back: the row was already there.
+    EXPECT_THROW(group.commit(r, fail), std::system_error);
+    EXPECT_EQ(index.instance_count(), 1u);
+}
+
+// Recovery: rows naming a blob that never became durable go, with what named only them; a
+// reader's claimed item, other instances and other versions stay.
+TEST(SqliteIndex, ForgetBlobsTakesOutRowsAndWhatOnlyTheyBrought) {
+    TempDir dir;
+    SqliteIndex index(dir.path() / "index.sqlite");
+    SqliteOutbox outbox(dir.path() / "index.sqlite");
+    SqliteReadingQueues queues(dir.path() / "index.sqlite");
+    constexpr int64_t t0 = 1718000000000;
+    auto in_study = [&](const std::string& uid, const std::string& study, char blob) {
+        InstanceRecord r = record(uid, sha(blob));
+        r.study_instance_uid = study;
+        r.stored_at_ms = t0;
+        r.forward = {"pacs"};
+        r.queues = {"ct"};
+        r.immediate = true;
+        return r;
+    };
+    index.record_instances(std::vector{in_study("1.1", "9.1", 'a'), in_study("1.2", "9.2", 'b'),
+                                       in_study("1.3", "9.2", 'c')});
+    index.record_instances(std::vector{in_study("1.1", "9.1", 'd')});  // a second version
+    EXPECT_EQ(index.forget_blobs({sha('d'), sha('b'), sha('f')}), 2u);
+    ASSERT_TRUE(index.latest_instance("1.1"));
+    EXPECT_EQ(index.latest_instance("1.1")->record.sha256, sha('a'));
+    EXPECT_FALSE(index.latest_instance("1.2"));
+    EXPECT_TRUE(index.latest_instance("1.3"));
+    std::set<std::string> forwarded;
+    for (const auto& item : outbox.due("pacs", t0 + 1, 10)) forwarded.insert(item.sha256);
+    EXPECT_EQ(forwarded, (std::set<std::string>{sha('a'), sha('c')}));
+    queue::ItemFilter ct;
+    ct.queue = "ct";
+    for (const auto& item : queues.items(ct).items) {
+        EXPECT_EQ(queues.instances(item.id).size(), 1u) << item.study_instance_uid;
+    }
+    // An item left empty goes unless a reader has it.
+    ASSERT_EQ(queues.items(ct).items.size(), 2u);
+    for (const auto& item : queues.items(ct).items) {
+        if (item.study_instance_uid == "9.1") {
+            ASSERT_EQ(queues.claim(item.id, "reader1", t0 + 1, 60'000).change, queue::Change::done);
+        }
+    }
+    EXPECT_EQ(index.forget_blobs({sha('a'), sha('c')}), 2u);
+    const auto left = queues.items(ct).items;
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].study_instance_uid, "9.1");
+    EXPECT_TRUE(queues.instances(left[0].id).empty());
+    EXPECT_EQ(index.instance_count(), 0u);
 }
 
 // The race an online purge opens: a put finds its bytes already stored, a purge (between two

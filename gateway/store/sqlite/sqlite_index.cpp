@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "gateway/store/sqlite/database.hpp"
 
@@ -611,6 +613,81 @@ std::optional<std::vector<std::string>> SqliteIndex::purge_study(const std::stri
     }
     transaction.commit();
     return unreferenced;
+}
+
+namespace {
+
+// After instance rows went (forget_blobs, forget_instance): what named only them goes too.
+void drop_dependents(sqlite3* db, const std::vector<std::pair<std::string, std::string>>& removed) {
+    Statement left(db,
+                   "SELECT EXISTS (SELECT 1 FROM instances WHERE sop_instance_uid = ?1 AND "
+                   "sha256 = ?2), EXISTS (SELECT 1 FROM instances WHERE sop_instance_uid = ?1)");
+    Statement forwards(db, "DELETE FROM forward_items WHERE sop_instance_uid = ?1 AND sha256 = ?2");
+    Statement ecgs(db, "DELETE FROM ecg_records WHERE sop_instance_uid = ?1 AND sha256 = ?2");
+    Statement links(db, "SELECT item_id FROM item_instances WHERE sop_instance_uid = ?1");
+    Statement unlink(db, "DELETE FROM item_instances WHERE sop_instance_uid = ?1");
+    Statement recount(db,
+                      "UPDATE items SET instance_count = (SELECT COUNT(*) FROM item_instances "
+                      "WHERE item_id = ?1) WHERE id = ?1");
+    // An item the lost instance opened, that no reader has touched, would list nothing.
+    Statement drop_item(db,
+                        "DELETE FROM items WHERE id = ?1 AND instance_count = 0 AND claimed_by "
+                        "IS NULL AND reported_at_ms IS NULL");
+    for (const auto& [sop, sha] : removed) {
+        left.reset().bind(1, sop).bind(2, sha);
+        if (!left.step()) continue;
+        const bool same_bytes_left = left.integer(0) != 0;
+        const bool instance_left = left.integer(1) != 0;
+        if (!same_bytes_left) {
+            forwards.reset().bind(1, sop).bind(2, sha).step();
+            ecgs.reset().bind(1, sop).bind(2, sha).step();
+        }
+        if (instance_left) continue;
+        std::vector<int64_t> items;
+        links.reset().bind(1, sop);
+        while (links.step()) items.push_back(links.integer(0));
+        unlink.reset().bind(1, sop).step();
+        for (const int64_t item : items) {
+            recount.reset().bind(1, item).step();
+            drop_item.reset().bind(1, item).step();
+        }
+    }
+}
+
+}  // namespace
+
+std::size_t SqliteIndex::forget_blobs(const std::vector<std::string>& sha256s) {
+    std::lock_guard lock(writer_->mutex());
+    sqlite3* db = writer_->handle();
+    sqlite::Transaction transaction(db);
+    Statement rows(db, "SELECT sop_instance_uid FROM instances WHERE sha256 = ?1");
+    Statement remove(db, "DELETE FROM instances WHERE sha256 = ?1");
+    std::vector<std::pair<std::string, std::string>> removed;
+    for (const auto& sha : sha256s) {
+        rows.reset().bind(1, sha);
+        while (rows.step()) removed.emplace_back(rows.text(0), sha);
+        remove.reset().bind(1, sha).step();
+    }
+    drop_dependents(db, removed);
+    transaction.commit();
+    return removed.size();
+}
+
+bool SqliteIndex::forget_instance(const std::string& sop_instance_uid, const std::string& sha256) {
+    std::lock_guard lock(writer_->mutex());
+    sqlite3* db = writer_->handle();
+    sqlite::Transaction transaction(db);
+    Statement latest(db,
+                     "SELECT version FROM instances WHERE sop_instance_uid = ?1 AND sha256 = ?2 "
+                     "AND version = (SELECT MAX(version) FROM instances WHERE "
+                     "sop_instance_uid = ?1)");
+    latest.bind(1, sop_instance_uid).bind(2, sha256);
+    if (!latest.step()) return false;
+    Statement remove(db, "DELETE FROM instances WHERE sop_instance_uid = ?1 AND version = ?2");
+    remove.bind(1, sop_instance_uid).bind(2, latest.integer(0)).step();
+    drop_dependents(db, {{sop_instance_uid, sha256}});
+    transaction.commit();
+    return true;
 }
 
 uint64_t SqliteIndex::instance_count() {

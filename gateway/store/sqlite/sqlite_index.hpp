@@ -33,6 +33,8 @@ class SqliteIndex final : public Index {
     PurgeHolds purge_holds(int64_t stored_before_ms) override;
     std::optional<std::vector<std::string>> purge_study(const std::string& study_uid,
                                                         int64_t stored_before_ms) override;
+    std::size_t forget_blobs(const std::vector<std::string>& sha256s) override;
+    bool forget_instance(const std::string& sop_instance_uid, const std::string& sha256) override;
     // Writes a consistent copy of the index to `destination` while the gateway keeps running
     // (SQLite online backup); returns the SHA-256 names of the blobs that copy refers to.
     std::vector<std::string> backup_to(const std::filesystem::path& destination);
