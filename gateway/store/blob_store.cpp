@@ -244,10 +244,14 @@ PendingBlob::~PendingBlob() {
 }
 
 bool BlobStore::contains(const std::string& sha256) {
+    {
+        // In flight first: a blob leaves it only once renamed, so one that was in flight when
+        // the file was looked for is found by name afterwards (the other order has a gap).
+        std::lock_guard lock(flight_mutex_);
+        if (in_flight_.contains(sha256)) return true;
+    }
     std::error_code ec;
-    if (fs::exists(path_of(sha256), ec)) return true;
-    std::lock_guard lock(flight_mutex_);
-    return in_flight_.contains(sha256);
+    return fs::exists(path_of(sha256), ec);
 }
 
 uint64_t BlobStore::remove(const std::string& sha256) {

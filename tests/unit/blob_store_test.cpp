@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -295,6 +296,36 @@ TEST(BlobStore, WrittenBlobIsInFlightUntilPublished) {
     EXPECT_EQ(seen, data);
     EXPECT_TRUE(fs::exists(store.path_of(sha)));
     EXPECT_TRUE(fs::is_empty(dir.path() / "blobs" / "tmp"));
+}
+
+// The group commit asks contains() while the blob is being published on another thread: the
+// answer must be yes before, during and after the rename (a gap there failed a commit with
+// "blob removed by a purge" under 8 senders).
+TEST(BlobStore, ContainsHasNoGapWhilePublishing) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 1);
+    for (int i = 0; i < 100; ++i) {
+        const fs::path file = dir.path() / ("object-" + std::to_string(i));
+        write_file(file, text_bytes("object number " + std::to_string(i)));
+        PendingBlob pending = store.write(file);
+        const std::string sha = pending.ref().sha256;
+        std::atomic<bool> published{false};
+        std::atomic<int> misses{0};
+        // More askers than cores, so some are preempted between any two steps of contains().
+        std::vector<std::thread> askers;
+        for (int a = 0; a < 8; ++a) {
+            askers.emplace_back([&] {
+                while (!published.load()) {
+                    if (!store.contains(sha)) ++misses;
+                }
+            });
+        }
+        store.publish(pending);
+        published = true;
+        for (auto& asker : askers) asker.join();
+        ASSERT_EQ(misses.load(), 0) << "object " << i;
+        ASSERT_TRUE(store.contains(sha));
+    }
 }
 
 // A blob written but never published (its commit failed) leaves nothing behind.
