@@ -46,25 +46,31 @@ def main():
         files = sorted(data.iterdir())
         rates = {"A": [], "B": []}
         cpus = {"A": [], "B": []}
+        rss = {"A": [], "B": []}
+        stored = {"A": [], "B": []}
+        sent = sum(f.stat().st_size for f in files)
         for r in range(args.rounds):
             for name in rates:
                 bench.BIN = bins[name]
                 srv = bench.Server("countylinkd", tmp / f"{name}-{r}", nodelay=not args.nagle)
                 wall, failed = bench.send(files, srv.port, args.senders, "COUNTYLINK",
                                           nodelay=not args.nagle)
-                cpu, _, _ = srv.stop()
+                cpu, peak, size = srv.stop()
                 if failed:
                     sys.exit(f"ab: {failed} sender(s) failed against build {name}; see "
                              f"{tmp / f'{name}-{r}' / 'server.log'}")
                 rates[name].append(len(files) / wall)
                 cpus[name].append(cpu * 1000 / len(files))
+                rss[name].append(peak)
+                stored[name].append(size / sent)
                 print(f"ab: round {r + 1} {name}: {rates[name][-1]:.0f} obj/s, "
                       f"{cpus[name][-1]:.2f} ms server CPU/object", file=sys.stderr, flush=True)
         med = {k: statistics.median(v) for k, v in rates.items()}
         for name in rates:
             runs = " ".join(f"{x:.0f}" for x in rates[name])
             print(f"{name} {bins[name]}: {med[name]:.0f} obj/s median ({runs}), "
-                  f"{statistics.median(cpus[name]):.2f} ms server CPU/object")
+                  f"{statistics.median(cpus[name]):.2f} ms server CPU/object, peak RSS "
+                  f"{max(rss[name]):.0f} MB, stored/sent {statistics.median(stored[name]):.4f}")
         print(f"B/A = {med['B'] / med['A']:.2f}x ({args.count} {args.kind}, {args.senders} "
               f"sender(s){', Nagle on' if args.nagle else ''}, {args.rounds} rounds)")
     finally:

@@ -30,7 +30,20 @@ Database::Database(const std::filesystem::path& file) {
 }
 
 Database::~Database() {
+    for (const auto& [sql, stmt] : prepared_) sqlite3_finalize(stmt);
     sqlite3_close(db_);
+}
+
+sqlite3_stmt* Database::prepared(const std::string& sql) {
+    const auto it = prepared_.find(sql);
+    if (it != prepared_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+        SQLITE_OK) {
+        fail(db_, sql);
+    }
+    prepared_.emplace(sql, stmt);
+    return stmt;
 }
 
 Transaction::Transaction(sqlite3* db) : db_(db) {
@@ -50,8 +63,16 @@ Statement::Statement(sqlite3* db, const char* sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, sql);
 }
 
+Statement::Statement(Database& db, const std::string& sql)
+    : db_(db.handle()), stmt_(db.prepared(sql)), kept_(true) {}
+
 Statement::~Statement() {
-    sqlite3_finalize(stmt_);
+    if (kept_) {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    } else {
+        sqlite3_finalize(stmt_);
+    }
 }
 
 Statement& Statement::reset() {

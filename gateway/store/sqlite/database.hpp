@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace countylink::store::sqlite {
 
@@ -28,9 +29,15 @@ class Database {
     sqlite3* handle() const { return db_; }
     std::mutex& mutex() { return mutex_; }
 
+    // `sql` prepared once for this connection and kept until it closes (the ingest path runs
+    // the same dozen statements for every commit; parsing them each time cost more than the
+    // inserts). Only under mutex(); use through Statement's Database constructor.
+    sqlite3_stmt* prepared(const std::string& sql);
+
   private:
     sqlite3* db_ = nullptr;
     std::mutex mutex_;
+    std::unordered_map<std::string, sqlite3_stmt*> prepared_;
 };
 
 // A transaction that rolls back unless commit() was called.
@@ -45,11 +52,13 @@ class Transaction {
     bool done_ = false;
 };
 
-// A prepared statement, finalized by RAII.
+// A prepared statement, finalized by RAII; or one of the connection's kept statements
+// (Database::prepared), then only reset when this handle goes.
 class Statement {
   public:
     Statement(sqlite3* db, const char* sql);
     Statement(sqlite3* db, const std::string& sql) : Statement(db, sql.c_str()) {}
+    Statement(Database& db, const std::string& sql);
     ~Statement();
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
@@ -70,6 +79,7 @@ class Statement {
   private:
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
+    bool kept_ = false;  // the connection's: reset, not finalized
 };
 
 }  // namespace countylink::store::sqlite

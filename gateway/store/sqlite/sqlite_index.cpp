@@ -174,7 +174,7 @@ namespace {
 // the reading queues' tick); an ECG is pending at once; a late instance marks it updated.
 class ItemWriter {
   public:
-    explicit ItemWriter(sqlite3* db)
+    explicit ItemWriter(sqlite::Database& db)
         : find_(db, "SELECT id, state FROM items WHERE queue = ?1 AND study_key = ?2"),
           insert_(db,
                   "INSERT INTO items (queue, study_key, study_instance_uid, township, patient_id, "
@@ -253,21 +253,21 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
     sqlite3* db = writer_->handle();
     sqlite::Transaction transaction(db);
     std::vector<RecordOutcome> outcomes;
-    Statement lookup(db,
+    Statement lookup(*writer_,
                      "SELECT sha256, version FROM instances WHERE sop_instance_uid = ?1 "
                      "ORDER BY version DESC LIMIT 1");
     const std::string insert_sql = std::string("INSERT INTO instances (") + kInstanceColumns +
                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
                                    "?15,?16,?17,?18,?19)";
-    Statement insert(db, insert_sql);
-    ItemWriter items(db);
-    Statement ecg(db,
+    Statement insert(*writer_, insert_sql);
+    ItemWriter items(*writer_);
+    Statement ecg(*writer_,
                   "INSERT OR REPLACE INTO ecg_records (sop_instance_uid, sha256, format, "
                   "original_sha256, original_content_type, original_size, verdict, findings, "
                   "heart_rate_bpm, sample_rate_hz, duration_s, leads) VALUES "
                   "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     // The outbox: one item per destination and distinct bytes of an instance.
-    Statement enqueue(db,
+    Statement enqueue(*writer_,
                       "INSERT OR IGNORE INTO forward_items (destination, sop_instance_uid, "
                       "sop_class_uid, transfer_syntax_uid, sha256, priority, created_ms, "
                       "next_attempt_ms, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?7,'pending')");
