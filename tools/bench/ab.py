@@ -57,8 +57,9 @@ def main():
                                           nodelay=not args.nagle)
                 cpu, peak, size = srv.stop()
                 if failed:
-                    sys.exit(f"ab: {failed} sender(s) failed against build {name}; see "
-                             f"{tmp / f'{name}-{r}' / 'server.log'}")
+                    log = (tmp / f"{name}-{r}" / "server.log").read_text(errors="replace")
+                    sys.exit(f"ab: {failed} sender(s) failed against build {name}; its log "
+                             f"ends:\n{log[-3000:]}")
                 rates[name].append(len(files) / wall)
                 cpus[name].append(cpu * 1000 / len(files))
                 rss[name].append(peak)
