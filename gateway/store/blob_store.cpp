@@ -278,13 +278,13 @@ BlobReader BlobStore::open(const std::string& sha256) {
 
 BlobStore::Recovery BlobStore::recover(const std::vector<std::string>& referenced) {
     Recovery result;
-    std::size_t& removed = result.removed;
     for (const auto& entry : fs::directory_iterator(root_ / kTmpDir)) {
         fs::remove(entry.path());
-        ++removed;
+        ++result.removed;
     }
     const std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
     std::unordered_set<std::string> missing = keep;
+    std::vector<fs::path> unknown;
     for (const auto& dir : fs::directory_iterator(root_)) {
         if (!dir.is_directory() || dir.path().filename() == kTmpDir) continue;
         for (const auto& blob : fs::directory_iterator(dir.path())) {
@@ -292,10 +292,24 @@ BlobStore::Recovery BlobStore::recover(const std::vector<std::string>& reference
             if (blob.path().extension() == ".zst" && keep.contains(name)) {
                 missing.erase(name);
             } else {
-                fs::remove(blob.path());
-                ++removed;
+                unknown.push_back(blob.path());
             }
         }
+    }
+    // A crash leaves a few unknown blobs (one per worker, one purge's worth). More unknown
+    // blobs than known ones means the index is not this store's (lost, replaced, a disk not
+    // mounted): removing them would delete acknowledged studies, so nothing is removed.
+    if (unknown.size() > kMaxUnknownToRemove && unknown.size() > keep.size()) {
+        throw std::runtime_error(
+            "start-up recovery: " + root_.string() + " holds " + std::to_string(unknown.size()) +
+            " blobs the index does not know, more than the " + std::to_string(keep.size()) +
+            " it does: was the index lost or replaced? Nothing was removed. Restore the index "
+            "from a backup (ops/README.md), or, to start with this index, move " +
+            root_.string() + " away first");
+    }
+    for (const auto& path : unknown) {
+        fs::remove(path);
+        ++result.removed;
     }
     result.missing.assign(missing.begin(), missing.end());
     std::sort(result.missing.begin(), result.missing.end());

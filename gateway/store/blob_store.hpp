@@ -107,10 +107,14 @@ class BlobStore {
     // refers to (an object whose index commit never happened was never acknowledged). Also
     // names the referenced blobs that are missing (a crash after the index commit but before
     // the blob's name was durable: never acknowledged either; see Index::forget_blobs).
+    // Refuses (throws std::runtime_error, removing nothing) when there are more than
+    // kMaxUnknownToRemove unreferenced blobs and more of them than referenced ones: an index
+    // that is not this store's (lost, replaced, a disk not mounted) must not empty it.
     struct Recovery {
         std::size_t removed = 0;
         std::vector<std::string> missing;
     };
+    static constexpr std::size_t kMaxUnknownToRemove = 64;
     Recovery recover(const std::vector<std::string>& referenced);
 
   private:

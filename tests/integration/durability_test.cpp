@@ -80,6 +80,41 @@ TEST(Durability, RestartTakesOutRowsWhoseBlobNeverReachedTheDisk) {
     }
 }
 
+// An operator's slip (index.sqlite deleted, its disk not mounted) leaves an empty index beside a
+// full blob store. countylinkd must refuse to start rather than "recover" every study away.
+TEST(Durability, LostIndexStopsTheStartInsteadOfEmptyingTheStore) {
+    TempDir tmp;
+    const fs::path data = tmp.path() / "data";
+    const fs::path objects = tmp.path() / "objects";
+    const auto synth = run((bin_dir() / "countylink-synth").string() + " --out '" +
+                           objects.string() + "' --kind ecg --count 80 --seed 5");
+    ASSERT_EQ(synth.exit_code, 0) << synth.output;
+    {
+        Gateway gw(data);
+        const auto r = run("storescu" + gw_args(gw) + "'" + objects.string() + "'/*");
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    std::size_t blobs = 0;
+    for (const auto& e : fs::recursive_directory_iterator(data / "blobs")) {
+        blobs += e.path().extension() == ".zst";
+    }
+    ASSERT_EQ(blobs, 80u);
+    for (const char* name : {"index.sqlite", "index.sqlite-wal", "index.sqlite-shm"}) {
+        fs::remove(data / name);
+    }
+    const auto start = run("timeout 30 " + (bin_dir() / "countylinkd").string() + " --data-dir '" +
+                           data.string() + "' --dicom-port " + std::to_string(free_port()) +
+                           " --http-port " + std::to_string(free_port()));
+    EXPECT_EQ(start.exit_code, 1) << start.output;
+    EXPECT_NE(start.output.find("was the index lost or replaced?"), std::string::npos)
+        << start.output;
+    std::size_t after = 0;
+    for (const auto& e : fs::recursive_directory_iterator(data / "blobs")) {
+        after += e.path().extension() == ".zst";
+    }
+    EXPECT_EQ(after, 80u) << "recovery removed studies the index did not know";
+}
+
 TEST(Durability, ExportGivesTheStoredObjectOffline) {
     TempDir tmp;
     const fs::path data = tmp.path() / "data";

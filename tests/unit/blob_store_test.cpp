@@ -264,6 +264,30 @@ TEST(BlobStore, RecoverRemovesTempsAndUnreferencedBlobs) {
     EXPECT_EQ(read_all(store.open(again.sha256)), text_bytes("index commit never happened"));
 }
 
+// An index that does not know most of the store (lost, replaced by an empty one, a disk not
+// mounted) must not make recovery delete the studies: it refuses and removes nothing.
+TEST(BlobStore, RecoverRefusesToEmptyTheStoreForAnIndexThatDoesNotKnowIt) {
+    TempDir dir;
+    BlobStore store(dir.path() / "blobs", 1);
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < BlobStore::kMaxUnknownToRemove + 1; ++i) {
+        write_file(dir.path() / "object", text_bytes("study object " + std::to_string(i)));
+        names.push_back(store.put(dir.path() / "object").sha256);
+    }
+    try {
+        store.recover({});
+        ADD_FAILURE() << "recovery against an empty index removed the store";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("was the index lost or replaced?"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(blob_files(dir.path() / "blobs").size(), names.size());
+    // The index knows most of them: the few it does not are a crash's leftovers, and go.
+    const std::vector<std::string> known(names.begin() + 3, names.end());
+    EXPECT_EQ(store.recover(known).removed, 3u);
+    EXPECT_EQ(blob_files(dir.path() / "blobs").size(), known.size());
+}
+
 // Recovery names what the index refers to but the disk does not have (a crash after the
 // index commit, before the blob's name was durable), so those rows can be taken out.
 TEST(BlobStore, RecoverNamesReferencedBlobsThatAreMissing) {
