@@ -4,7 +4,8 @@
 #      tests at CI size (20 kill -9 rounds; scripts/torture.sh --long for release checks).
 #   2. ASan+UBSan (LeakSanitizer on): all tests but the memory one, whose RSS limit is for the
 #      real allocator. The servers the tests start run instrumented too and must exit cleanly.
-#   3. TSan: the concurrency tests (group commit, index, queues, C-STORE, worklist, forwarding).
+#   3. TSan: the concurrency tests (group commit, blob store, index, queues, C-STORE, worklist,
+#      forwarding, durability).
 #   4. Every libFuzzer target for COUNTYLINK_FUZZ_SECONDS (30) seconds.
 # COUNTYLINK_SKIP_ASAN / _TSAN / _FUZZ=1 skip a part. Exits non-zero on any failure.
 set -euo pipefail
@@ -28,7 +29,7 @@ if [ "${COUNTYLINK_SKIP_TSAN:-0}" != 1 ]; then
   bash scripts/build.sh tsan countylink_unit_tests countylink_integration_tests
   echo "== concurrency tests (tsan)"
   ctest --test-dir build-tsan --output-on-failure --timeout 900 -j 2 \
-    -R '^(GroupCommit|SqliteIndex|ReadingQueuesTest|CStore|Worklist|StorageCommitment|Find|Move|Get)\.|^Forward\.(Every|Stow|Perm)'
+    -R '^(GroupCommit|SqliteIndex|BlobStore|Durability|ReadingQueuesTest|CStore|Worklist|StorageCommitment|Find|Move|Get)\.|^Forward\.(Every|Stow|Perm)'
 fi
 
 if [ "${COUNTYLINK_SKIP_FUZZ:-0}" != 1 ]; then
