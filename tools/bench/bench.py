@@ -129,37 +129,39 @@ def send(files, port, senders, called_ae, nodelay=True):
     return time.time() - start, failed
 
 
-def loadgen(data, rounds, idle):
+def loadgen(data, rounds, idle, leftovers):
     """countylinkd under our own load generator: 8 and 64 associations, then 8 with `idle`
-    associations held open and a C-ECHO every 20 ms. Returns printable rows."""
+    associations held open and a C-ECHO every 20 ms; storescp (plain and --fork) at 8 beside
+    them. Interleaved (every configuration once per round), data directories kept until the
+    end like the other runs'. Returns printable rows."""
     out = []
     idle_args = ["--idle", str(idle), "--echo-ms", "20"]
-    for server, n, extra in (("countylinkd", 8, []), ("storescp", 8, []),
-                             ("storescp-fork", 8, []), ("countylinkd", 64, []),
-                             ("countylinkd", 8, idle_args)):
-        runs = []
-        for r in range(rounds):
+    configs = (("countylinkd", 8, []), ("storescp", 8, []), ("storescp-fork", 8, []),
+               ("countylinkd", 64, []), ("countylinkd", 8, idle_args))
+    runs = {i: [] for i in range(len(configs))}
+    sent = sum(f.stat().st_size for f in data.iterdir())
+    for r in range(rounds):
+        for i, (server, n, extra) in enumerate(configs):
             work = Path(tempfile.mkdtemp(prefix="countylink-loadgen-"))
-            try:
-                srv = Server(server, work)
-                called = "COUNTYLINK" if server == "countylinkd" else "ANY"
-                res = subprocess.run([str(BIN / "countylink-load"), "--dir", str(data), "--port",
-                                      str(srv.port), "--called-ae", called, "-n", str(n),
-                                      "--json"] + extra,
-                                     capture_output=True, text=True)
-                cpu, rss, _ = srv.stop()
-                runs.append(dict(json.loads(res.stdout), rss=rss, rc=res.returncode))
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-        med = statistics.median(x["objects_per_s"] for x in runs)
+            srv = Server(server, work)
+            called = "COUNTYLINK" if server == "countylinkd" else "ANY"
+            res = subprocess.run([str(BIN / "countylink-load"), "--dir", str(data), "--port",
+                                  str(srv.port), "--called-ae", called, "-n", str(n),
+                                  "--json"] + extra,
+                                 capture_output=True, text=True)
+            cpu, rss, _ = srv.stop()
+            leftovers.done(work, sent)
+            runs[i].append(dict(json.loads(res.stdout), rss=rss, rc=res.returncode))
+    for i, (server, n, extra) in enumerate(configs):
+        med = statistics.median(x["objects_per_s"] for x in runs[i])
         label = f"x{n}" + (f" +{idle} idle, echo/20ms" if extra else "")
-        echo = statistics.median(x["echo_ms"]["p99"] for x in runs) if extra else None
+        echo = statistics.median(x["echo_ms"]["p99"] for x in runs[i]) if extra else None
         out.append(f"countylink-load {server:13} {label:28} {med:7.0f} obj/s  C-STORE p50 "
-                   f"{statistics.median(x['latency_ms']['p50'] for x in runs):6.1f} ms  p99 "
-                   f"{statistics.median(x['latency_ms']['p99'] for x in runs):6.1f} ms  "
-                   f"peak RSS {max(x['rss'] for x in runs):5.0f} MB"
+                   f"{statistics.median(x['latency_ms']['p50'] for x in runs[i]):6.1f} ms  p99 "
+                   f"{statistics.median(x['latency_ms']['p99'] for x in runs[i]):6.1f} ms  "
+                   f"peak RSS {max(x['rss'] for x in runs[i]):5.0f} MB"
                    + (f"  C-ECHO p99 {echo:.1f} ms" if echo is not None else "")
-                   + f"  failed runs {sum(x['rc'] != 0 for x in runs)}")
+                   + f"  failed runs {sum(x['rc'] != 0 for x in runs[i])}")
     return out
 
 
@@ -275,7 +277,7 @@ def main():
                         vs_storescp=(base / med) if base else None))
             if args.loadgen and not extra_rows:
                 print("bench: countylink-load runs ...", file=sys.stderr, flush=True)
-                extra_rows = loadgen(data, args.rounds, args.idle)
+                extra_rows = loadgen(data, args.rounds, args.idle, leftovers)
             if args.nagle and not any(line.startswith("untuned") for line in extra_rows):
                 print("bench: untuned sender runs ...", file=sys.stderr, flush=True)
                 extra_rows += nagle(data, args.rounds, args.nagle_count, leftovers)
