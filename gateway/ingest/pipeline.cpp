@@ -9,6 +9,7 @@
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/sop_classes.hpp"
 #include "gateway/dicom/dimse.hpp"
+#include "gateway/ingest/instance_record.hpp"
 
 namespace countylink::ingest {
 namespace fs = std::filesystem;
@@ -113,18 +114,8 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     store::PendingBlob pending = storage_.blobs.write(request.file, samples);
     const store::BlobRef& blob = pending.ref();
 
-    store::InstanceRecord record;
     const auto& ids = report.ids;
-    record.sop_instance_uid = ids.sop_instance_uid;
-    record.sop_class_uid = ids.sop_class_uid;
-    record.study_instance_uid = ids.study_instance_uid;
-    record.series_instance_uid = ids.series_instance_uid;
-    record.patient_id = ids.patient_id;
-    record.patient_name = ids.patient_name;
-    record.modality = ids.modality;
-    record.study_date = ids.study_date;
-    record.accession_number = ids.accession_number;
-    record.transfer_syntax_uid = ids.transfer_syntax_uid;
+    store::InstanceRecord record = record_of(ids);
     record.township = request.township;
     record.calling_ae = request.calling_ae;
     record.received_at_ms = request.received_at_ms;
@@ -132,9 +123,6 @@ IngestOutcome Pipeline::store(const IngestRequest& request, const cd::CheckRepor
     record.raw_size = blob.raw_size;
     record.stored_size = blob.stored_size;
     record.sha256 = blob.sha256;
-    record.study_time = ids.study_time;
-    record.study_description = ids.study_description;
-    record.body_part = ids.body_part;
     const auto route_start = Clock::now();
     const route::Routing routing =
         router_.route(ids, request.township, ecg ? ecg->record.verdict : std::string());

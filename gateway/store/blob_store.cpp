@@ -304,7 +304,8 @@ BlobStore::Recovery BlobStore::recover(const std::vector<std::string>& reference
             "start-up recovery: " + root_.string() + " holds " + std::to_string(unknown.size()) +
             " blobs the index does not know, more than the " + std::to_string(keep.size()) +
             " it does: was the index lost or replaced? Nothing was removed. Restore the index "
-            "from a backup (ops/README.md), or, to start with this index, move " +
+            "from a backup (ops/README.md) or index them with 'countylinkctl reindex' (gateway "
+            "stopped); to start with this index as it is, move " +
             root_.string() + " away first");
     }
     for (const auto& path : unknown) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "gateway/ingest/instance_record.hpp"
 #include "gateway/query/find.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/commitment.hpp"
@@ -62,27 +63,16 @@ void blob_read(benchmark::State& state, const BenchObject& object, const fs::pat
 // The index row of `object` as the pipeline fills it, made unique by `n` (its own study, so each
 // row also opens a worklist item, as a new DX exam does).
 store::InstanceRecord record_of(const BenchObject& object, uint64_t n) {
-    const auto& ids = object.report.ids;
-    store::InstanceRecord r;
-    r.sop_instance_uid = ids.sop_instance_uid + "." + std::to_string(n);
-    r.sop_class_uid = ids.sop_class_uid;
-    r.study_instance_uid = ids.study_instance_uid + "." + std::to_string(n);
-    r.series_instance_uid = ids.series_instance_uid + "." + std::to_string(n);
-    r.patient_id = ids.patient_id;
-    r.patient_name = ids.patient_name;
-    r.modality = ids.modality;
-    r.study_date = ids.study_date;
-    r.accession_number = ids.accession_number;
-    r.transfer_syntax_uid = ids.transfer_syntax_uid;
+    store::InstanceRecord r = ingest::record_of(object.report.ids);
+    r.sop_instance_uid += "." + std::to_string(n);
+    r.study_instance_uid += "." + std::to_string(n);
+    r.series_instance_uid += "." + std::to_string(n);
     r.township = "westfield";
     r.calling_ae = "DX_WESTFIELD";
     r.received_at_ms = r.stored_at_ms = 1'790'000'000'000 + static_cast<int64_t>(n);
     r.raw_size = object.bytes.size();
     r.stored_size = object.bytes.size() / 2;
     r.sha256 = std::string(64, 'a');
-    r.study_time = ids.study_time;
-    r.study_description = ids.study_description;
-    r.body_part = ids.body_part;
     r.queues = {"radiology"};
     return r;
 }

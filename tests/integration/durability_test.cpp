@@ -81,8 +81,9 @@ TEST(Durability, RestartTakesOutRowsWhoseBlobNeverReachedTheDisk) {
 }
 
 // An operator's slip (index.sqlite deleted, its disk not mounted) leaves an empty index beside a
-// full blob store. countylinkd must refuse to start rather than "recover" every study away.
-TEST(Durability, LostIndexStopsTheStartInsteadOfEmptyingTheStore) {
+// full blob store. countylinkd must refuse to start rather than "recover" every study away, and
+// countylinkctl reindex must bring the studies back into an index from the blobs' own bytes.
+TEST(Durability, LostIndexStopsTheStartAndReindexBringsTheStudiesBack) {
     TempDir tmp;
     const fs::path data = tmp.path() / "data";
     const fs::path objects = tmp.path() / "objects";
@@ -113,6 +114,26 @@ TEST(Durability, LostIndexStopsTheStartInsteadOfEmptyingTheStore) {
         after += e.path().extension() == ".zst";
     }
     EXPECT_EQ(after, 80u) << "recovery removed studies the index did not know";
+
+    // What the message offers: index the blobs from their own bytes, then start.
+    const std::string ctl = (bin_dir() / "countylinkctl").string();
+    const auto dry = run(ctl + " reindex --dry-run --data-dir '" + data.string() + "'");
+    EXPECT_EQ(dry.exit_code, 0) << dry.output;
+    EXPECT_NE(dry.output.find("would index 80 instances"), std::string::npos) << dry.output;
+    const auto reindex = run(ctl + " reindex --data-dir '" + data.string() + "'");
+    ASSERT_EQ(reindex.exit_code, 0) << reindex.output;
+    EXPECT_NE(reindex.output.find("indexed 80 instances"), std::string::npos) << reindex.output;
+    Gateway gw(data);
+    for (const auto& e : fs::directory_iterator(objects)) {
+        const auto res = gw.get("/api/v1/instances/" + sop_uid(e.path()));
+        ASSERT_EQ(res.status, 200) << e.path();
+        std::vector<std::byte> back(res.body.size());
+        std::memcpy(back.data(), res.body.data(), res.body.size());
+        EXPECT_TRUE(dataset_bytes(back) == dataset_bytes(read_file(e.path()))) << e.path();
+    }
+    // Never beside a running gateway: the data directory's lock refuses it.
+    const auto again = run(ctl + " reindex --data-dir '" + data.string() + "'");
+    EXPECT_NE(again.exit_code, 0) << "the gateway holds the data directory";
 }
 
 TEST(Durability, ExportGivesTheStoredObjectOffline) {

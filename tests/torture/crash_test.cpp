@@ -39,6 +39,7 @@ TEST(Torture, KillNineNeverLosesAnAcknowledgedObject) {
     std::mt19937 random(20261123);
     std::map<std::string, fs::path> acknowledged;  // every round's, by SOP Instance UID
     std::size_t sent_stow = 0;
+    int rounds_with_rows_taken_out = 0;  // the kill fell between a commit and its rename
     for (int round = 0; round < n_rounds; ++round) {
         SCOPED_TRACE("round " + std::to_string(round));
         const auto files =
@@ -71,11 +72,16 @@ TEST(Torture, KillNineNeverLosesAnAcknowledgedObject) {
             sent_stow += stowed.size();
         }
         acknowledged.insert(this_round.begin(), this_round.end());
-        const auto problems = index_problems(data);
-        EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems);
         // After the restart: this round's acknowledgements are all there (the last round's check
-        // below covers every round).
+        // below covers every round), and start-up recovery has left the index consistent. (Right
+        // after the kill a row may name a blob not yet renamed: the store publishes the blob
+        // while the row commits, and recovery takes such never-acknowledged rows out.)
         Gateway again(data, config(pacs_port));
+        const auto problems = index_problems(data);
+        EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << again.log();
+        if (again.log().find("index rows named a blob not on disk") != std::string::npos) {
+            ++rounds_with_rows_taken_out;
+        }
         const auto bad = missing_or_changed(again, this_round);
         ASSERT_TRUE(bad.empty()) << ::testing::PrintToString(bad) << again.log();
         EXPECT_TRUE(fs::is_empty(data / "spool")) << "spool not emptied at start-up";
@@ -117,7 +123,8 @@ TEST(Torture, KillNineNeverLosesAnAcknowledgedObject) {
     EXPECT_EQ(undelivered_forward_items(data), 0u);
     std::cout << "torture: rounds=" << n_rounds << " kills=" << n_rounds << " stops=" << n_rounds
               << " acknowledged=" << acknowledged.size() << " (stow " << sent_stow
-              << ") lost=" << bad.size() << " pacs_duplicates=" << duplicates << "\n";
+              << ") lost=" << bad.size() << " pacs_duplicates=" << duplicates
+              << " rounds_with_unpublished_rows=" << rounds_with_rows_taken_out << "\n";
     RecordProperty("rounds", n_rounds);
     RecordProperty("acknowledged", static_cast<int>(acknowledged.size()));
     RecordProperty("lost", static_cast<int>(bad.size()));

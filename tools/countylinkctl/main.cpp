@@ -6,6 +6,7 @@
 //   countylinkctl status                                  one screen: townships, queues, disk
 //   countylinkctl backup DEST                             online consistent copy of the data
 //   countylinkctl purge --older-than-days N [--dry-run]   remove studies forwarded and read
+//   countylinkctl reindex [--dry-run]                     index blobs the index does not know
 //   countylinkctl conformance                             the DICOM Conformance Statement
 //   countylinkctl audit [--since T] [--event E] [--user U] [--study UID]   the audit trail
 //   countylinkctl ecg-eval DIR LABELS.csv [--folds K]     score the ECG quality gate
@@ -31,6 +32,7 @@
 #include "tools/countylinkctl/conformance.hpp"
 #include "tools/countylinkctl/ecg_eval.hpp"
 #include "tools/countylinkctl/purge.hpp"
+#include "tools/countylinkctl/reindex.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -48,6 +50,7 @@ constexpr const char* kUsage =
     "  countylinkctl backup DEST [--data-dir DIR]\n"
     "  countylinkctl purge --older-than-days N [--dry-run] [--force] [--file AUDIT] [--data-dir "
     "DIR]\n"
+    "  countylinkctl reindex [--dry-run] [--data-dir DIR]\n"
     "  countylinkctl conformance\n"
     "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n"
     "  countylinkctl ecg-eval DIR LABELS.csv [--folds K] [--seed N] [--reversal] [--dump FILE]\n";
@@ -239,7 +242,7 @@ int main(int argc, char** argv) {
             "audit, purge: the trail (default <data-dir>/audit.jsonl)")(
             "older-than-days", po::value<int64_t>()->default_value(-1),
             "purge: studies whose every object was stored more than this many days ago")(
-            "dry-run", po::bool_switch(), "purge: list what would go, change nothing")(
+            "dry-run", po::bool_switch(), "purge, reindex: list what would change, change nothing")(
             "force", po::bool_switch(), "purge: allow --older-than-days 0")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
@@ -274,6 +277,9 @@ int main(int argc, char** argv) {
             options.force = vm["force"].as<bool>();
             options.audit_file = vm["file"].as<std::string>();
             return ctl::purge(data, options, std::cout, std::cerr);
+        }
+        if (command == "reindex" && args.empty()) {
+            return ctl::reindex(data, vm["dry-run"].as<bool>(), std::cout, std::cerr);
         }
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {

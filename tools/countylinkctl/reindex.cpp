@@ -1,0 +1,135 @@
+#include "tools/countylinkctl/reindex.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <ostream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "codecs/dicom/dataset_check.hpp"
+#include "codecs/io/file.hpp"
+#include "gateway/ingest/instance_record.hpp"
+#include "gateway/store/blob_store.hpp"
+#include "gateway/store/data_directory_lock.hpp"
+#include "gateway/store/sqlite/sqlite_index.hpp"
+
+namespace countylink::ctl {
+namespace fs = std::filesystem;
+namespace cd = codecs::dicom;
+
+namespace {
+
+constexpr const char* kWho = "reindexed";
+constexpr std::size_t kBatch = 256;
+
+// Decompresses the blob into `file` and returns the SHA-256 (hex) of what came out.
+std::string unpack(store::BlobStore& blobs, const std::string& sha256, const fs::path& file,
+                   uint64_t& size) {
+    store::BlobReader reader = blobs.open(sha256);
+    io::UniqueFd out = io::open_file(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+    std::vector<std::byte> chunk(1 << 20);
+    size = 0;
+    for (std::size_t n; (n = reader.read(chunk)) > 0; size += n) {
+        EVP_DigestUpdate(sha.get(), chunk.data(), n);
+        io::write_all(out.get(), {chunk.data(), n});
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(sha.get(), digest, &len);
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+        hex += digits[digest[i] >> 4];
+        hex += digits[digest[i] & 0xf];
+    }
+    return hex;
+}
+
+int64_t file_time_ms(const fs::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
+int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream& progress) {
+    if (!fs::is_directory(data / "blobs")) {
+        progress << "countylinkctl: no blobs/ in " << data.string()
+                 << "; pass the gateway's data directory with --data-dir\n";
+        return 1;
+    }
+    const store::DataDirectoryLock lock(data, "countylinkctl reindex");
+    store::SqliteIndex index(data / "index.sqlite");
+    store::BlobStore blobs(data / "blobs", 3);
+    const auto referenced = index.referenced_blobs();
+    const std::unordered_set<std::string> known(referenced.begin(), referenced.end());
+    std::vector<fs::path> unknown;
+    for (const auto& dir : fs::directory_iterator(data / "blobs")) {
+        if (!dir.is_directory() || dir.path().filename() == "tmp") continue;
+        for (const auto& blob : fs::directory_iterator(dir.path())) {
+            if (blob.path().extension() == ".zst" && !known.contains(blob.path().stem())) {
+                unknown.push_back(blob.path());
+            }
+        }
+    }
+    progress << known.size() << " blobs indexed, " << unknown.size() << " not"
+             << (unknown.empty() ? ": nothing to do\n" : "; reading them\n");
+    fs::create_directories(data / "spool");
+    const fs::path scratch = data / "spool" / "reindex.dcm";
+    std::vector<store::InstanceRecord> batch;
+    std::size_t recorded = 0, already = 0, unreadable = 0, done = 0;
+    const auto flush = [&] {
+        if (!dry_run && !batch.empty()) index.record_instances(batch);
+        recorded += batch.size();
+        batch.clear();
+    };
+    for (const auto& path : unknown) {
+        const std::string name = path.stem().string();
+        try {
+            uint64_t size = 0;
+            if (unpack(blobs, name, scratch, size) != name) {
+                throw std::runtime_error("its bytes do not match its name (damaged)");
+            }
+            const cd::CheckReport report = cd::check_part10_file(scratch, {}, {});
+            const auto& ids = report.ids;
+            if (!cd::is_valid_uid(ids.sop_instance_uid)) {
+                throw std::runtime_error(
+                    "no usable SOP Instance UID in it (not DICOM: the original file of an ECG "
+                    "upload?)");
+            }
+            if (index.latest_instance(ids.sop_instance_uid)) {
+                ++already;  // an indexed version exists: which is newer is not ours to guess
+            } else {
+                store::InstanceRecord r = ingest::record_of(ids);
+                r.township = kWho;
+                r.calling_ae = kWho;
+                r.received_at_ms = r.stored_at_ms = file_time_ms(path);
+                r.raw_size = size;
+                r.stored_size = fs::file_size(path);
+                r.sha256 = name;
+                r.flags = kWho;
+                batch.push_back(std::move(r));
+                if (batch.size() == kBatch) flush();
+            }
+        } catch (const std::exception& e) {
+            ++unreadable;
+            progress << "not indexed: " << path.string() << ": " << e.what() << "\n";
+        }
+        if (++done % 500 == 0) progress << done << "/" << unknown.size() << " read\n";
+    }
+    flush();
+    std::error_code ec;
+    fs::remove(scratch, ec);
+    out << (dry_run ? "would index " : "indexed ") << recorded << " instances; " << already
+        << " already indexed under their UID (left as they are); " << unreadable
+        << " could not be read (listed above, kept)\n";
+    return unreadable == 0 ? 0 : 1;
+}
+
+}  // namespace countylink::ctl
