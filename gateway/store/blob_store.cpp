@@ -209,13 +209,17 @@ void BlobStore::publish(PendingBlob& blob) {
         fs::rename(blob.tmp_, path_of(blob.ref_.sha256));
         blob.tmp_.clear();
     }
-    // The name, also when the bytes were already there: whoever renamed them may still be
-    // syncing this directory.
-    io::sync_directory(blob.ref_.directory);
+    // Named now, so no longer "in flight": from here contains() must see the file itself. An
+    // online purge of a study holding the same bytes may remove that file between this rename
+    // and our index commit; the commit's check must then fail (the sender sends again), which
+    // it would not if the blob still counted as in flight during the directory sync below.
     if (blob.store_ != nullptr) {
         blob.store_ = nullptr;
         land(blob.ref_.sha256);
     }
+    // The name, also when the bytes were already there: whoever renamed them may still be
+    // syncing this directory.
+    io::sync_directory(blob.ref_.directory);
 }
 
 void BlobStore::land(const std::string& sha256) {

@@ -81,8 +81,9 @@ class BlobStore {
                 const std::optional<compress::SampleRange>& samples = std::nullopt);
 
     // put() in two steps, so the slow syncs can overlap the index commit. write() hashes and
-    // compresses `source` into a temporary file (nothing synced); until publish() or the
-    // PendingBlob's end the blob counts as in flight: open() waits for it, contains() is true.
+    // compresses `source` into a temporary file (nothing synced); until publish() renames it
+    // (or the PendingBlob ends) the blob counts as in flight: open() waits for it, contains()
+    // is true.
     PendingBlob write(const std::filesystem::path& source,
                       const std::optional<compress::SampleRange>& samples = std::nullopt);
     // fsyncs the blob, renames it to its name and fsyncs that directory; afterwards the blob
