@@ -23,6 +23,13 @@ constexpr uint64_t kKeepBelow = 4ull << 20;
 Spool::Spool(std::filesystem::path directory, std::size_t keep)
     : directory_(std::move(directory)), keep_(keep) {}
 
+Spool::~Spool() {
+    for (const Kept& k : free_) {
+        std::error_code ec;
+        std::filesystem::remove(k.path, ec);
+    }
+}
+
 std::size_t Spool::kept() const {
     std::lock_guard lock(mutex_);
     return free_.size();

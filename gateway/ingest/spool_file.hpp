@@ -26,6 +26,11 @@ class Spool {
     // `keep`: how many finished files to hold for reuse (each holds a descriptor and the
     // bytes of its last object, at most a few MiB).
     explicit Spool(std::filesystem::path directory, std::size_t keep = 64);
+    // Removes the kept files: a clean stop leaves the spool empty, so what the next start finds
+    // there is only what a crash left (and is reported as such).
+    ~Spool();
+    Spool(const Spool&) = delete;
+    Spool& operator=(const Spool&) = delete;
 
     const std::filesystem::path& directory() const { return directory_; }
     // Files held for reuse right now.

@@ -73,6 +73,21 @@ TEST(SpoolFile, KeepsNoMoreThanItsLimitAndRemovesTheRest) {
     EXPECT_EQ(files_in(dir.path()), 2u);
 }
 
+// A clean stop leaves the spool empty: the next start reports what it finds there as a crash's
+// leftovers, and kept files are not that.
+TEST(SpoolFile, KeptFilesGoWhenTheSpoolDoes) {
+    testing::TempDir dir;
+    {
+        Spool spool(dir.path(), 2);
+        {
+            SpoolFile a(spool), b(spool);
+            for (SpoolFile* f : {&a, &b}) f->append(bytes("data"));
+        }
+        ASSERT_EQ(files_in(dir.path()), 2u);
+    }
+    EXPECT_EQ(files_in(dir.path()), 0u);
+}
+
 TEST(SpoolFile, LargeObjectsFileIsRemovedNotKept) {
     testing::TempDir dir;
     Spool spool(dir.path());
