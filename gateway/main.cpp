@@ -266,7 +266,8 @@ int run(const config::Config& config) {
     // durable): never acknowledged, so the sender still has it and sends again. At most one
     // such object per worker; many more missing means a disk not mounted or files removed by
     // hand, and then the rows are left alone for someone to look at.
-    const std::size_t in_flight_bound = std::max<std::size_t>(64, config.server.workers);
+    const std::size_t in_flight_bound =
+        std::max<std::size_t>(store::BlobStore::kCrashLeftovers, config.server.workers);
     if (!recovered.missing.empty() && recovered.missing.size() <= in_flight_bound) {
         const std::size_t rows = index.forget_blobs(recovered.missing);
         log.warn("recovery: ", rows, " index rows named a blob not on disk (",

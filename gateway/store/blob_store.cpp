@@ -1,7 +1,6 @@
 #include "gateway/store/blob_store.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <unistd.h>
@@ -20,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "codecs/io/sha256.hpp"
+
 namespace countylink::store {
 namespace fs = std::filesystem;
 
@@ -27,17 +28,6 @@ namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
 constexpr const char* kTmpDir = "tmp";
-
-std::string hex(const unsigned char* data, unsigned len) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(len * 2);
-    for (unsigned i = 0; i < len; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 0xf];
-    }
-    return out;
-}
 
 std::string unique_suffix() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -146,10 +136,7 @@ PendingBlob BlobStore::write(const fs::path& source,
     blob.fd_ = io::open_file(blob.tmp_, O_WRONLY | O_CREAT | O_TRUNC, 0640);
     BlobRef& ref = blob.ref_;  // the temporary is removed with `blob` if anything below throws
 
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("openssl: cannot start SHA-256");
-    }
+    io::Sha256 sha;
     const int out = blob.fd_.get();
     uint64_t header_size = 0;
     std::optional<compress::SampleFilter> filter;
@@ -167,7 +154,7 @@ PendingBlob BlobStore::write(const fs::path& source,
     for (;;) {
         const std::size_t n = io::read_some(in.get(), {buffer.get(), kChunk});
         if (n == 0) break;
-        EVP_DigestUpdate(sha.get(), buffer.get(), n);
+        sha.feed({buffer.get(), n});
         if (filter) {
             filter->feed({buffer.get(), n}, compress);
         } else {
@@ -177,10 +164,7 @@ PendingBlob BlobStore::write(const fs::path& source,
     }
     if (filter) filter->finish(compress);
     ref.stored_size = header_size + zstd.finish();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned digest_len = 0;
-    EVP_DigestFinal_ex(sha.get(), digest, &digest_len);
-    ref.sha256 = hex(digest, digest_len);
+    ref.sha256 = sha.hex_digest();
 
     const fs::path final_path = path_of(ref.sha256);
     ref.directory = final_path.parent_path();
@@ -280,44 +264,52 @@ BlobReader BlobStore::open(const std::string& sha256) {
     return BlobReader(io::open_file(path_of(sha256), O_RDONLY));
 }
 
+BlobStore::Census BlobStore::census(const std::vector<std::string>& referenced) const {
+    Census result;
+    const std::unordered_set<std::string> known(referenced.begin(), referenced.end());
+    std::unordered_set<std::string> missing = known;
+    for (const auto& dir : fs::directory_iterator(root_)) {
+        if (!dir.is_directory() || dir.path().filename() == kTmpDir) continue;
+        for (const auto& blob : fs::directory_iterator(dir.path())) {
+            const std::string name = blob.path().stem().string();
+            if (blob.path().extension() == ".zst" && known.contains(name)) {
+                missing.erase(name);
+            } else {
+                result.unknown.push_back(blob.path());
+            }
+        }
+    }
+    result.known = known.size();
+    result.missing.assign(missing.begin(), missing.end());
+    std::sort(result.missing.begin(), result.missing.end());
+    return result;
+}
+
 BlobStore::Recovery BlobStore::recover(const std::vector<std::string>& referenced) {
     Recovery result;
     for (const auto& entry : fs::directory_iterator(root_ / kTmpDir)) {
         fs::remove(entry.path());
         ++result.removed;
     }
-    const std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
-    std::unordered_set<std::string> missing = keep;
-    std::vector<fs::path> unknown;
-    for (const auto& dir : fs::directory_iterator(root_)) {
-        if (!dir.is_directory() || dir.path().filename() == kTmpDir) continue;
-        for (const auto& blob : fs::directory_iterator(dir.path())) {
-            const std::string name = blob.path().stem().string();
-            if (blob.path().extension() == ".zst" && keep.contains(name)) {
-                missing.erase(name);
-            } else {
-                unknown.push_back(blob.path());
-            }
-        }
-    }
+    Census found = census(referenced);
     // A crash leaves a few unknown blobs (one per worker, one purge's worth). More unknown
     // blobs than known ones means the index is not this store's (lost, replaced, a disk not
     // mounted): removing them would delete acknowledged studies, so nothing is removed.
-    if (unknown.size() > kMaxUnknownToRemove && unknown.size() > keep.size()) {
+    if (found.unknown.size() > kCrashLeftovers && found.unknown.size() > found.known) {
         throw std::runtime_error(
-            "start-up recovery: " + root_.string() + " holds " + std::to_string(unknown.size()) +
-            " blobs the index does not know, more than the " + std::to_string(keep.size()) +
+            "start-up recovery: " + root_.string() + " holds " +
+            std::to_string(found.unknown.size()) +
+            " blobs the index does not know, more than the " + std::to_string(found.known) +
             " it does: was the index lost or replaced? Nothing was removed. Restore the index "
             "from a backup (ops/README.md) or index them with 'countylinkctl reindex' (gateway "
             "stopped); to start with this index as it is, move " +
             root_.string() + " away first");
     }
-    for (const auto& path : unknown) {
+    for (const auto& path : found.unknown) {
         fs::remove(path);
         ++result.removed;
     }
-    result.missing.assign(missing.begin(), missing.end());
-    std::sort(result.missing.begin(), result.missing.end());
+    result.missing = std::move(found.missing);
     return result;
 }
 

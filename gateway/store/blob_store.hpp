@@ -109,14 +109,26 @@ class BlobStore {
     // names the referenced blobs that are missing (a crash after the index commit but before
     // the blob's name was durable: never acknowledged either; see Index::forget_blobs).
     // Refuses (throws std::runtime_error, removing nothing) when there are more than
-    // kMaxUnknownToRemove unreferenced blobs and more of them than referenced ones: an index
+    // kCrashLeftovers unreferenced blobs and more of them than referenced ones: an index
     // that is not this store's (lost, replaced, a disk not mounted) must not empty it.
     struct Recovery {
         std::size_t removed = 0;
         std::vector<std::string> missing;
     };
-    static constexpr std::size_t kMaxUnknownToRemove = 64;
     Recovery recover(const std::vector<std::string>& referenced);
+
+    // How many unknown or missing blobs a crash can plausibly leave (a few workers' objects
+    // in flight, one purge's removals); recovery treats more as a sign of the wrong index.
+    static constexpr std::size_t kCrashLeftovers = 64;
+
+    // The store against an index's blob names (directories read, no blob opened): files it
+    // does not name (temporaries excluded), and the names it lists that are not on disk.
+    struct Census {
+        std::vector<std::filesystem::path> unknown;
+        std::vector<std::string> missing;  // sorted
+        std::size_t known = 0;             // distinct names the index lists
+    };
+    Census census(const std::vector<std::string>& referenced) const;
 
   private:
     friend class PendingBlob;

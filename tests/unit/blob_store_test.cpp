@@ -270,7 +270,7 @@ TEST(BlobStore, RecoverRefusesToEmptyTheStoreForAnIndexThatDoesNotKnowIt) {
     TempDir dir;
     BlobStore store(dir.path() / "blobs", 1);
     std::vector<std::string> names;
-    for (std::size_t i = 0; i < BlobStore::kMaxUnknownToRemove + 1; ++i) {
+    for (std::size_t i = 0; i < BlobStore::kCrashLeftovers + 1; ++i) {
         write_file(dir.path() / "object", text_bytes("study object " + std::to_string(i)));
         names.push_back(store.put(dir.path() / "object").sha256);
     }

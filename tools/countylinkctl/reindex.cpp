@@ -1,16 +1,15 @@
 #include "tools/countylinkctl/reindex.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <ostream>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "codecs/dicom/dataset_check.hpp"
 #include "codecs/io/file.hpp"
+#include "codecs/io/sha256.hpp"
 #include "gateway/ingest/instance_record.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/data_directory_lock.hpp"
@@ -30,24 +29,14 @@ std::string unpack(store::BlobStore& blobs, const std::string& sha256, const fs:
                    uint64_t& size) {
     store::BlobReader reader = blobs.open(sha256);
     io::UniqueFd out = io::open_file(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+    io::Sha256 sha;
     std::vector<std::byte> chunk(1 << 20);
     size = 0;
     for (std::size_t n; (n = reader.read(chunk)) > 0; size += n) {
-        EVP_DigestUpdate(sha.get(), chunk.data(), n);
+        sha.feed({chunk.data(), n});
         io::write_all(out.get(), {chunk.data(), n});
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(sha.get(), digest, &len);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-        hex += digits[digest[i] >> 4];
-        hex += digits[digest[i] & 0xf];
-    }
-    return hex;
+    return sha.hex_digest();
 }
 
 int64_t file_time_ms(const fs::path& path) {
@@ -67,18 +56,12 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
     const store::DataDirectoryLock lock(data, "countylinkctl reindex");
     store::SqliteIndex index(data / "index.sqlite");
     store::BlobStore blobs(data / "blobs", 3);
-    const auto referenced = index.referenced_blobs();
-    const std::unordered_set<std::string> known(referenced.begin(), referenced.end());
+    const store::BlobStore::Census census = blobs.census(index.referenced_blobs());
     std::vector<fs::path> unknown;
-    for (const auto& dir : fs::directory_iterator(data / "blobs")) {
-        if (!dir.is_directory() || dir.path().filename() == "tmp") continue;
-        for (const auto& blob : fs::directory_iterator(dir.path())) {
-            if (blob.path().extension() == ".zst" && !known.contains(blob.path().stem())) {
-                unknown.push_back(blob.path());
-            }
-        }
+    for (const auto& path : census.unknown) {
+        if (path.extension() == ".zst") unknown.push_back(path);
     }
-    progress << known.size() << " blobs indexed, " << unknown.size() << " not"
+    progress << census.known << " blobs indexed, " << unknown.size() << " not"
              << (unknown.empty() ? ": nothing to do\n" : "; reading them\n");
     fs::create_directories(data / "spool");
     const fs::path scratch = data / "spool" / "reindex.dcm";
