@@ -3,8 +3,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "codecs/io/file.hpp"
-
 namespace countylink::store {
 
 GroupCommit::GroupCommit(Index& index, std::function<bool(const InstanceRecord&)> blobs_present)
@@ -22,11 +20,6 @@ GroupCommit::~GroupCommit() {
     }
     wake_.notify_one();
     committer_.join();
-}
-
-RecordOutcome GroupCommit::commit(const InstanceRecord& record,
-                                  const std::filesystem::path& blob_directory) {
-    return commit(record, [&blob_directory] { io::sync_directory(blob_directory); });
 }
 
 RecordOutcome GroupCommit::commit(const InstanceRecord& record,

@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -33,9 +32,6 @@ class GroupCommit {
     // Throws what either threw. If `publish` throws after the record went in, the record is
     // taken back (Index::forget_instance), so the index never keeps what was refused.
     RecordOutcome commit(const InstanceRecord& record, const std::function<void()>& publish);
-
-    // As above, publishing = fsync of `blob_directory` (a blob put() and renamed already).
-    RecordOutcome commit(const InstanceRecord& record, const std::filesystem::path& blob_directory);
 
     // Runs `fn` on the calling thread while no batch is being committed (an online purge: a
     // study's rows and blobs go between batches, never while one is checked and recorded).

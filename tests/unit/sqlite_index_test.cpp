@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -22,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "codecs/io/file.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/group_commit.hpp"
 #include "gateway/store/sqlite/sqlite_outbox.hpp"
@@ -54,6 +56,11 @@ InstanceRecord record(const std::string& uid, const std::string& sha256) {
     r.stored_size = 3u << 20;
     r.sha256 = sha256;
     return r;
+}
+
+// What ingest publishes beside a commit, for a blob already named: its directory's fsync.
+std::function<void()> sync_of(const fs::path& dir) {
+    return [dir] { io::sync_directory(dir); };
 }
 
 std::string sha(char c) {
@@ -262,7 +269,7 @@ TEST(GroupCommit, ConcurrentCommitsRecordedOnceAndBatched) {
                 for (int i = 0; i < kPerThread; ++i) {
                     const std::string uid = "2.25." + std::to_string(t) + "." + std::to_string(i);
                     outcomes[std::size_t(t)].push_back(
-                        group.commit(record(uid, sha(char('a' + t))), blob_dir));
+                        group.commit(record(uid, sha(char('a' + t))), sync_of(blob_dir)));
                 }
             });
         }
@@ -300,14 +307,14 @@ TEST(GroupCommit, CommitThrowsWhenBlobDirectoryMissing) {
     TempDir dir;
     SqliteIndex index(dir.path() / "index.sqlite");
     GroupCommit group(index);
-    EXPECT_THROW(group.commit(record("1.2.3", sha('a')), dir.path() / "no-such-dir"),
+    EXPECT_THROW(group.commit(record("1.2.3", sha('a')), sync_of(dir.path() / "no-such-dir")),
                  std::system_error);
     EXPECT_FALSE(index.latest_instance("1.2.3").has_value())
         << "a record whose blob is not durable must not be indexed";
     EXPECT_EQ(index.instance_count(), 0u);
 
     // The committer survives the failure.
-    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::stored);
+    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), sync_of(dir.path())), RecordOutcome::stored);
     EXPECT_EQ(index.instance_count(), 1u);
     EXPECT_EQ(group.transactions(), 2u);  // the failed one was recorded, then taken back
 }
@@ -417,12 +424,14 @@ TEST(GroupCommit, CommitFailsWhenAPurgeRemovedItsBlob) {
     bool purged = false;
     group.exclusive([&] { purged = blobs.remove(first.sha256) > 0; });
     ASSERT_TRUE(purged);
-    EXPECT_THROW(group.commit(record("1.2.3", again.sha256), again.directory), std::runtime_error);
+    EXPECT_THROW(group.commit(record("1.2.3", again.sha256), sync_of(again.directory)),
+                 std::runtime_error);
     EXPECT_FALSE(index.latest_instance("1.2.3").has_value());
 
     // Sent again: the put stores the bytes afresh and the commit goes through.
     const BlobRef fresh = blobs.put(object);
-    EXPECT_EQ(group.commit(record("1.2.3", fresh.sha256), fresh.directory), RecordOutcome::stored);
+    EXPECT_EQ(group.commit(record("1.2.3", fresh.sha256), sync_of(fresh.directory)),
+              RecordOutcome::stored);
     EXPECT_TRUE(blobs.contains(fresh.sha256));
 }
 
@@ -430,9 +439,11 @@ TEST(GroupCommit, DuplicateThroughGroupCommit) {
     TempDir dir;
     SqliteIndex index(dir.path() / "index.sqlite");
     GroupCommit group(index);
-    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::stored);
-    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), dir.path()), RecordOutcome::duplicate);
-    EXPECT_EQ(group.commit(record("1.2.3", sha('b')), dir.path()), RecordOutcome::new_version);
+    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), sync_of(dir.path())), RecordOutcome::stored);
+    EXPECT_EQ(group.commit(record("1.2.3", sha('a')), sync_of(dir.path())),
+              RecordOutcome::duplicate);
+    EXPECT_EQ(group.commit(record("1.2.3", sha('b')), sync_of(dir.path())),
+              RecordOutcome::new_version);
 }
 
 // Purge takes a study only when the county is done with all of it: every version stored
