@@ -227,9 +227,14 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
     for (const auto& l : q.leads) longest = std::max(longest, l.samples);
     // Per lead, the first problem found is the one reported: it is the one to fix first.
     std::vector<std::string> noisy;
+    std::vector<QualityFinding> notes;  // reported beside the verdict, not reasons for it
     for (const auto& l : q.leads) {
         const std::string& n = l.name;
         if (l.beat_snr < 1) noisy.push_back(n);
+        const bool muscle = l.hf_ratio > p.max_hf_ratio;
+        auto muscle_reason = [&] {
+            return n + " high-frequency noise (muscle): patient relaxed and warm";
+        };
         if (l.samples + static_cast<std::size_t>(0.1 * q.sample_rate_hz) < longest) {
             fail("missing_samples", n,
                  n + " missing " +
@@ -256,14 +261,16 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
         } else if (l.beat_snr < p.min_beat_snr) {
             fail("noisy_lead", n,
                  n + " noisy, beats not visible: check electrode, keep patient still");
-        } else if (l.hf_ratio > p.max_hf_ratio) {
-            fail("hf_noise", n, n + " high-frequency noise (muscle): patient relaxed and warm");
+        } else if (muscle && p.hf_is_unacceptable) {
+            fail("hf_noise", n, muscle_reason());
         } else if (l.mains50_uv > p.max_mains_uv && l.mains50_ratio > p.min_mains_ratio) {
             fail("mains_noise", n,
                  n + " 50 Hz mains interference: check cable, unplug nearby devices");
         } else if (l.mains60_uv > p.max_mains_uv && l.mains60_ratio > p.min_mains_ratio) {
             fail("mains_noise", n,
                  n + " 60 Hz mains interference: check cable, unplug nearby devices");
+        } else if (muscle) {
+            notes.push_back({"hf_noise", n, muscle_reason()});
         }
     }
     if (q.noise_burden > p.max_noise_burden && !noisy.empty()) {
@@ -283,16 +290,18 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
              "heart rate " + std::to_string(static_cast<int>(std::lround(q.heart_rate_bpm))) +
                  "/min is implausible: beats are missed or noise is counted, check electrodes");
     }
-    QualityFinding reversal;
-    const bool reversed = q.reversal_checked && limbs_swapped(q, p);
-    if (reversed) {
-        reversal = {"limb_lead_reversal", "",
-                    "lead I inverted, II and III exchanged: left and right arm electrodes "
-                    "swapped? Check them"};
-        if (p.reversal_is_unacceptable) r.findings.push_back(reversal);
+    if (q.reversal_checked && limbs_swapped(q, p)) {
+        QualityFinding reversal{"limb_lead_reversal", "",
+                                "lead I inverted, II and III exchanged: left and right arm "
+                                "electrodes swapped? Check them"};
+        if (p.reversal_is_unacceptable) {
+            r.findings.push_back(std::move(reversal));
+        } else {
+            notes.push_back(std::move(reversal));
+        }
     }
     r.verdict = r.findings.empty() ? Verdict::acceptable : Verdict::unacceptable;
-    if (reversed && !p.reversal_is_unacceptable) r.findings.push_back(reversal);  // a note
+    r.findings.insert(r.findings.end(), notes.begin(), notes.end());
     return r;
 }
 

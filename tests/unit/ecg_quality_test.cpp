@@ -227,10 +227,32 @@ TEST(EcgQuality, MotionSwingOffThePrintoutIsNamed) {
 TEST(EcgQuality, MuscleNoiseAbove40Hz) {
     auto w = synth(500);
     for (double hz : {80.0, 110.0, 150.0}) add_sine(lead(w, "V1"), 500, hz, 1500);
-    const auto r = assess(w);
+    // By default a note beside the verdict: the technician still reads the reason.
+    auto r = assess(w);
+    EXPECT_EQ(r.verdict, Verdict::acceptable) << all(r);
+    const auto* note = find(r, "hf_noise", "V1");
+    ASSERT_NE(note, nullptr) << all(r);
+    EXPECT_NE(note->reason.find("muscle"), std::string::npos) << note->reason;
+    EXPECT_EQ(find(r, "mains_noise"), nullptr) << all(r);
+    EXPECT_EQ(r.findings.size(), 1u) << all(r);
+
+    // A site that wants a redo for it says so.
+    QualityParams strict;
+    strict.hf_is_unacceptable = true;
+    r = judge(measure(w), strict);
     EXPECT_EQ(r.verdict, Verdict::unacceptable);
     ASSERT_NE(find(r, "hf_noise", "V1"), nullptr) << all(r);
-    EXPECT_EQ(find(r, "mains_noise"), nullptr) << all(r);
+}
+
+TEST(EcgQuality, MuscleNoiseNoteDoesNotHideMains) {
+    auto w = synth(500);
+    for (double hz : {80.0, 110.0, 150.0}) add_sine(lead(w, "V1"), 500, hz, 1500);
+    add_sine(lead(w, "V1"), 500, 50, 800);
+    const auto r = assess(w);
+    EXPECT_EQ(r.verdict, Verdict::unacceptable) << all(r);
+    const auto* f = find(r, "mains_noise", "V1");
+    ASSERT_NE(f, nullptr) << all(r);
+    EXPECT_NE(f->reason.find("50 Hz"), std::string::npos) << f->reason;
 }
 
 TEST(EcgQuality, MissingSamples) {

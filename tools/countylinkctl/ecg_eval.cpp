@@ -160,11 +160,38 @@ bool flagged(const Summary& m, const QualityParams& p) {
     return flagged_but_rate(m, p) || m.beat_rate < p.min_beat_rate;
 }
 
+std::size_t right(const std::vector<const Summary*>& train, const QualityParams& p) {
+    std::size_t n = 0;
+    for (const auto* m : train) n += flagged(*m, p) == m->unacceptable;
+    return n;
+}
+
+// The burden limits that score as well as `best` form a run of the grid around it: the gap
+// between the nearest records on either side. The limit goes to the middle of that gap, not to
+// its strict end, so a record just beyond the training records is not flagged by chance.
+QualityParams centre_burden(const std::vector<const Summary*>& train, QualityParams best,
+                            std::size_t top) {
+    const auto g = grids()[1];
+    const auto at = std::find(g.begin(), g.end(), best.max_noise_burden);
+    if (at == g.end()) return best;
+    auto scores_top = [&](double burden) {
+        QualityParams p = best;
+        p.max_noise_burden = burden;
+        return right(train, p) == top;
+    };
+    auto first = at, last = at;
+    while (first != g.begin() && scores_top(*(first - 1))) --first;
+    while (last + 1 != g.end() && scores_top(*(last + 1))) ++last;
+    best.max_noise_burden = *(first + (last - first) / 2);
+    return best;
+}
+
 // Maximises accuracy on `train` by exhaustive search of the grids, from the tunable rules all
 // off. Ties keep the first best in the order burden, snr, swing, rate (grid order): the
 // strictest burden with the most lenient per-lead, swing and beat-rate limits. The rate grid is
 // scored in one pass per combination of the others (records not yet flagged, counted by the
-// first rate step that flags them), which keeps the four-way search to a second.
+// first rate step that flags them), which keeps the four-way search to a second. The burden
+// then moves to the middle of the limits that score the same (`centre_burden`).
 QualityParams fit(const std::vector<const Summary*>& train) {
     QualityParams p = tunable_rules_off(), best = p;
     const auto g = grids();
@@ -205,7 +232,7 @@ QualityParams fit(const std::vector<const Summary*>& train) {
             }
         }
     }
-    return best;
+    return centre_burden(train, best, top);
 }
 
 std::string describe(QualityParams p) {
