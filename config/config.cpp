@@ -86,7 +86,7 @@ constexpr std::string_view stowrs_destination = "stowrs";
 constexpr std::array<std::string_view, 2> destination_types{dicom_destination, stowrs_destination};
 
 using Keys = std::span<const std::string_view>;
-constexpr std::array<std::string_view, 14> root_keys{"dicom",
+constexpr std::array<std::string_view, 15> root_keys{"dicom",
                                                      "http",
                                                      "storage",
                                                      "validation",
@@ -99,7 +99,8 @@ constexpr std::array<std::string_view, 14> root_keys{"dicom",
                                                      "tls",
                                                      "audit",
                                                      "storage_commitment",
-                                                     "retention"};
+                                                     "retention",
+                                                     "ecg"};
 constexpr std::array<std::string_view, 13> dicom_keys{"port",
                                                       "ae_title",
                                                       "bind",
@@ -138,6 +139,8 @@ constexpr std::array<std::string_view, 8> destination_keys{
 // The keys of one destination type that the other must not be given.
 constexpr std::array<std::string_view, 1> storage_commitment_keys{"peers"};
 constexpr std::array<std::string_view, 2> retention_keys{"purge_after_days", "run_at_hour"};
+constexpr std::array<std::string_view, 2> ecg_keys{"reversal_is_unacceptable",
+                                                   "muscle_noise_is_unacceptable"};
 constexpr std::array<std::string_view, 3> remote_ae_keys{"ae_title", "host", "port"};
 constexpr std::array<std::string_view, 4> dicom_only_keys{"ae_title", "host", "port", "calling_ae"};
 constexpr std::array<std::string_view, 2> stowrs_only_keys{"url", "token"};
@@ -859,6 +862,11 @@ void read_root(const toml::table& root, Reporter& reporter, Config& config) {
         retention.integer("purge_after_days", retention_days_range,
                           config.retention.purge_after_days);
         retention.integer("run_at_hour", hour_range, config.retention.run_at_hour);
+    }
+    if (const auto* t = in.table("ecg")) {
+        const TableReader ecg(*t, "ecg", reporter, ecg_keys);
+        ecg.boolean("reversal_is_unacceptable", config.ecg.reversal_is_unacceptable);
+        ecg.boolean("muscle_noise_is_unacceptable", config.ecg.muscle_noise_is_unacceptable);
     }
     if (const auto* t = in.table("storage_commitment")) {
         const TableReader commitment(*t, "storage_commitment", reporter, storage_commitment_keys);

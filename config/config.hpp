@@ -217,6 +217,16 @@ struct RetentionSettings {
     bool operator==(const RetentionSettings&) const = default;
 };
 
+// What the ECG quality gate's notes mean for the verdict. By default a likely LA/RA reversal
+// and muscle noise above 40 Hz are told to the sender beside an acceptable verdict; a site that
+// wants a redo for them makes them reasons (docs/ecg-quality.md says why they are notes).
+struct EcgSettings {
+    bool reversal_is_unacceptable = false;
+    bool muscle_noise_is_unacceptable = false;
+
+    bool operator==(const EcgSettings&) const = default;
+};
+
 // The audit trail (JSON lines): empty file means <data_dir>/audit.jsonl.
 struct AuditSettings {
     std::string file;
@@ -238,6 +248,7 @@ struct Config {
     ForwardSettings forward;
     StorageCommitmentSettings storage_commitment;
     RetentionSettings retention;
+    EcgSettings ecg;
     std::vector<Township> townships;
 
     // The township of a calling AE title: its configured name, "unregistered" when unknown and

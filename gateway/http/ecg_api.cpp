@@ -150,7 +150,7 @@ Answer receive(server::Context& ctx, const std::string& body, const std::string&
     request.calling_ae = "API:" + who;
     request.township = township;
     request.received_at_ms = server::unix_now_ms();
-    request.ecg = ingest::assess_waveform(waveform);
+    request.ecg = ingest::assess_waveform(waveform, ingest::quality_params(ctx.config.ecg));
 
     std::optional<ingest::SpoolFile> converted_file;
     request.file = received.path();

@@ -28,8 +28,15 @@ std::string comment_for(const std::vector<ecg::QualityFinding>& findings) {
 
 }  // namespace
 
-EcgAssessment assess_waveform(const ecg::Waveform& waveform) {
-    const ecg::QualityReport report = ecg::assess(waveform);
+ecg::QualityParams quality_params(const config::EcgSettings& settings) {
+    ecg::QualityParams params;
+    params.reversal_is_unacceptable = settings.reversal_is_unacceptable;
+    params.hf_is_unacceptable = settings.muscle_noise_is_unacceptable;
+    return params;
+}
+
+EcgAssessment assess_waveform(const ecg::Waveform& waveform, const ecg::QualityParams& params) {
+    const ecg::QualityReport report = ecg::judge(ecg::measure(waveform), params);
     EcgAssessment out;
     out.findings = report.findings;
     out.unacceptable = report.verdict == ecg::Verdict::unacceptable;
@@ -59,10 +66,11 @@ EcgAssessment assess_unreadable(ecg::Format format, const ecg::ParseError& error
     return out;
 }
 
-EcgAssessment assess_dicom_file(const std::filesystem::path& file) {
+EcgAssessment assess_dicom_file(const std::filesystem::path& file,
+                                const ecg::QualityParams& params) {
     const ecg::ParseResult parsed = ecg::read_dicom_ecg_file(file);
     if (!parsed.ok()) return assess_unreadable(ecg::Format::dicom, parsed.error);
-    return assess_waveform(*parsed.waveform);
+    return assess_waveform(*parsed.waveform, params);
 }
 
 }  // namespace countylink::ingest

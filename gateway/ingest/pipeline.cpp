@@ -43,6 +43,7 @@ Pipeline::Pipeline(const config::Config& config, StorageStage storage, const rou
                    metrics::GatewayMetrics& metrics, server::Health& health, server::Log& log)
     : config_(config),
       fatal_codes_(config.validation.fatal.begin(), config.validation.fatal.end()),
+      ecg_params_(quality_params(config.ecg)),
       storage_(std::move(storage)),
       router_(router),
       metrics_(metrics),
@@ -71,7 +72,7 @@ IngestOutcome Pipeline::ingest(const IngestRequest& request) {
     std::optional<EcgAssessment> ecg = request.ecg;
     if (!ecg && codecs::dicom::is_ecg_sop_class(report.ids.sop_class_uid)) {
         const auto gate_start = Clock::now();
-        ecg = assess_dicom_file(request.file);
+        ecg = assess_dicom_file(request.file, ecg_params_);
         metrics_.stage_latency.with({"ecg_quality"}).observe(seconds_since(gate_start));
     }
     if (ecg) {

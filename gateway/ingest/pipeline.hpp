@@ -71,6 +71,7 @@ class Pipeline {
 
     const config::Config& config_;
     std::set<std::string> fatal_codes_;
+    codecs::ecg::QualityParams ecg_params_;
     StorageStage storage_;
     const route::Router& router_;
     metrics::GatewayMetrics& metrics_;

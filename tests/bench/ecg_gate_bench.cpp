@@ -11,7 +11,8 @@ namespace {
 
 void assess_dicom_file(benchmark::State& state, const BenchObject& object) {
     for (auto _ : state) {
-        const auto assessment = ingest::assess_dicom_file(object.file);
+        const auto assessment =
+            ingest::assess_dicom_file(object.file, codecs::ecg::QualityParams{});
         if (assessment.record.leads != 12) {
             state.SkipWithError("the gate did not read 12 leads");
             break;

@@ -44,7 +44,8 @@ void ingest(benchmark::State& state, const BenchObject& object, const fs::path& 
             break;
         }
         if (cd::is_ecg_sop_class(report.ids.sop_class_uid)) {
-            const auto assessment = ingest::assess_dicom_file(spool.path());
+            const auto assessment =
+                ingest::assess_dicom_file(spool.path(), codecs::ecg::QualityParams{});
             benchmark::DoNotOptimize(assessment.record.verdict.data());
         }
         const auto samples = cd::locate_samples(spool.path(), *report.samples);

@@ -1,6 +1,7 @@
 // ECG ingest end to end: uploads in every format answer at once with the quality verdict, are
 // kept and converted for the PACS; a C-STORE of a bad tracing is stored with a warning and the
-// reason; unreadable files are refused with a reason and quarantined; routing uses the verdict.
+// reason (a likely arm swap only when the site asks); unreadable files are refused with a reason
+// and quarantined; routing uses the verdict.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -42,24 +43,47 @@ std::string gw_args(const Gateway& gw) {
     return " -aec COUNTYLINK 127.0.0.1 " + std::to_string(gw.dicom_port()) + " ";
 }
 
-// A DICOM 12-lead ECG from a real recording, with one lead replaced by a flat line.
-fs::path flat_lead_ecg(const fs::path& dir, const std::string& lead) {
+// A DICOM 12-lead ECG from a real recording, changed by `change`.
+template <class Change>
+fs::path changed_ecg(const fs::path& dir, const std::string& name, Change change) {
     const auto bytes = read_file(corpus("aecg/Example_aECG.xml"));
     ecg::ParseResult parsed = ecg::read_ecg(bytes);
     EXPECT_TRUE(parsed.ok()) << parsed.error.reason;
     ecg::Waveform w = *parsed.waveform;
-    for (auto& l : w.leads) {
-        if (l.name == lead) std::fill(l.microvolts.begin(), l.microvolts.end(), 12.0f);
-    }
+    change(w);
     ecg::DicomEcgOptions options;
-    options.uid_seed = "flat-" + lead;
+    options.uid_seed = name;
     const auto converted = ecg::to_dicom_ecg(w, options);
     EXPECT_TRUE(converted.ok()) << converted.error;
-    const fs::path file = dir / ("flat-" + lead + ".dcm");
+    const fs::path file = dir / (name + ".dcm");
     std::ofstream out(file, std::ios::binary);
     out.write(reinterpret_cast<const char*>(converted.bytes.data()),
               static_cast<std::streamsize>(converted.bytes.size()));
     return file;
+}
+
+// The same, with one lead replaced by a flat line.
+fs::path flat_lead_ecg(const fs::path& dir, const std::string& lead) {
+    return changed_ecg(dir, "flat-" + lead, [&](ecg::Waveform& w) {
+        for (auto& l : w.leads) {
+            if (l.name == lead) std::fill(l.microvolts.begin(), l.microvolts.end(), 12.0f);
+        }
+    });
+}
+
+// The same, recorded with the left and right arm electrodes swapped: I -> -I, II <-> III,
+// aVR <-> aVL.
+fs::path arms_swapped_ecg(const fs::path& dir) {
+    return changed_ecg(dir, "arms-swapped", [](ecg::Waveform& w) {
+        auto lead = [&](std::string_view name) -> std::vector<float>& {
+            for (auto& l : w.leads)
+                if (l.name == name) return l.microvolts;
+            throw std::runtime_error("no lead " + std::string(name));
+        };
+        for (auto& v : lead("I")) v = -v;
+        std::swap(lead("II"), lead("III"));
+        std::swap(lead("aVR"), lead("aVL"));
+    });
 }
 
 TEST(EcgUpload, EveryFormatAnswersAtOnceWithItsShapeAndVerdict) {
@@ -167,6 +191,37 @@ TEST(EcgCStore, FlatLeadIsStoredWithAWarningThatSaysWhichLead) {
                   .body.find("countylink_ecg_total{township=\"unregistered\",format=\"dicom\","
                              "verdict=\"unacceptable\"} 1"),
               std::string::npos);
+}
+
+bool has_finding(const json::object& summary, std::string_view code) {
+    for (const auto& f : summary.at("findings").as_array())
+        if (f.as_object().at("code").as_string() == code) return true;
+    return false;
+}
+
+// A likely arm swap is told to the sender beside an acceptable verdict; a site that wants a
+// redo for it says so in [ecg], and then the C-STORE gets the warning with the reason.
+TEST(EcgCStore, ArmSwapIsANoteUnlessTheSiteMakesItARedo) {
+    TempDir tmp;
+    const fs::path file = arms_swapped_ecg(tmp.path());
+    const std::string uid = dicom_value(file, "0008,0018");
+    {
+        Gateway gw(tmp.path() / "default");
+        const auto r = run("storescu -d" + gw_args(gw) + "'" + file.string() + "'");
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_EQ(r.output.find("0xb000"), std::string::npos) << r.output;
+        const auto summary = json::parse(gw.get("/api/v1/ecg/" + uid).body).as_object();
+        EXPECT_EQ(summary.at("verdict").as_string(), "acceptable");
+        EXPECT_TRUE(has_finding(summary, "limb_lead_reversal")) << json::serialize(summary);
+    }
+    Gateway strict(tmp.path() / "strict", "[ecg]\nreversal_is_unacceptable = true\n");
+    const auto r = run("storescu -d" + gw_args(strict) + "'" + file.string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("0xb000"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("swapped"), std::string::npos) << "Error Comment says why";
+    const auto summary = json::parse(strict.get("/api/v1/ecg/" + uid).body).as_object();
+    EXPECT_EQ(summary.at("verdict").as_string(), "unacceptable");
+    EXPECT_TRUE(has_finding(summary, "limb_lead_reversal")) << json::serialize(summary);
 }
 
 TEST(EcgRouting, UnacceptableTracingsGoToTheRedoQueue) {

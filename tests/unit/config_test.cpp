@@ -461,6 +461,19 @@ TEST(ConfigStorageCommitment, PeersParseAndAreFoundByCallingAe) {
     EXPECT_EQ(embedded_default().commitment_peer("DONGSHAN_CT"), nullptr);
 }
 
+TEST(ConfigEcg, NotesBecomeReasonsOnlyWhenAsked) {
+    EXPECT_FALSE(embedded_default().ecg.reversal_is_unacceptable);
+    EXPECT_FALSE(embedded_default().ecg.muscle_noise_is_unacceptable);
+    const Config config =
+        parse_toml("[ecg]\nreversal_is_unacceptable = true\nmuscle_noise_is_unacceptable = true\n");
+    EXPECT_TRUE(config.ecg.reversal_is_unacceptable);
+    EXPECT_TRUE(config.ecg.muscle_noise_is_unacceptable);
+    expect_contains(parse_error("[ecg]\nreversal_is_unacceptable = \"yes\"\n"),
+                    {"cfg.toml:2:", "ecg.reversal_is_unacceptable"});
+    expect_contains(parse_error("[ecg]\nreversal_is_redo = true\n"),
+                    {"cfg.toml:2:", "ecg.reversal_is_redo"});
+}
+
 TEST(ConfigRetention, DaysAndHourParseAndAreBounded) {
     const Config config = parse_toml("[retention]\npurge_after_days = 90\nrun_at_hour = 23\n");
     EXPECT_EQ(config.retention.purge_after_days, 90u);
