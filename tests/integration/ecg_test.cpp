@@ -224,6 +224,53 @@ TEST(EcgCStore, ArmSwapIsANoteUnlessTheSiteMakesItARedo) {
     EXPECT_TRUE(has_finding(summary, "limb_lead_reversal")) << json::serialize(summary);
 }
 
+// After a lost index, `countylinkctl reindex` gives every ECG its verdict back and links each
+// uploaded original to its DICOM conversion again, so the waveform view reads the original.
+TEST(EcgReindex, VerdictsAndOriginalsComeBack) {
+    TempDir tmp;
+    const fs::path data = tmp.path() / "data";
+    const std::vector<std::string> uploads = {"aecg/Example_aECG.xml", "scp/Example.scp",
+                                              "other/muse_example1.xml"};
+    std::vector<json::object> before;
+    const fs::path flat = flat_lead_ecg(tmp.path(), "V3");
+    {
+        Gateway gw(data);
+        for (const auto& file : uploads) {
+            const auto res = upload(gw, corpus(file));
+            ASSERT_EQ(res.status, 201) << file << ": " << res.body;
+            before.push_back(body_of(res));
+        }
+        ASSERT_EQ(run("storescu" + gw_args(gw) + "'" + flat.string() + "'").exit_code, 0);
+        const auto res = gw.get("/api/v1/ecg/" + dicom_value(flat, "0008,0018"));
+        ASSERT_EQ(res.status, 200) << res.body;
+        before.push_back(body_of(res));
+    }
+    for (const char* name : {"index.sqlite", "index.sqlite-wal", "index.sqlite-shm"}) {
+        fs::remove(data / name);
+    }
+    const auto reindex =
+        run((bin_dir() / "countylinkctl").string() + " reindex --data-dir '" + data.string() + "'");
+    ASSERT_EQ(reindex.exit_code, 0) << reindex.output;
+    EXPECT_NE(reindex.output.find("indexed 4 instances (3 with the original ECG file"),
+              std::string::npos)
+        << reindex.output;
+
+    Gateway gw(data);
+    for (const auto& was : before) {
+        const std::string id(was.at("id").as_string());
+        const auto res = gw.get("/api/v1/ecg/" + id);
+        ASSERT_EQ(res.status, 200) << id << ": " << res.body;
+        const auto now = body_of(res);
+        for (const char* key : {"format", "verdict", "leads", "findings"}) {
+            EXPECT_EQ(json::serialize(now.at(key)), json::serialize(was.at(key)))
+                << id << " " << key;
+        }
+        const auto wave = gw.get("/api/v1/ecg/" + id + "/waveform?decimate=10");
+        EXPECT_EQ(wave.status, 200) << wave.body;
+    }
+    EXPECT_EQ(before.back().at("verdict").as_string(), "unacceptable");  // the flat V3
+}
+
 TEST(EcgRouting, UnacceptableTracingsGoToTheRedoQueue) {
     TempDir tmp;
     Gateway gw(tmp.path() / "data", R"(

@@ -3,13 +3,20 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "codecs/dicom/dataset_check.hpp"
+#include "codecs/dicom/sop_classes.hpp"
+#include "codecs/ecg/read.hpp"
+#include "codecs/ecg/to_dicom.hpp"
 #include "codecs/io/file.hpp"
 #include "codecs/io/sha256.hpp"
+#include "gateway/http/ecg_api.hpp"
+#include "gateway/ingest/ecg_gate.hpp"
 #include "gateway/ingest/instance_record.hpp"
 #include "gateway/store/blob_store.hpp"
 #include "gateway/store/data_directory_lock.hpp"
@@ -39,6 +46,39 @@ std::string unpack(store::BlobStore& blobs, const std::string& sha256, const fs:
     return sha.hex_digest();
 }
 
+// The whole blob in memory, for an ECG original (at most an upload's size).
+std::vector<std::byte> read_original(store::BlobStore& blobs, const std::string& sha256) {
+    store::BlobReader reader = blobs.open(sha256);
+    std::vector<std::byte> bytes;
+    std::vector<std::byte> chunk(1 << 20);
+    for (std::size_t n; (n = reader.read(chunk)) > 0;) {
+        if (bytes.size() + n > http::kMaxEcgUploadBytes) {
+            throw std::runtime_error("larger than any ECG upload");
+        }
+        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    return bytes;
+}
+
+// The quality gate's record for a waveform object, judged again as it was at upload: from the
+// original file when the object is the conversion of an uploaded one (the original then linked
+// again, for the waveform view), else from the object. Shipped gate settings.
+store::EcgRecord ecg_record_of(store::BlobStore& blobs, const fs::path& object,
+                               const std::string* original) {
+    const codecs::ecg::QualityParams params;
+    if (original) {
+        const auto bytes = read_original(blobs, *original);
+        const codecs::ecg::ParseResult parsed = codecs::ecg::read_ecg(bytes);
+        if (parsed.ok()) {
+            store::EcgRecord r = ingest::assess_waveform(*parsed.waveform, params).record;
+            r.original_sha256 = *original;
+            r.original_size = bytes.size();
+            return r;
+        }
+    }
+    return ingest::assess_dicom_file(object, params).record;
+}
+
 int64_t file_time_ms(const fs::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return 0;
@@ -65,6 +105,16 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
              << (unknown.empty() ? ": nothing to do\n" : "; reading them\n");
     fs::create_directories(data / "spool");
     const fs::path scratch = data / "spool" / "reindex.dcm";
+    // An uploaded ECG's DICOM conversion has a UID derived from the original's SHA-256, which
+    // names the original's blob: so an unknown blob is the original of the object whose UID
+    // its name derives.
+    std::map<std::string, std::string> original_of;  // derived instance UID -> blob name
+    for (const auto& path : unknown) {
+        original_of.emplace(codecs::ecg::derived_uid(path.stem().string(), "instance"),
+                            path.stem().string());
+    }
+    std::set<std::string> linked;                             // originals found a home
+    std::vector<std::pair<fs::path, std::string>> not_dicom;  // and why, until the end
     std::vector<store::InstanceRecord> batch;
     std::size_t recorded = 0, already = 0, unreadable = 0, done = 0;
     const auto flush = [&] {
@@ -82,9 +132,8 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
             const cd::CheckReport report = cd::check_part10_file(scratch, {}, {});
             const auto& ids = report.ids;
             if (!cd::is_valid_uid(ids.sop_instance_uid)) {
-                throw std::runtime_error(
-                    "no usable SOP Instance UID in it (not DICOM: the original file of an ECG "
-                    "upload?)");
+                not_dicom.emplace_back(path, "no usable SOP Instance UID in it (not DICOM)");
+                continue;
             }
             if (index.latest_instance(ids.sop_instance_uid)) {
                 ++already;  // an indexed version exists: which is newer is not ours to guess
@@ -97,6 +146,12 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
                 r.stored_size = fs::file_size(path);
                 r.sha256 = name;
                 r.flags = kWho;
+                if (cd::is_ecg_sop_class(ids.sop_class_uid)) {
+                    const auto original = original_of.find(ids.sop_instance_uid);
+                    const bool has = original != original_of.end();
+                    r.ecg = ecg_record_of(blobs, scratch, has ? &original->second : nullptr);
+                    if (!r.ecg->original_sha256.empty()) linked.insert(r.ecg->original_sha256);
+                }
                 batch.push_back(std::move(r));
                 if (batch.size() == kBatch) flush();
             }
@@ -109,7 +164,13 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
     flush();
     std::error_code ec;
     fs::remove(scratch, ec);
-    out << (dry_run ? "would index " : "indexed ") << recorded << " instances; " << already
+    for (const auto& [path, why] : not_dicom) {
+        if (linked.contains(path.stem().string())) continue;
+        ++unreadable;
+        progress << "not indexed: " << path.string() << ": " << why << "\n";
+    }
+    out << (dry_run ? "would index " : "indexed ") << recorded << " instances (" << linked.size()
+        << " with the original ECG file they were converted from); " << already
         << " already indexed under their UID (left as they are); " << unreadable
         << " could not be read (listed above, kept)\n";
     return unreadable == 0 ? 0 : 1;
