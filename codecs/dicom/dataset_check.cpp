@@ -188,8 +188,8 @@ struct IndexedText {
     bool person_name;
 };
 
-const std::array<IndexedText, 10>& indexed_texts() {
-    static const std::array<IndexedText, 10> texts{{
+const std::array<IndexedText, 16>& indexed_texts() {
+    static const std::array<IndexedText, 16> texts{{
         {DCM_PatientID, "PatientID (0010,0020)", &Identifiers::patient_id, false},
         {DCM_PatientName, "PatientName (0010,0010)", &Identifiers::patient_name, true},
         {DCM_Modality, "Modality (0008,0060)", &Identifiers::modality, false},
@@ -199,6 +199,14 @@ const std::array<IndexedText, 10>& indexed_texts() {
         {DCM_StudyDescription, "StudyDescription (0008,1030)", &Identifiers::study_description,
          false},
         {DCM_BodyPartExamined, "BodyPartExamined (0018,0015)", &Identifiers::body_part, false},
+        {DCM_StudyID, "StudyID (0020,0010)", &Identifiers::study_id, false},
+        {DCM_PatientBirthDate, "PatientBirthDate (0010,0030)", &Identifiers::patient_birth_date,
+         false},
+        {DCM_PatientSex, "PatientSex (0010,0040)", &Identifiers::patient_sex, false},
+        {DCM_SeriesNumber, "SeriesNumber (0020,0011)", &Identifiers::series_number, false},
+        {DCM_SeriesDescription, "SeriesDescription (0008,103E)", &Identifiers::series_description,
+         false},
+        {DCM_InstanceNumber, "InstanceNumber (0020,0013)", &Identifiers::instance_number, false},
         {DCM_RequestedProcedurePriority, "RequestedProcedurePriority (0040,1003)",
          &Identifiers::requested_procedure_priority, false},
         {DCM_RETIRED_StudyPriorityID, "StudyPriorityID (0032,000C)",

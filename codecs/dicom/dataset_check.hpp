@@ -30,8 +30,11 @@ struct Identifiers {
     std::string sop_class_uid, sop_instance_uid, study_instance_uid, series_instance_uid;
     std::string patient_id, patient_name, modality, study_date, accession_number;
     std::string transfer_syntax_uid;
-    // For the worklist: what the reader sees, and the priority the requester asked for.
+    // For the worklist and viewers' queries: what the reader sees, and the priority the
+    // requester asked for.
     std::string study_time, study_description, body_part;
+    std::string study_id, patient_birth_date, patient_sex;
+    std::string series_number, series_description, instance_number;
     std::string requested_procedure_priority;  // (0040,1003): STAT, HIGH, ROUTINE, MEDIUM, LOW
     std::string study_priority_id;             // (0032,000C): HIGH, MED, LOW (retired, still sent)
 };

@@ -69,6 +69,16 @@ json::object attr_or_empty(const char* vr, const std::string& v) {
     return attr(vr, json::string(v));
 }
 
+// PS3.18 F.2.3: an IS value is a JSON number; one that is not an integer stays out.
+json::object integer_string(const std::string& v) {
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc{} || end != v.data() + v.size()) {
+        return json::object{{"vr", "IS"}};
+    }
+    return attr("IS", n);
+}
+
 // PS3.18 F.2.2: the '='-separated groups of a PN value are separate members.
 json::object person_name(std::string_view name) {
     if (name.empty()) return json::object{{"vr", "PN"}};
@@ -115,7 +125,12 @@ json::array qido_results(const std::vector<store::InstanceRow>& rows, Level leve
                        {"00100020", attr_or_empty("LO", r.patient_id)},
                        {"00100010", person_name(r.patient_name)},
                        {"00080020", attr_or_empty("DA", r.study_date)},
-                       {"00080050", attr_or_empty("SH", r.accession_number)}};
+                       {"00080030", attr_or_empty("TM", r.study_time)},
+                       {"00080050", attr_or_empty("SH", r.accession_number)},
+                       {"00081030", attr_or_empty("LO", r.study_description)},
+                       {"00100030", attr_or_empty("DA", r.patient_birth_date)},
+                       {"00100040", attr_or_empty("CS", r.patient_sex)},
+                       {"00200010", attr_or_empty("SH", r.study_id)}};
         const std::string study_url = "/dicomweb/studies/" + r.study_instance_uid;
         if (level == Level::study) {
             json::array mods;
@@ -126,6 +141,9 @@ json::array qido_results(const std::vector<store::InstanceRow>& rows, Level leve
         } else {
             o["0020000E"] = attr("UI", json::string(r.series_instance_uid));
             o["00080060"] = attr_or_empty("CS", r.modality);
+            o["0008103E"] = attr_or_empty("LO", r.series_description);
+            o["00180015"] = attr_or_empty("CS", r.body_part);
+            o["00200011"] = integer_string(r.series_number);
             const std::string series_url = study_url + "/series/" + r.series_instance_uid;
             if (level == Level::series) {
                 o["00201209"] = attr("IS", static_cast<int64_t>(g.count));
@@ -133,6 +151,7 @@ json::array qido_results(const std::vector<store::InstanceRow>& rows, Level leve
             } else {
                 o["00080016"] = attr("UI", json::string(r.sop_class_uid));
                 o["00080018"] = attr("UI", json::string(r.sop_instance_uid));
+                o["00200013"] = integer_string(r.instance_number);
                 o["00081190"] =
                     attr("UR", json::string(series_url + "/instances/" + r.sop_instance_uid));
             }

@@ -17,6 +17,12 @@ store::InstanceRecord record_of(const codecs::dicom::Identifiers& ids) {
     r.study_time = ids.study_time;
     r.study_description = ids.study_description;
     r.body_part = ids.body_part;
+    r.study_id = ids.study_id;
+    r.patient_birth_date = ids.patient_birth_date;
+    r.patient_sex = ids.patient_sex;
+    r.series_number = ids.series_number;
+    r.series_description = ids.series_description;
+    r.instance_number = ids.instance_number;
     return r;
 }
 

@@ -23,6 +23,15 @@ enum class Source {
     sop_uid,
     sop_class,
     availability,
+    study_time,
+    study_description,
+    study_id,
+    birth_date,
+    sex,
+    series_number,
+    series_description,
+    body_part,
+    instance_number,
     // Computed over the entity's instances; answered at their own level only.
     modalities_in_study,
     patient_studies,
@@ -46,14 +55,23 @@ constexpr Attribute kAttributes[] = {
     {0x00080016, Level::image, Source::sop_class},
     {0x00080018, Level::image, Source::sop_uid},
     {0x00080020, Level::study, Source::study_date},
+    {0x00080030, Level::study, Source::study_time},
     {0x00080050, Level::study, Source::accession},
     {0x00080056, Level::patient, Source::availability},
     {0x00080060, Level::series, Source::modality},
     {0x00080061, Level::study, Source::modalities_in_study},
+    {0x00081030, Level::study, Source::study_description},
+    {0x0008103E, Level::series, Source::series_description},
     {0x00100010, Level::patient, Source::patient_name},
     {0x00100020, Level::patient, Source::patient_id},
+    {0x00100030, Level::patient, Source::birth_date},
+    {0x00100040, Level::patient, Source::sex},
+    {0x00180015, Level::series, Source::body_part},
     {0x0020000D, Level::study, Source::study_uid},
     {0x0020000E, Level::series, Source::series_uid},
+    {0x00200010, Level::study, Source::study_id},
+    {0x00200011, Level::series, Source::series_number},
+    {0x00200013, Level::image, Source::instance_number},
     {0x00201200, Level::patient, Source::patient_studies},
     {0x00201202, Level::patient, Source::patient_series},
     {0x00201204, Level::patient, Source::patient_instances},
@@ -117,6 +135,24 @@ std::string value_of(Source s, const Entity& e) {
             return r.sop_class_uid;
         case Source::availability:
             return "ONLINE";
+        case Source::study_time:
+            return r.study_time;
+        case Source::study_description:
+            return r.study_description;
+        case Source::study_id:
+            return r.study_id;
+        case Source::birth_date:
+            return r.patient_birth_date;
+        case Source::sex:
+            return r.patient_sex;
+        case Source::series_number:
+            return r.series_number;
+        case Source::series_description:
+            return r.series_description;
+        case Source::body_part:
+            return r.body_part;
+        case Source::instance_number:
+            return r.instance_number;
         case Source::modalities_in_study: {
             std::string out;
             for (const auto& m : e.modalities) out += (out.empty() ? "" : "\\") + m;

@@ -35,8 +35,11 @@ struct InstanceRecord {
     uint64_t raw_size = 0, stored_size = 0;
     std::string sha256;  // of the Part-10 bytes; names the blob
     std::string flags;   // comma-separated non-fatal finding codes
-    // For the worklist item the instance joins (see gateway/route).
+    // What readers see: in the worklist item the instance joins (see gateway/route), and in
+    // viewers' queries (C-FIND, QIDO-RS).
     std::string study_time, study_description, body_part;
+    std::string study_id, patient_birth_date, patient_sex;
+    std::string series_number, series_description, instance_number;
     std::vector<std::string> queues;   // reading queues it goes to; empty: none
     std::vector<std::string> forward;  // forward destinations it is sent on to; empty: none
     int priority = 2;                  // config::Priority: 0 STAT, 1 urgent, 2 routine

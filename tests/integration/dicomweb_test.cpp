@@ -166,11 +166,19 @@ TEST(DicomWeb, QidoFindsAndWadoRetrieves) {
         json::parse(gw.get("/dicomweb/studies?StudyDate=20040101-20041231").body).as_array().size(),
         in_2004);
     EXPECT_EQ(json::parse(gw.get("/dicomweb/studies?limit=2&offset=1").body).as_array().size(), 2u);
+    // What a viewer's lists show, as the file has it (IS values as JSON numbers).
+    const auto first = [](const json::value& attr) { return attr.at("Value").as_array()[0]; };
+    EXPECT_EQ(first(by_modality[0].at("00081030")).as_string(), dicom_value(ct, "0008,1030"));
+    EXPECT_EQ(first(by_modality[0].at("00080030")).as_string(), dicom_value(ct, "0008,0030"));
+    EXPECT_EQ(first(by_modality[0].at("00100040")).as_string(), dicom_value(ct, "0010,0040"));
     const std::string study = "/dicomweb/studies/" + study_uid(ct);
     const auto series = json::parse(gw.get(study + "/series").body).as_array();
     ASSERT_EQ(series.size(), 1u);
+    EXPECT_EQ(first(series[0].at("00200011")).as_int64(), std::stoll(dicom_value(ct, "0020,0011")));
     const auto instances = json::parse(gw.get(study + "/instances").body).as_array();
     ASSERT_EQ(instances.size(), 1u);
+    EXPECT_EQ(first(instances[0].at("00200013")).as_int64(),
+              std::stoll(dicom_value(ct, "0020,0013")));
 
     // WADO-RS: the study as multipart, one part, the stored Part-10 file.
     const auto wado = gw.get(study);

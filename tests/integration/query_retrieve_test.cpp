@@ -147,19 +147,35 @@ TEST_F(Find, EquipmentFindsItsOwnTownshipAndStrangersNothing) {
 // From a study down to its series and instances, as a viewer browses; and the Patient Root
 // model from the patient.
 TEST_F(Find, DrillsDownByLevelInBothModels) {
+    const fs::path ct_file = shared_dir() / "corpus/dicom/CT_small.dcm";
+    const auto studies = findscu(gw_, tmp_.path() / "studies", "ADMIN_WS", "-S",
+                                 "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID=" + ct_.study +
+                                     " -k StudyDescription= -k StudyTime= -k StudyID="
+                                     " -k PatientSex=");
+    ASSERT_EQ(studies.responses.size(), 1u) << studies.command.output;
+    // What a viewer's study list shows, as the township sent it.
+    for (const char* tag : {"0008,1030", "0008,0030", "0020,0010", "0010,0040"}) {
+        EXPECT_EQ(dicom_value(studies.responses[0], tag), dicom_value(ct_file, tag)) << tag;
+        EXPECT_FALSE(dicom_value(ct_file, tag).empty()) << tag;
+    }
+
     const auto series = findscu(gw_, tmp_.path() / "series", "ADMIN_WS", "-S",
                                 "-k QueryRetrieveLevel=SERIES -k StudyInstanceUID=" + ct_.study +
-                                    " -k SeriesInstanceUID= -k Modality=");
+                                    " -k SeriesInstanceUID= -k Modality= -k SeriesNumber="
+                                    " -k SeriesDescription=");
     ASSERT_EQ(series.command.exit_code, 0) << series.command.output;
     ASSERT_EQ(series.responses.size(), 1u);
     EXPECT_EQ(dicom_value(series.responses[0], "0020,000e"), ct_.series);
     EXPECT_EQ(dicom_value(series.responses[0], "0008,0060"), "CT");
+    EXPECT_EQ(dicom_value(series.responses[0], "0020,0011"), dicom_value(ct_file, "0020,0011"));
 
     const auto images = findscu(gw_, tmp_.path() / "images", "ADMIN_WS", "-S",
                                 "-k QueryRetrieveLevel=IMAGE -k StudyInstanceUID=" + ct_.study +
-                                    " -k SeriesInstanceUID=" + ct_.series + " -k SOPInstanceUID=");
+                                    " -k SeriesInstanceUID=" + ct_.series +
+                                    " -k SOPInstanceUID= -k InstanceNumber=");
     ASSERT_EQ(images.responses.size(), 1u) << images.command.output;
     EXPECT_EQ(dicom_value(images.responses[0], "0008,0018"), ct_.sop);
+    EXPECT_EQ(dicom_value(images.responses[0], "0020,0013"), dicom_value(ct_file, "0020,0013"));
 
     const std::string patient_id =
         dicom_value(shared_dir() / "corpus/dicom/MR_small.dcm", "0010,0020");

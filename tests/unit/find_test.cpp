@@ -192,6 +192,12 @@ store::InstanceRecord record(const std::string& study, const std::string& series
     r.township = township;
     r.calling_ae = "CT_TOWN01";
     r.sha256 = std::string(64, static_cast<char>('a' + sop.back() % 6));
+    r.study_description = study == "1.9.1" ? "CHEST \u80F8\u90E8" : "HEAD";
+    r.study_time = "093000";
+    r.patient_sex = study == "1.9.1" ? "M" : "F";
+    r.series_description = modality + " series " + series.substr(series.rfind('.') + 1);
+    r.series_number = series.substr(series.rfind('.') + 1);
+    r.instance_number = sop.substr(sop.rfind('.') + 1);
     return r;
 }
 
@@ -277,13 +283,40 @@ TEST_F(Find, SeriesAndImageLevelsUnderAStudy) {
                                           {DCM_StudyInstanceUID, "1.9.1"},
                                           {DCM_SeriesInstanceUID, "1.9.1.1"},
                                           {DCM_SOPClassUID, ""},
-                                          {DCM_InstanceNumber, ""}});
+                                          {DCM_InstanceNumber, ""},
+                                          {DCM_ContentDate, ""}});
     ASSERT_EQ(images.matches.size(), 2u);
-    EXPECT_TRUE(images.unsupported_keys) << "InstanceNumber is not kept";
+    EXPECT_TRUE(images.unsupported_keys) << "ContentDate is not kept";
     const auto first = as_map(images.matches[1]);
     EXPECT_EQ(first.at(tag(DCM_SOPInstanceUID)), "1.9.1.1.2");
     EXPECT_EQ(first.at(tag(DCM_SOPClassUID)), "1.2.840.10008.5.1.4.1.1.2");
-    EXPECT_FALSE(first.contains(tag(DCM_InstanceNumber)));
+    EXPECT_EQ(first.at(tag(DCM_InstanceNumber)), "2");
+    EXPECT_FALSE(first.contains(tag(DCM_ContentDate)));
+}
+
+// What a viewer's study and series lists show, and matching on it (wildcards, ranges).
+TEST_F(Find, DescriptionsNumbersAndSexAreAnsweredAndMatched) {
+    const auto studies = find(kStudyRoot, {{DCM_QueryRetrieveLevel, "STUDY"},
+                                           {DCM_StudyDescription, "*\u80F8*"},
+                                           {DCM_StudyTime, "0900-1000"},
+                                           {DCM_PatientSex, ""}});
+    EXPECT_FALSE(studies.unsupported_keys);
+    ASSERT_EQ(studies.matches.size(), 1u);
+    const auto study = as_map(studies.matches[0]);
+    EXPECT_EQ(study.at(tag(DCM_StudyInstanceUID)), "1.9.1");
+    EXPECT_EQ(study.at(tag(DCM_StudyDescription)), "CHEST \u80F8\u90E8");
+    EXPECT_EQ(study.at(tag(DCM_StudyTime)), "093000");
+    EXPECT_EQ(study.at(tag(DCM_PatientSex)), "M");
+
+    const auto series = find(kStudyRoot, {{DCM_QueryRetrieveLevel, "SERIES"},
+                                          {DCM_StudyInstanceUID, "1.9.1"},
+                                          {DCM_SeriesNumber, ""},
+                                          {DCM_SeriesDescription, "MR*"}});
+    ASSERT_EQ(series.matches.size(), 1u);
+    const auto mr = as_map(series.matches[0]);
+    EXPECT_EQ(mr.at(tag(DCM_SeriesInstanceUID)), "1.9.1.2");
+    EXPECT_EQ(mr.at(tag(DCM_SeriesNumber)), "2");
+    EXPECT_EQ(mr.at(tag(DCM_SeriesDescription)), "MR series 2");
 }
 
 TEST_F(Find, PatientRootPatientLevel) {

@@ -4,6 +4,7 @@
 #include "gateway/store/sqlite/sqlite_index.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -55,6 +56,15 @@ InstanceRecord record(const std::string& uid, const std::string& sha256) {
     r.raw_size = 5u << 20;
     r.stored_size = 3u << 20;
     r.sha256 = sha256;
+    r.study_time = "093012.5";
+    r.study_description = "CHEST PA";
+    r.body_part = "CHEST";
+    r.study_id = "S42";
+    r.patient_birth_date = "19580302";
+    r.patient_sex = "M";
+    r.series_number = "3";
+    r.series_description = "Lung 1.25 mm";
+    r.instance_number = "117";
     return r;
 }
 
@@ -86,6 +96,15 @@ void expect_same_record(const InstanceRecord& got, const InstanceRecord& want) {
     EXPECT_EQ(got.stored_size, want.stored_size);
     EXPECT_EQ(got.sha256, want.sha256);
     EXPECT_EQ(got.flags, want.flags);
+    EXPECT_EQ(got.study_time, want.study_time);
+    EXPECT_EQ(got.study_description, want.study_description);
+    EXPECT_EQ(got.body_part, want.body_part);
+    EXPECT_EQ(got.study_id, want.study_id);
+    EXPECT_EQ(got.patient_birth_date, want.patient_birth_date);
+    EXPECT_EQ(got.patient_sex, want.patient_sex);
+    EXPECT_EQ(got.series_number, want.series_number);
+    EXPECT_EQ(got.series_description, want.series_description);
+    EXPECT_EQ(got.instance_number, want.instance_number);
 }
 
 RecordOutcome record_one(Index& index, const InstanceRecord& r) {
@@ -553,6 +572,81 @@ TEST(SqliteIndex, PurgeKeepsReportsAndHoldsLateInstancesAndSharedObjects) {
             EXPECT_TRUE(queues.instances(item.id).empty());
         }
     }
+}
+
+// An index written before the viewers' columns (schema 0: what sessions 1-8 wrote).
+void write_schema_0_index(const fs::path& file) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    const char* sql = R"sql(
+CREATE TABLE instances (
+    id INTEGER PRIMARY KEY, sop_instance_uid TEXT NOT NULL, version INTEGER NOT NULL,
+    sop_class_uid TEXT NOT NULL, study_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL, patient_id TEXT NOT NULL, patient_name TEXT NOT NULL,
+    modality TEXT NOT NULL, study_date TEXT NOT NULL, accession_number TEXT NOT NULL,
+    transfer_syntax_uid TEXT NOT NULL, township TEXT NOT NULL, calling_ae TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL, stored_at_ms INTEGER NOT NULL, raw_size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL, sha256 TEXT NOT NULL, flags TEXT NOT NULL,
+    UNIQUE (sop_instance_uid, version));
+INSERT INTO instances VALUES (1, '1.2.3.4', 1, '1.2.840.10008.5.1.4.1.1.2', '1.2.3', '1.2.3.1',
+    'P1', 'OLD^ROW', 'CT', '20250101', 'A1', '1.2.840.10008.1.2.1', 'Dongxiang', 'CT1',
+    1, 2, 3, 4, 'aaaa', '');
+)sql";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+}
+
+int64_t user_version(const fs::path& file) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+TEST(SqliteIndexSchema, AnOlderIndexIsUpgradedInPlaceAndKeepsItsRows) {
+    TempDir dir;
+    const fs::path file = dir.path() / "index.sqlite";
+    write_schema_0_index(file);
+    {
+        SqliteIndex index(file);
+        const auto old = index.latest_instance("1.2.3.4");
+        ASSERT_TRUE(old.has_value());
+        EXPECT_EQ(old->record.patient_name, "OLD^ROW");
+        EXPECT_EQ(old->record.study_description, "") << "unknown before the upgrade";
+        const InstanceRecord r = record("1.2.3.5", sha('b'));
+        EXPECT_EQ(record_one(index, r), RecordOutcome::stored);
+        expect_same_record(index.latest_instance("1.2.3.5")->record, r);
+    }
+    const int64_t upgraded = user_version(file);
+    EXPECT_GE(upgraded, 1);
+    SqliteIndex again(file);  // opening an upgraded index changes nothing
+    EXPECT_EQ(user_version(file), upgraded);
+    EXPECT_EQ(again.latest_instance("1.2.3.5")->record.series_description, "Lung 1.25 mm");
+}
+
+TEST(SqliteIndexSchema, AnIndexFromANewerVersionIsRefusedUntouched) {
+    TempDir dir;
+    const fs::path file = dir.path() / "index.sqlite";
+    { SqliteIndex index(file); }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    try {
+        SqliteIndex index(file);
+        ADD_FAILURE() << "opened an index from a newer version";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("newer CountyLink (schema 99"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(user_version(file), 99);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <iterator>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -127,10 +129,46 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 )sql";
 
+// kSchema is version 0 (PRAGMA user_version); each step takes the database one version up,
+// in one transaction, so an index written by an older CountyLink opens in a newer one.
+constexpr const char* kMigrations[] = {
+    // 1: what viewers list (C-FIND, QIDO-RS). Rows stored before it have these empty.
+    "ALTER TABLE instances ADD COLUMN study_time TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN study_description TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN body_part TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN study_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN patient_birth_date TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN patient_sex TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN series_number TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN series_description TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE instances ADD COLUMN instance_number TEXT NOT NULL DEFAULT '';"};
+constexpr int64_t kSchemaVersion = std::size(kMigrations);
+
+void migrate(sqlite3* db) {
+    for (;;) {
+        sqlite::Transaction transaction(db);
+        Statement read(db, "PRAGMA user_version");
+        read.step();
+        const int64_t version = read.integer(0);
+        if (version > kSchemaVersion) {
+            throw std::runtime_error("the index was written by a newer CountyLink (schema " +
+                                     std::to_string(version) + ", this one knows up to " +
+                                     std::to_string(kSchemaVersion) +
+                                     "): run that version, or restore an index this one wrote");
+        }
+        if (version == kSchemaVersion) return;
+        sqlite::exec(db, kMigrations[version]);
+        sqlite::exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str());
+        transaction.commit();
+    }
+}
+
 constexpr const char* kInstanceColumns =
     "sop_instance_uid, version, sop_class_uid, study_instance_uid, series_instance_uid, "
     "patient_id, patient_name, modality, study_date, accession_number, transfer_syntax_uid, "
-    "township, calling_ae, received_at_ms, stored_at_ms, raw_size, stored_size, sha256, flags";
+    "township, calling_ae, received_at_ms, stored_at_ms, raw_size, stored_size, sha256, flags, "
+    "study_time, study_description, body_part, study_id, patient_birth_date, patient_sex, "
+    "series_number, series_description, instance_number";
 
 InstanceRow read_instance(const Statement& s) {
     InstanceRow row;
@@ -154,6 +192,15 @@ InstanceRow read_instance(const Statement& s) {
     r.stored_size = static_cast<uint64_t>(s.integer(16));
     r.sha256 = s.text(17);
     r.flags = s.text(18);
+    r.study_time = s.text(19);
+    r.study_description = s.text(20);
+    r.body_part = s.text(21);
+    r.study_id = s.text(22);
+    r.patient_birth_date = s.text(23);
+    r.patient_sex = s.text(24);
+    r.series_number = s.text(25);
+    r.series_description = s.text(26);
+    r.instance_number = s.text(27);
     return row;
 }
 
@@ -162,6 +209,7 @@ InstanceRow read_instance(const Statement& s) {
 SqliteIndex::SqliteIndex(const std::filesystem::path& file)
     : writer_(std::make_unique<sqlite::Database>(file)) {
     sqlite::exec(writer_->handle(), kSchema);
+    migrate(writer_->handle());
     reader_ = std::make_unique<sqlite::Database>(file);
 }
 
@@ -258,7 +306,7 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
                      "ORDER BY version DESC LIMIT 1");
     const std::string insert_sql = std::string("INSERT INTO instances (") + kInstanceColumns +
                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-                                   "?15,?16,?17,?18,?19)";
+                                   "?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)";
     Statement insert(*writer_, insert_sql);
     ItemWriter items(*writer_);
     Statement ecg(*writer_,
@@ -308,7 +356,16 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
             .bind(16, static_cast<int64_t>(r.raw_size))
             .bind(17, static_cast<int64_t>(r.stored_size))
             .bind(18, r.sha256)
-            .bind(19, flags);
+            .bind(19, flags)
+            .bind(20, r.study_time)
+            .bind(21, r.study_description)
+            .bind(22, r.body_part)
+            .bind(23, r.study_id)
+            .bind(24, r.patient_birth_date)
+            .bind(25, r.patient_sex)
+            .bind(26, r.series_number)
+            .bind(27, r.series_description)
+            .bind(28, r.instance_number);
         insert.step();
         if (r.ecg) {
             const EcgRecord& e = *r.ecg;
