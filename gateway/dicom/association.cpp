@@ -884,16 +884,24 @@ awaitable<void> Association::on_move_request(Message& m) {
         to.port = destination->port;
         to.called_ae = destination->ae_title;
         to.calling_ae = ctx_.config.dicom.ae_title;
+        // Each outcome counted as it comes, and told to the viewer in a pending response: a
+        // long move shows progress, and a viewer's response timeout does not run out.
+        std::size_t told = 0;
+        const auto progress = [&](std::size_t i, const SendResult& r) {
+            subs.add(objects[i].sop_instance_uid,
+                     r.sent ? std::optional<uint16_t>(r.status) : std::nullopt);
+            told = i + 1;
+            return send_move_progress(context_id, cmd, subs);
+        };
         try {
-            results = co_await send_objects(stream_.get_executor(), ctx_.workers, to, objects);
+            results =
+                co_await send_objects(stream_.get_executor(), ctx_.workers, to, objects, progress);
         } catch (const AssociationFailed& failed) {
             broken = failed.what();
         }
-    }
-    for (std::size_t i = 0; i < objects.size(); ++i) {
-        const bool sent = i < results.size() && results[i].sent;
-        subs.add(objects[i].sop_instance_uid,
-                 sent ? std::optional<uint16_t>(results[i].status) : std::nullopt);
+        for (std::size_t i = told; i < objects.size(); ++i) {
+            subs.add(objects[i].sop_instance_uid, std::nullopt);  // not delivered
+        }
     }
     ctx_.metrics.move_instances_total.with({cmd.move_destination, "sent"}).inc(subs.sent());
     ctx_.metrics.move_instances_total.with({cmd.move_destination, "failed"}).inc(subs.failed);
@@ -913,6 +921,14 @@ awaitable<void> Association::on_move_request(Message& m) {
                                  0);
     done.error_comment = error_comment(broken);
     co_await send_retrieval_final(context_id, done, subs);
+}
+
+// A pending C-MOVE response with the counts so far, unless the final one is next.
+awaitable<void> Association::send_move_progress(uint8_t context_id, const Command& request,
+                                                const SubOperations& subs) {
+    if (subs.done() >= subs.total) co_return;
+    co_await send_command(context_id,
+                          subs.response(request, status::pending, subs.total - subs.done()));
 }
 
 // C-GET (PS3.4 C.4.3): as C-MOVE, but the instances go back on this association, as C-STORE

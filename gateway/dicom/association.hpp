@@ -131,6 +131,8 @@ class Association : public std::enable_shared_from_this<Association> {
                                                                   const std::string& refusal);
     boost::asio::awaitable<void> send_retrieval_final(uint8_t context_id, const Command& rsp,
                                                       const SubOperations& subs);
+    boost::asio::awaitable<void> send_move_progress(uint8_t context_id, const Command& request,
+                                                    const SubOperations& subs);
     audit::Event retrieval_event(const std::string& what, const query::Selection& selection);
     boost::asio::awaitable<void> send_stored_dataset(uint8_t context_id, const std::string& sha256);
     boost::asio::awaitable<Command> await_store_response(uint16_t message_id, bool& cancelled);

@@ -34,7 +34,8 @@ bool is_permanent(uint16_t status) {
 
 awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                                                 asio::thread_pool& workers, const ScuPeer& peer,
-                                                std::vector<OutgoingObject>& objects) {
+                                                std::vector<OutgoingObject>& objects,
+                                                SendProgress progress) {
     std::vector<SendResult> results(objects.size());
     if (objects.empty()) co_return results;
 
@@ -81,6 +82,7 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                     return 0;
                 });
             }
+            if (progress) co_await progress(i, results[i]);
             continue;
         }
         if (o.not_before > std::chrono::steady_clock::now()) {
@@ -136,6 +138,7 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
                 return 0;
             });
         }
+        if (progress) co_await progress(i, results[i]);
     }
     co_await link.release();
     co_return results;

@@ -46,12 +46,18 @@ struct SendResult {
     std::chrono::nanoseconds round_trip{0};  // C-STORE-RQ sent (or due) -> C-STORE-RSP read
 };
 
+// Awaited on the sending executor with each object's index and outcome (after its on_result),
+// before the next object goes: a C-MOVE tells its requester how far it got.
+using SendProgress =
+    std::function<boost::asio::awaitable<void>(std::size_t index, const SendResult& result)>;
+
 // Sends `objects` over one association; results in the same order. Throws AssociationFailed
 // when the association cannot be made or breaks (results so far reached each object's
-// on_result; the rest were not delivered).
+// on_result and `progress`; the rest were not delivered).
 boost::asio::awaitable<std::vector<SendResult>> send_objects(boost::asio::any_io_executor executor,
                                                              boost::asio::thread_pool& workers,
                                                              const ScuPeer& peer,
-                                                             std::vector<OutgoingObject>& objects);
+                                                             std::vector<OutgoingObject>& objects,
+                                                             SendProgress progress = {});
 
 }  // namespace countylink::dicom

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -291,6 +292,46 @@ TEST_F(Find, MovescuRetrievesAStudyToTheViewer) {
     const auto nowhere = movescu(ct_.study, "NOWHERE");
     EXPECT_NE(nowhere.output.find("MoveDestinationUnknown"), std::string::npos) << nowhere.output;
     EXPECT_NE(gw_.log().find("[[dicom.move_destinations]]"), std::string::npos);
+}
+
+// A move of several instances tells the viewer after each one how far it got (pending
+// responses with the remaining count going down), so a long move shows progress and a viewer's
+// response timeout does not run out while the study is on its way.
+TEST_F(Find, MovescuSeesProgressAfterEachInstance) {
+    const fs::path objects = tmp_.path() / "ct";
+    const auto synth = run((bin_dir() / "countylink-synth").string() + " --out '" +
+                           objects.string() + "' --kind ct --count 4 --seed 9");
+    ASSERT_EQ(synth.exit_code, 0) << synth.output;
+    const auto sent = run("storescu -aet CT_TOWN01 -aec COUNTYLINK 127.0.0.1 " +
+                          std::to_string(gw_.dicom_port()) + " '" + objects.string() + "'/*");
+    ASSERT_EQ(sent.exit_code, 0) << sent.output;
+    const fs::path received = tmp_.path() / "received";
+    fs::create_directories(received);
+    Process viewer(
+        {"storescp", "-aet", "RAD_WS1", "-od", received.string(), std::to_string(viewer_port_)},
+        tmp_.path() / "storescp.log");
+    wait_for_port(viewer_port_);
+    const std::string study = dicom_value(objects / "ct-000001.dcm", "0020,000d");
+    const auto r = run("movescu -d -S -aet RAD_WS1 -aem RAD_WS1 -aec COUNTYLINK 127.0.0.1 " +
+                       std::to_string(gw_.dicom_port()) +
+                       " -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=" + study);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto final_at = r.output.find("Received Final Move Response");
+    ASSERT_NE(final_at, std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("0x0000: Success", final_at), std::string::npos) << r.output;
+    // The remaining counts of the pending responses, in order: 4 announced, then 3, 2, 1.
+    std::vector<int> remaining;
+    const std::regex pending(R"(Remaining Suboperations\s*:\s*(\d+))");
+    for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), pending);
+         it != std::sregex_iterator(); ++it) {
+        remaining.push_back(std::stoi((*it)[1]));
+    }
+    ASSERT_FALSE(remaining.empty()) << r.output;
+    if (remaining.back() == 0) remaining.pop_back();  // the final response's, if printed
+    EXPECT_EQ(remaining, (std::vector<int>{4, 3, 2, 1})) << r.output;
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(received)) files += e.is_regular_file();
+    EXPECT_EQ(files, 4u);
 }
 
 // getscu from the reader's viewer: the instances come back on its own association (storage
