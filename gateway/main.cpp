@@ -24,6 +24,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include "codecs/dicom/transcode.hpp"
 #include "config/config.hpp"
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/auth/authenticator.hpp"
@@ -243,6 +244,8 @@ int run(const config::Config& config) {
     server::Log log(server::Log::parse_level(config.server.log_level));
     // DCMTK's own parser chatter would duplicate our findings in the log; keep its fatal lines.
     OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    // For C-GET to viewers that read only the uncompressed syntaxes; outlives every worker.
+    const codecs::dicom::Decoders decoders;
     const fs::path data = config.storage.data_dir;
     const fs::path spool = data / "spool";
     const fs::path quarantine = data / "quarantine";

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 namespace countylink::io {
@@ -43,6 +44,20 @@ std::size_t read_some(int fd, std::span<std::byte> data) {
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "read");
     }
+}
+
+std::function<std::size_t(std::span<std::byte>)> file_reader(std::filesystem::path path) {
+    auto fd = std::make_shared<UniqueFd>();
+    return [path = std::move(path), fd](std::span<std::byte> out) {
+        if (!*fd) *fd = open_file(path, O_RDONLY);
+        std::size_t filled = 0;
+        while (filled < out.size()) {
+            const std::size_t n = read_some(fd->get(), out.subspan(filled));
+            if (n == 0) break;
+            filled += n;
+        }
+        return filled;
+    };
 }
 
 void sync_fd(int fd) {

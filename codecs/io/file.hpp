@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <utility>
 
@@ -34,6 +35,10 @@ void write_all(int fd, std::span<const std::byte> data);
 
 // Reads up to data.size() bytes (retrying EINTR); 0 at end of file; throws std::system_error.
 std::size_t read_some(int fd, std::span<std::byte> data);
+
+// A reader of a whole file in pieces: opens it at its first call, then fills each span it is
+// given as far as the file goes (0 at the end). Throws std::system_error.
+std::function<std::size_t(std::span<std::byte>)> file_reader(std::filesystem::path path);
 
 // fsync(2) of a file, or of a directory so that a rename or create in it is durable.
 void sync_fd(int fd);

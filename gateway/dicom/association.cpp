@@ -19,6 +19,7 @@
 
 #include "codecs/dicom/part10.hpp"
 #include "codecs/dicom/storage_commitment.hpp"
+#include "codecs/dicom/transcode.hpp"
 #include "gateway/dicom/commitment_report_scu.hpp"
 #include "gateway/dicom/store_scu.hpp"
 #include "gateway/query/find.hpp"
@@ -867,11 +868,7 @@ awaitable<void> Association::on_move_request(Message& m) {
         o.sop_instance_uid = r.sop_instance_uid;
         o.transfer_syntax_uid = r.transfer_syntax_uid;
         const std::string sha = r.sha256;
-        auto dataset = std::make_shared<std::optional<store::StoredDataset>>();
-        o.read_dataset = [&blobs, sha, dataset](std::span<std::byte> out) {
-            if (!*dataset) dataset->emplace(blobs.open(sha));  // opened when its turn comes
-            return (*dataset)->read(out);
-        };
+        o.read_dataset = store::stored_dataset_reader(blobs, sha);  // opened when its turn comes
         o.move_originator_ae = calling_ae_;
         o.move_originator_message_id = cmd.message_id;
         objects.push_back(std::move(o));
@@ -958,25 +955,7 @@ awaitable<void> Association::on_get_request(Message& m) {
     bool cancelled = false;
     for (const auto& r : selection.instances) {
         if (cancelled) break;
-        const auto pc = std::find_if(contexts_.begin(), contexts_.end(), [&](const auto& c) {
-            return c.second.requester_is_scp && c.second.abstract_syntax == r.sop_class_uid &&
-                   c.second.transfer_syntax == r.transfer_syntax_uid;
-        });
-        if (pc == contexts_.end()) {
-            subs.add(r.sop_instance_uid, std::nullopt);  // no context for it in its syntax
-        } else {
-            Command sub;
-            sub.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
-            sub.affected_sop_class_uid = r.sop_class_uid;
-            sub.affected_sop_instance_uid = r.sop_instance_uid;
-            sub.message_id = ++next_message_id_;
-            sub.priority = 0;
-            sub.data_set_type = kDataSetPresent;
-            co_await send_command(pc->first, sub);
-            co_await send_stored_dataset(pc->first, r.sha256);
-            const Command rsp = co_await await_store_response(*sub.message_id, cancelled);
-            subs.add(r.sop_instance_uid, rsp.status.value_or(0xFFFF));
-        }
+        subs.add(r.sop_instance_uid, co_await send_get_sub_operation(r, cancelled));
         if (subs.done() < subs.total && !cancelled) {
             co_await send_command(context_id,
                                   subs.response(cmd, status::pending, subs.total - subs.done()));
@@ -999,23 +978,80 @@ awaitable<void> Association::on_get_request(Message& m) {
         subs);
 }
 
-// A stored object's dataset as P-DATA on `context_id`, read in PDV-sized pieces on a worker;
-// the last PDV is flagged once the reader reports the end, so one piece is held back.
-awaitable<void> Association::send_stored_dataset(uint8_t context_id, const std::string& sha256) {
+// One C-GET sub-operation: `r` as a C-STORE on a storage context the viewer proposed with the
+// SCP role, in the syntax it was stored in or, when the viewer took none for that, transcoded
+// to an uncompressed one it took (a township's JPEG for a viewer that reads only the plain
+// syntaxes). Returns the viewer's C-STORE status, or nullopt when it could not be sent.
+awaitable<std::optional<uint16_t>> Association::send_get_sub_operation(
+    const store::InstanceRecord& r, bool& cancelled) {
+    namespace cd = codecs::dicom;
+    const auto context_in = [&](std::string_view syntax) -> std::optional<uint8_t> {
+        for (const auto& [id, c] : contexts_) {
+            if (c.requester_is_scp && c.abstract_syntax == r.sop_class_uid &&
+                c.transfer_syntax == syntax) {
+                return id;
+            }
+        }
+        return std::nullopt;
+    };
+    std::optional<uint8_t> pc = context_in(r.transfer_syntax_uid);
+    std::optional<ingest::SpoolFile> converted;
+    if (!pc) {
+        std::string to;
+        for (const char* syntax : {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"}) {
+            if (!pc && cd::can_transcode(r.transfer_syntax_uid, syntax)) {
+                pc = context_in(syntax);
+                to = syntax;
+            }
+        }
+        std::string why;
+        if (!pc) {
+            why = "the viewer took no storage context for it in its syntax (" +
+                  r.transfer_syntax_uid + ") nor in one we can convert it to";
+        } else if (r.raw_size > cd::kMaxTranscodeBytes) {
+            why = "too large to convert (" + std::to_string(r.raw_size >> 20) + " MiB)";
+        } else {
+            auto& spool = ctx_.spool;
+            auto& blobs = ctx_.blobs;
+            why = co_await server::run_on(ctx_.workers, [&] {
+                const ingest::SpoolFile stored = ingest::spooled_copy(spool, blobs.open(r.sha256));
+                ingest::SpoolFile out(spool);
+                out.close();
+                std::string error = cd::transcode_dataset(stored.path(), out.path(), to);
+                out.adopt_written();  // DCMTK wrote it by name: the spool must know its length
+                if (error.empty()) converted.emplace(std::move(out));
+                return error;
+            });
+        }
+        if (!why.empty()) {
+            ctx_.log.warn("C-GET from AE '", calling_ae_, "': ", r.sop_instance_uid,
+                          " not sent: ", why);
+            co_return std::nullopt;
+        }
+    }
+    const Command sub = make_store_request(r.sop_class_uid, r.sop_instance_uid, ++next_message_id_);
+    co_await send_command(*pc, sub);
+    if (converted) {
+        co_await send_dataset(*pc, io::file_reader(converted->path()));
+    } else {
+        co_await send_dataset(*pc, store::stored_dataset_reader(ctx_.blobs, r.sha256));
+    }
+    const Command rsp = co_await await_store_response(*sub.message_id, cancelled);
+    co_return rsp.status.value_or(0xFFFF);
+}
+
+// A dataset as P-DATA on `context_id`, read in PDV-sized pieces on a worker (`read` opens its
+// source at the first call, so file I/O stays off the network thread); the last PDV is flagged
+// once the reader reports the end, so one piece is held back.
+awaitable<void> Association::send_dataset(uint8_t context_id, DatasetReader read) {
     const std::size_t max_value =
         peer_max_pdu_ == 0 ? (1u << 20) : std::max<std::size_t>(peer_max_pdu_, 1024) - 12;
     std::vector<std::byte> chunk(std::min<std::size_t>(max_value, 1u << 20));
     std::vector<std::byte> next(chunk.size());
-    // The blob is opened on the worker too: file I/O stays off the network thread.
-    std::optional<store::StoredDataset> data;
-    auto& blobs = ctx_.blobs;
-    std::size_t held = co_await server::run_on(ctx_.workers, [&] {
-        data.emplace(blobs.open(sha256));
-        return data->read(chunk);
-    });
+    std::size_t held = co_await server::run_on(ctx_.workers, [&] { return read(chunk); });
     for (;;) {
         const std::size_t n =
-            held == 0 ? 0 : co_await server::run_on(ctx_.workers, [&] { return data->read(next); });
+            held == 0 ? 0 : co_await server::run_on(ctx_.workers, [&] { return read(next); });
         const bool last = n == 0;
         co_await send(
             encode_p_data(context_id, false, last, std::span<const std::byte>(chunk.data(), held)));

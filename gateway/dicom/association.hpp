@@ -134,7 +134,10 @@ class Association : public std::enable_shared_from_this<Association> {
     boost::asio::awaitable<void> send_move_progress(uint8_t context_id, const Command& request,
                                                     const SubOperations& subs);
     audit::Event retrieval_event(const std::string& what, const query::Selection& selection);
-    boost::asio::awaitable<void> send_stored_dataset(uint8_t context_id, const std::string& sha256);
+    boost::asio::awaitable<std::optional<uint16_t>> send_get_sub_operation(
+        const store::InstanceRecord& r, bool& cancelled);
+    using DatasetReader = std::function<std::size_t(std::span<std::byte>)>;
+    boost::asio::awaitable<void> send_dataset(uint8_t context_id, DatasetReader read);
     boost::asio::awaitable<Command> await_store_response(uint16_t message_id, bool& cancelled);
     boost::asio::awaitable<void> send_command(uint8_t context_id, const Command& command);
     boost::asio::awaitable<void> send(std::vector<std::byte> pdu);

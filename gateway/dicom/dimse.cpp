@@ -178,6 +178,18 @@ std::vector<std::byte> encode_command(const Command& c) {
     return e.finish();
 }
 
+Command make_store_request(const std::string& sop_class_uid, const std::string& sop_instance_uid,
+                           uint16_t message_id) {
+    Command rq;
+    rq.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
+    rq.affected_sop_class_uid = sop_class_uid;
+    rq.affected_sop_instance_uid = sop_instance_uid;
+    rq.message_id = message_id;
+    rq.priority = 0;
+    rq.data_set_type = kDataSetPresent;
+    return rq;
+}
+
 Command make_response(const Command& request, uint16_t status_code, std::string error_comment) {
     Command rsp;
     rsp.command_field = static_cast<uint16_t>(request.command_field | 0x8000);

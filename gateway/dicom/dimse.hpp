@@ -101,4 +101,8 @@ std::vector<std::byte> encode_command(const Command& command);
 // an N-service response names the SOP class and instance the request asked for.
 Command make_response(const Command& request, uint16_t status, std::string error_comment = {});
 
+// A C-STORE-RQ for one instance, medium priority, its dataset to follow.
+Command make_store_request(const std::string& sop_class_uid, const std::string& sop_instance_uid,
+                           uint16_t message_id);
+
 }  // namespace countylink::dicom

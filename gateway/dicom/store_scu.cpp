@@ -92,13 +92,7 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         const auto started = o.not_before == std::chrono::steady_clock::time_point{}
                                  ? std::chrono::steady_clock::now()
                                  : o.not_before;
-        Command cmd;
-        cmd.command_field = static_cast<uint16_t>(CommandField::c_store_rq);
-        cmd.affected_sop_class_uid = o.sop_class_uid;
-        cmd.affected_sop_instance_uid = o.sop_instance_uid;
-        cmd.message_id = ++message_id;
-        cmd.priority = 0;
-        cmd.data_set_type = 0x0000;
+        Command cmd = make_store_request(o.sop_class_uid, o.sop_instance_uid, ++message_id);
         cmd.move_originator_ae = o.move_originator_ae;
         cmd.move_originator_message_id = o.move_originator_message_id;
         co_await link.write(encode_p_data(pc, true, true, encode_command(cmd)));

@@ -93,6 +93,14 @@ void SpoolFile::close() {
     stale_ = size_;
 }
 
+void SpoolFile::adopt_written() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+        throw std::system_error(errno, std::generic_category(), "stat " + path_.string());
+    }
+    size_ = stale_ = static_cast<uint64_t>(st.st_size);
+}
+
 void SpoolFile::append(std::span<const std::byte> data) {
     try {
         io::write_all(fd_.get(), data);

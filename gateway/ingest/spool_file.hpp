@@ -75,6 +75,11 @@ class SpoolFile {
     // reads path(). Throws std::system_error.
     void close();
 
+    // For a library that writes the file itself through path() (DCMTK's saveFile), after
+    // close(): takes the file's length as what this object wrote, so the spool cuts what a later
+    // object leaves beyond its own bytes. Throws std::system_error.
+    void adopt_written();
+
     const std::filesystem::path& path() const { return path_; }
     uint64_t size() const { return size_; }
 

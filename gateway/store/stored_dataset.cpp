@@ -33,4 +33,13 @@ void StoredDataset::start() {
     started_ = true;
 }
 
+std::function<std::size_t(std::span<std::byte>)> stored_dataset_reader(BlobStore& blobs,
+                                                                       std::string sha256) {
+    auto dataset = std::make_shared<std::optional<StoredDataset>>();
+    return [&blobs, sha256 = std::move(sha256), dataset](std::span<std::byte> out) {
+        if (!*dataset) dataset->emplace(blobs.open(sha256));
+        return (*dataset)->read(out);
+    };
+}
+
 }  // namespace countylink::store

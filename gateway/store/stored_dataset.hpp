@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "gateway/store/blob_store.hpp"
@@ -26,5 +30,10 @@ class StoredDataset {
     std::size_t pos_ = 0;
     bool started_ = false;
 };
+
+// A reader of the stored object's dataset for sending (send_objects, C-GET): opens the blob at
+// its first call, on the worker that makes it, and reads on from there.
+std::function<std::size_t(std::span<std::byte>)> stored_dataset_reader(BlobStore& blobs,
+                                                                       std::string sha256);
 
 }  // namespace countylink::store

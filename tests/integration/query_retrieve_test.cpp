@@ -335,9 +335,9 @@ TEST_F(Find, MovescuSeesProgressAfterEachInstance) {
 }
 
 // getscu from the reader's viewer: the instances come back on its own association (storage
-// contexts where it takes the SCP role). An object stored as JPEG goes only to a viewer that
-// proposed JPEG for its class (nothing is transcoded); otherwise that sub-operation fails and
-// the final status says so.
+// contexts where it takes the SCP role). An object stored as JPEG goes as stored to a viewer
+// that proposed JPEG for its class, decompressed to one that proposed only the plain
+// syntaxes; JPEG 2000 (no decoder here) fails and the final status says so.
 TEST_F(Find, GetscuRetrievesOnItsOwnAssociation) {
     const fs::path jpeg = shared_dir() / "corpus/dicom/JPGExtended.dcm";
     const Stored jpg = store(gw_, "CT_TOWN01", jpeg, "-xx");
@@ -361,11 +361,37 @@ TEST_F(Find, GetscuRetrievesOnItsOwnAssociation) {
     ASSERT_EQ(ct_files.size(), 1u);
     EXPECT_EQ(dicom_value(ct_files[0], "0008,0018"), ct_.sop);
 
-    // Uncompressed proposed only: the JPEG object cannot go (one failed sub-operation).
-    const auto refused = getscu("", jpg.study, tmp_.path() / "uncompressed");
+    // Uncompressed proposed only: the JPEG object is decompressed for the viewer, same
+    // instance, pixel data the size of the image.
+    const auto plain = getscu("", jpg.study, tmp_.path() / "uncompressed");
+    EXPECT_NE(plain.output.find("Number of Completed Suboperations : 1"), std::string::npos)
+        << plain.output;
+    const auto plain_files = files_in(tmp_.path() / "uncompressed");
+    ASSERT_EQ(plain_files.size(), 1u);
+    EXPECT_EQ(dicom_value(plain_files[0], "0008,0018"), jpg.sop);
+    EXPECT_EQ(run("dcmdump -M +P 0002,0010 '" + plain_files[0].string() + "'").output.find("JPEG"),
+              std::string::npos)
+        << "arrived decompressed";
+    const auto us_value = [](const fs::path& file, const std::string& tag) {
+        std::smatch m;
+        const std::string dump = run("dcmdump +P " + tag + " '" + file.string() + "'").output;
+        return std::regex_search(dump, m, std::regex(R"(US (\d+))")) ? std::stoi(m[1]) : -1;
+    };
+    const int rows = us_value(jpeg, "0028,0010"), cols = us_value(jpeg, "0028,0011");
+    ASSERT_GT(rows * cols, 0);
+    const auto pixels = run("dcmdump +P 7fe0,0010 '" + plain_files[0].string() + "'").output;
+    EXPECT_NE(pixels.find("# " + std::to_string(rows * cols * 2) + ","), std::string::npos)
+        << pixels.substr(0, 200);
+
+    // JPEG 2000 has no decoder here: that sub-operation fails, with the reason in our log.
+    const fs::path j2k = shared_dir() / "corpus/dicom/MR2_J2KI.dcm";
+    const Stored j2k_stored = store(gw_, "CT_TOWN01", j2k, "-xw");
+    const auto refused = getscu("", j2k_stored.study, tmp_.path() / "j2k");
     EXPECT_NE(refused.output.find("Number of Failed Suboperations    : 1"), std::string::npos)
         << refused.output;
-    EXPECT_TRUE(files_in(tmp_.path() / "uncompressed").empty());
+    EXPECT_TRUE(files_in(tmp_.path() / "j2k").empty());
+    EXPECT_NE(gw_.log().find("not sent: the viewer took no storage context"), std::string::npos)
+        << gw_.log();
     // JPEG proposed (+xx: JPEG extended first): it goes as stored.
     const auto taken = getscu("+xx", jpg.study, tmp_.path() / "jpeg");
     EXPECT_NE(taken.output.find("Number of Completed Suboperations : 1"), std::string::npos)

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "tests/support/byte_file.hpp"
@@ -42,6 +43,25 @@ TEST(SpoolFile, FinishedFileIsEmptiedAndReusedByTheNextObject) {
     EXPECT_EQ(testing::read_bytes(next.path()).size(), 5u) << "no tail of the earlier object";
     EXPECT_EQ(next.size(), 5u);
     EXPECT_EQ(spool.kept(), 0u);
+}
+
+// A file a library wrote by name (DCMTK's saveFile, for a C-GET transcode): once adopted, the
+// next object in it still reads as exactly itself. Without adopt_written the spool believed
+// the file empty and left the tail: the next C-STORE's object failed to parse.
+TEST(SpoolFile, FileWrittenByNameIsCutForTheNextObject) {
+    testing::TempDir dir;
+    Spool spool(dir.path());
+    {
+        SpoolFile f(spool);
+        f.close();
+        std::ofstream(f.path(), std::ios::binary | std::ios::trunc) << std::string(4096, 'x');
+        f.adopt_written();
+        EXPECT_EQ(f.size(), 4096u);
+    }
+    SpoolFile next(spool);
+    next.append(bytes("short"));
+    next.close();
+    EXPECT_EQ(testing::read_bytes(next.path()).size(), 5u) << "no tail of the written file";
 }
 
 TEST(SpoolFile, FileMovedAwayIsNeitherReusedNorRemoved) {
