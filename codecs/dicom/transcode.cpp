@@ -14,9 +14,6 @@
 namespace countylink::codecs::dicom {
 namespace {
 
-constexpr std::string_view kImplicitLittle = "1.2.840.10008.1.2";
-constexpr std::string_view kExplicitLittle = "1.2.840.10008.1.2.1";
-
 // What the registered decoders and dcmdata read: the uncompressed syntaxes, Deflated, RLE,
 // JPEG baseline, extended, lossless (process 14 and its first-order prediction), JPEG-LS
 // lossless and near-lossless.
@@ -43,7 +40,7 @@ Decoders::~Decoders() {
 
 bool can_transcode(std::string_view from, std::string_view to) {
     const bool known = std::find(kReadable.begin(), kReadable.end(), from) != kReadable.end();
-    return (to == kImplicitLittle || to == kExplicitLittle) && known;
+    return (to == kImplicitLittleEndian || to == kExplicitLittleEndian) && known;
 }
 
 std::string transcode_dataset(const std::filesystem::path& in, const std::filesystem::path& out,

@@ -10,6 +10,9 @@
 
 namespace countylink::codecs::dicom {
 
+inline constexpr const char* kImplicitLittleEndian = "1.2.840.10008.1.2";
+inline constexpr const char* kExplicitLittleEndian = "1.2.840.10008.1.2.1";
+
 // DCMTK's JPEG (baseline, extended, lossless), JPEG-LS and RLE decoders, registered for the
 // lifetime of this object (DCMTK keeps them in a process-wide list): one, in main, before any
 // transcode_dataset call and past the last one.

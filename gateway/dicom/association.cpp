@@ -73,6 +73,28 @@ struct AbortAssociation {
     std::string why;
 };
 
+// The stored object `r` decompressed to `to` (Explicit or Implicit VR Little Endian) in a spool
+// file, for a viewer or destination that takes no compressed syntax; the blob is never changed.
+// Throws std::runtime_error with the reason. Blocking, whole object in memory: a worker's.
+ingest::SpoolFile converted_copy(ingest::Spool& spool, store::BlobStore& blobs,
+                                 const store::InstanceRecord& r, const std::string& to) {
+    namespace cd = codecs::dicom;
+    if (!cd::can_transcode(r.transfer_syntax_uid, to)) {
+        throw std::runtime_error("no decoder for " + r.transfer_syntax_uid);
+    }
+    if (r.raw_size > cd::kMaxTranscodeBytes) {
+        throw std::runtime_error("too large to convert (" + std::to_string(r.raw_size >> 20) +
+                                 " MiB)");
+    }
+    const ingest::SpoolFile stored = ingest::spooled_copy(spool, blobs.open(r.sha256));
+    ingest::SpoolFile out(spool);
+    out.close();
+    const std::string error = cd::transcode_dataset(stored.path(), out.path(), to);
+    out.adopt_written();  // DCMTK wrote it by name: the spool must know its length
+    if (!error.empty()) throw std::runtime_error(error);
+    return out;
+}
+
 }  // namespace
 
 Association::Association(asio::ip::tcp::socket connection, server::Context& context,
@@ -869,6 +891,14 @@ awaitable<void> Association::on_move_request(Message& m) {
         o.transfer_syntax_uid = r.transfer_syntax_uid;
         const std::string sha = r.sha256;
         o.read_dataset = store::stored_dataset_reader(blobs, sha);  // opened when its turn comes
+        // A destination that takes no compressed syntax (a viewer's plain storage SCP) gets a
+        // decompressed copy, as C-GET does.
+        auto& spool = ctx_.spool;
+        o.convert = [&spool, &blobs, r](const std::string& to) {
+            auto file = std::make_shared<ingest::SpoolFile>(converted_copy(spool, blobs, r, to));
+            auto read = io::file_reader(file->path());
+            return [file, read](std::span<std::byte> out) { return read(out); };
+        };
         o.move_originator_ae = calling_ae_;
         o.move_originator_message_id = cmd.message_id;
         objects.push_back(std::move(o));
@@ -998,7 +1028,7 @@ awaitable<std::optional<uint16_t>> Association::send_get_sub_operation(
     std::optional<ingest::SpoolFile> converted;
     if (!pc) {
         std::string to;
-        for (const char* syntax : {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"}) {
+        for (const char* syntax : {cd::kExplicitLittleEndian, cd::kImplicitLittleEndian}) {
             if (!pc && cd::can_transcode(r.transfer_syntax_uid, syntax)) {
                 pc = context_in(syntax);
                 to = syntax;
@@ -1008,19 +1038,16 @@ awaitable<std::optional<uint16_t>> Association::send_get_sub_operation(
         if (!pc) {
             why = "the viewer took no storage context for it in its syntax (" +
                   r.transfer_syntax_uid + ") nor in one we can convert it to";
-        } else if (r.raw_size > cd::kMaxTranscodeBytes) {
-            why = "too large to convert (" + std::to_string(r.raw_size >> 20) + " MiB)";
         } else {
             auto& spool = ctx_.spool;
             auto& blobs = ctx_.blobs;
             why = co_await server::run_on(ctx_.workers, [&] {
-                const ingest::SpoolFile stored = ingest::spooled_copy(spool, blobs.open(r.sha256));
-                ingest::SpoolFile out(spool);
-                out.close();
-                std::string error = cd::transcode_dataset(stored.path(), out.path(), to);
-                out.adopt_written();  // DCMTK wrote it by name: the spool must know its length
-                if (error.empty()) converted.emplace(std::move(out));
-                return error;
+                try {
+                    converted.emplace(converted_copy(spool, blobs, r, to));
+                    return std::string();
+                } catch (const std::runtime_error& e) {
+                    return std::string(e.what());
+                }
             });
         }
         if (!why.empty()) {

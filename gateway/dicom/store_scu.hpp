@@ -26,6 +26,12 @@ struct SendResult;
 struct OutgoingObject {
     std::string sop_class_uid, sop_instance_uid, transfer_syntax_uid;
     std::function<std::size_t(std::span<std::byte>)> read_dataset;
+    // Optional: for a destination that refuses the stored syntax, the dataset converted to `to`
+    // (Explicit or Implicit VR Little Endian, the first it accepts), returned as a reader like
+    // read_dataset; runs on the worker pool, throws std::runtime_error with the reason. Objects
+    // with it are also offered in those syntaxes (one more context per SOP class).
+    std::function<std::function<std::size_t(std::span<std::byte>)>(const std::string& to)> convert =
+        nullptr;
     // Optional: called on the worker pool as soon as this object's outcome is known (its
     // C-STORE-RSP, or the refusal of its context), before the next object is sent, so a caller
     // can record it durably even if the association or the process dies later in the batch.

@@ -334,6 +334,41 @@ TEST_F(Find, MovescuSeesProgressAfterEachInstance) {
     EXPECT_EQ(files, 4u);
 }
 
+// A viewer's storage SCP that takes only the plain syntaxes (storescp without +xa) still gets
+// a study the township sent as JPEG: decompressed, the same instance; the stored object is
+// unchanged (a second move to an SCP that takes JPEG gets it as stored).
+TEST_F(Find, MoveToAPlainStorageScpGetsJpegDecompressed) {
+    const fs::path jpeg = shared_dir() / "corpus/dicom/JPGExtended.dcm";
+    const Stored jpg = store(gw_, "CT_TOWN01", jpeg, "-xx");
+    const auto move_into = [&](const std::string& scp_options, const fs::path& dir) {
+        fs::create_directories(dir);
+        std::vector<std::string> args{"storescp"};
+        if (!scp_options.empty()) args.push_back(scp_options);
+        for (const std::string a : {"-aet", "RAD_WS1", "-od"}) args.push_back(a);
+        args.push_back(dir.string());
+        args.push_back(std::to_string(viewer_port_));
+        Process viewer(args, dir.string() + ".log");
+        wait_for_port(viewer_port_);
+        const auto r = run("movescu -v -S -aet RAD_WS1 -aem RAD_WS1 -aec COUNTYLINK 127.0.0.1 " +
+                           std::to_string(gw_.dicom_port()) +
+                           " -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=" + jpg.study);
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_NE(r.output.find("Final Move Response (Success)"), std::string::npos) << r.output;
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+        EXPECT_EQ(files.size(), 1u) << r.output;
+        return files.empty()
+                   ? std::string()
+                   : run("dcmdump -M +P 0002,0010 +P 0008,0018 '" + files[0].string() + "'").output;
+    };
+    const std::string plain = move_into("", tmp_.path() / "plain");
+    EXPECT_EQ(plain.find("JPEG"), std::string::npos) << plain;
+    EXPECT_NE(plain.find("LittleEndianExplicit"), std::string::npos) << plain;
+    EXPECT_NE(plain.find(jpg.sop), std::string::npos) << plain;
+    const std::string as_stored = move_into("+xa", tmp_.path() / "any");
+    EXPECT_NE(as_stored.find("JPEGExtended"), std::string::npos) << as_stored;
+}
+
 // getscu from the reader's viewer: the instances come back on its own association (storage
 // contexts where it takes the SCP role). An object stored as JPEG goes as stored to a viewer
 // that proposed JPEG for its class, decompressed to one that proposed only the plain
