@@ -67,13 +67,18 @@ store::EcgRecord ecg_record_of(store::BlobStore& blobs, const fs::path& object,
                                const std::string* original) {
     const codecs::ecg::QualityParams params;
     if (original) {
-        const auto bytes = read_original(blobs, *original);
-        const codecs::ecg::ParseResult parsed = codecs::ecg::read_ecg(bytes);
-        if (parsed.ok()) {
-            store::EcgRecord r = ingest::assess_waveform(*parsed.waveform, params).record;
-            r.original_sha256 = *original;
-            r.original_size = bytes.size();
-            return r;
+        try {
+            const auto bytes = read_original(blobs, *original);
+            const codecs::ecg::ParseResult parsed = codecs::ecg::read_ecg(bytes);
+            if (parsed.ok()) {
+                store::EcgRecord r = ingest::assess_waveform(*parsed.waveform, params).record;
+                r.original_sha256 = *original;
+                r.original_size = bytes.size();
+                return r;
+            }
+        } catch (const std::runtime_error&) {
+            // An original we cannot read does not keep its object out: judged from the object,
+            // the original stays unknown and is listed at the end.
         }
     }
     return ingest::assess_dicom_file(object, params).record;
