@@ -2,6 +2,7 @@
 
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcxfer.h>
@@ -44,12 +45,27 @@ bool can_transcode(std::string_view from, std::string_view to) {
 }
 
 std::string transcode_dataset(const std::filesystem::path& in, const std::filesystem::path& out,
-                              std::string_view to) {
+                              std::string_view to, std::uint64_t max_bytes) {
     DcmFileFormat file;
     if (OFCondition c = file.loadFile(in.c_str()); c.bad()) {
         return std::string("cannot read the stored object: ") + c.text();
     }
     DcmDataset& ds = *file.getDataset();
+    // The bound is on what decompression makes: a short JPEG cine can be gigabytes raw.
+    Uint16 rows = 0, columns = 0, samples = 1, bits = 0;
+    Sint32 frames = 1;
+    ds.findAndGetUint16(DCM_Rows, rows);
+    ds.findAndGetUint16(DCM_Columns, columns);
+    ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    ds.findAndGetUint16(DCM_BitsAllocated, bits);
+    ds.findAndGetSint32(DCM_NumberOfFrames, frames);
+    const std::uint64_t decompressed = std::uint64_t{rows} * columns * samples *
+                                       ((bits + 7u) / 8u) *
+                                       static_cast<std::uint64_t>(std::max(frames, 1));
+    if (decompressed > max_bytes) {
+        return "decompressed it would be " + std::to_string(decompressed) + " bytes, over " +
+               std::to_string(max_bytes);
+    }
     const E_TransferSyntax target = DcmXfer(std::string(to).c_str()).getXfer();
     if (target == EXS_Unknown) return "unknown transfer syntax " + std::string(to);
     if (OFCondition c = ds.chooseRepresentation(target, nullptr);

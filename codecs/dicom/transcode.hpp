@@ -29,14 +29,16 @@ class Decoders {
 // compression the decoders above read. JPEG 2000 is not (DCMTK has no free decoder).
 bool can_transcode(std::string_view from, std::string_view to);
 
+// Objects larger than this, stored or decompressed, are not transcoded (their sub-operation
+// fails, as without transcoding): a worker converting holds at most this plus the compressed
+// object (four workers by default: ~1 GiB at worst).
+inline constexpr std::uint64_t kMaxTranscodeBytes = 256u << 20;
+
 // Reads the Part-10 file `in` and writes its dataset alone (no file meta group: what goes in a
 // C-STORE) to `out` in transfer syntax `to`, decompressing pixel data; the SOP Instance UID is
-// kept. Returns "" or why not. Blocking, and the whole dataset is in memory: callers bound the
-// size (kMaxTranscodeBytes).
+// kept. Returns "" or why not, also when the pixel data would decompress to over `max_bytes`.
+// Blocking, and the whole dataset is in memory: callers bound the stored size too.
 std::string transcode_dataset(const std::filesystem::path& in, const std::filesystem::path& out,
-                              std::string_view to);
-
-// Larger objects are not transcoded (their sub-operation fails, as without transcoding).
-inline constexpr std::uint64_t kMaxTranscodeBytes = 256u << 20;
+                              std::string_view to, std::uint64_t max_bytes = kMaxTranscodeBytes);
 
 }  // namespace countylink::codecs::dicom

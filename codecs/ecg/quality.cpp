@@ -270,7 +270,7 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
             fail("mains_noise", n,
                  n + " 60 Hz mains interference: check cable, unplug nearby devices");
         } else if (muscle) {
-            notes.push_back({"hf_noise", n, muscle_reason()});
+            notes.push_back({"hf_noise", n, muscle_reason(), true});
         }
     }
     if (q.noise_burden > p.max_noise_burden && !noisy.empty()) {
@@ -294,11 +294,8 @@ QualityReport judge(const QualityIndices& q, const QualityParams& p) {
         QualityFinding reversal{"limb_lead_reversal", "",
                                 "lead I inverted, II and III exchanged: left and right arm "
                                 "electrodes swapped? Check them"};
-        if (p.reversal_is_unacceptable) {
-            r.findings.push_back(std::move(reversal));
-        } else {
-            notes.push_back(std::move(reversal));
-        }
+        reversal.note = !p.reversal_is_unacceptable;
+        (reversal.note ? notes : r.findings).push_back(std::move(reversal));
     }
     r.verdict = r.findings.empty() ? Verdict::acceptable : Verdict::unacceptable;
     r.findings.insert(r.findings.end(), notes.begin(), notes.end());

@@ -27,6 +27,7 @@ struct QualityFinding {
     std::string code;
     std::string lead;
     std::string reason;
+    bool note = false;  // told beside the verdict, not a reason for it (muscle noise, reversal)
 };
 
 struct QualityReport {

@@ -923,7 +923,10 @@ awaitable<void> Association::on_move_request(Message& m) {
         try {
             results =
                 co_await send_objects(stream_.get_executor(), ctx_.workers, to, objects, progress);
-        } catch (const AssociationFailed& failed) {
+        } catch (const std::exception& failed) {
+            // The destination's association, or anything else that stops the move (the
+            // viewer's own association failing under a pending response): counted and audited
+            // below all the same.
             broken = failed.what();
         }
         for (std::size_t i = told; i < objects.size(); ++i) {
@@ -1059,9 +1062,11 @@ awaitable<std::optional<uint16_t>> Association::send_get_sub_operation(
     const Command sub = make_store_request(r.sop_class_uid, r.sop_instance_uid, ++next_message_id_);
     co_await send_command(*pc, sub);
     if (converted) {
-        co_await send_dataset(*pc, io::file_reader(converted->path()));
+        DatasetReader read = io::file_reader(converted->path());  // named: GCC 12 rule
+        co_await send_dataset(*pc, std::move(read));
     } else {
-        co_await send_dataset(*pc, store::stored_dataset_reader(ctx_.blobs, r.sha256));
+        DatasetReader read = store::stored_dataset_reader(ctx_.blobs, r.sha256);
+        co_await send_dataset(*pc, std::move(read));
     }
     const Command rsp = co_await await_store_response(*sub.message_id, cancelled);
     co_return rsp.status.value_or(0xFFFF);

@@ -63,7 +63,8 @@ awaitable<std::vector<SendResult>> send_objects(asio::any_io_executor executor,
         }
         const bool plain = o.transfer_syntax_uid == kExplicitLittleEndian ||
                            o.transfer_syntax_uid == kImplicitLittleEndian;
-        if (o.convert && !plain && !plain_context_of.contains(o.sop_class_uid)) {
+        const std::size_t used = context_of.size() + plain_context_of.size();
+        if (o.convert && !plain && !plain_context_of.contains(o.sop_class_uid) && used < 128) {
             const uint8_t id = next_id();
             plain_context_of[o.sop_class_uid] = id;
             rq.contexts.push_back(

@@ -102,12 +102,17 @@ void quarantine(server::Context& ctx, std::span<const std::byte> bytes, const st
     }
 }
 
-// {id, format, leads, sample_rate, duration_s, heart_rate_bpm, verdict, reasons[], findings[]}:
-// the same shape from the upload answer and from GET /api/v1/ecg/{id}.
+// {id, format, leads, sample_rate, duration_s, heart_rate_bpm, verdict, reasons[], notes[],
+// findings[]}: the same shape from the upload answer and from GET /api/v1/ecg/{id}. Reasons
+// are why a tracing is unacceptable; notes are told beside the verdict (muscle noise, a likely
+// arm swap); findings are both, with codes and leads.
 json::object verdict_json(const std::string& id, const store::EcgRecord& r) {
     json::value findings = json::parse(r.findings_json);
-    json::array reasons;
-    for (const auto& f : findings.as_array()) reasons.push_back(f.at("reason"));
+    json::array reasons, notes;
+    for (const auto& f : findings.as_array()) {
+        const auto* note = f.as_object().if_contains("note");
+        (note && note->is_bool() && note->as_bool() ? notes : reasons).push_back(f.at("reason"));
+    }
     return json::object{
         {"id", id},
         {"format", r.format},
@@ -117,6 +122,7 @@ json::object verdict_json(const std::string& id, const store::EcgRecord& r) {
         {"heart_rate_bpm", r.heart_rate_bpm},
         {"verdict", r.verdict},
         {"reasons", std::move(reasons)},
+        {"notes", std::move(notes)},
         {"findings", std::move(findings)},
         {"original_content_type",
          r.original_sha256.empty() ? json::value(nullptr) : json::value(r.original_content_type)}};

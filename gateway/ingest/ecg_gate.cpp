@@ -12,7 +12,9 @@ namespace json = boost::json;
 std::string findings_json(const std::vector<ecg::QualityFinding>& findings) {
     json::array out;
     for (const auto& f : findings) {
-        out.push_back(json::object{{"code", f.code}, {"lead", f.lead}, {"reason", f.reason}});
+        json::object o{{"code", f.code}, {"lead", f.lead}, {"reason", f.reason}};
+        if (f.note) o["note"] = true;
+        out.push_back(std::move(o));
     }
     return json::serialize(out);
 }
@@ -22,7 +24,12 @@ namespace {
 // The reasons a technician acts on, most important first, in one line.
 std::string comment_for(const std::vector<ecg::QualityFinding>& findings) {
     std::string out = "ECG unacceptable: ";
-    for (std::size_t i = 0; i < findings.size(); ++i) out += (i ? "; " : "") + findings[i].reason;
+    bool first = true;
+    for (const auto& f : findings) {
+        if (f.note) continue;  // beside the verdict, not a reason for the redo
+        out += (first ? "" : "; ") + f.reason;
+        first = false;
+    }
     return out;
 }
 

@@ -72,9 +72,9 @@ fs::path flat_lead_ecg(const fs::path& dir, const std::string& lead) {
 }
 
 // The same, recorded with the left and right arm electrodes swapped: I -> -I, II <-> III,
-// aVR <-> aVL.
-fs::path arms_swapped_ecg(const fs::path& dir) {
-    return changed_ecg(dir, "arms-swapped", [](ecg::Waveform& w) {
+// aVR <-> aVL; and with V3 flat as well when `flat_v3`.
+fs::path arms_swapped_ecg(const fs::path& dir, bool flat_v3 = false) {
+    return changed_ecg(dir, flat_v3 ? "arms-swapped-flat" : "arms-swapped", [&](ecg::Waveform& w) {
         auto lead = [&](std::string_view name) -> std::vector<float>& {
             for (auto& l : w.leads)
                 if (l.name == name) return l.microvolts;
@@ -83,6 +83,7 @@ fs::path arms_swapped_ecg(const fs::path& dir) {
         for (auto& v : lead("I")) v = -v;
         std::swap(lead("II"), lead("III"));
         std::swap(lead("aVR"), lead("aVL"));
+        if (flat_v3) std::fill(lead("V3").begin(), lead("V3").end(), 12.0f);
     });
 }
 
@@ -213,6 +214,17 @@ TEST(EcgCStore, ArmSwapIsANoteUnlessTheSiteMakesItARedo) {
         const auto summary = json::parse(gw.get("/api/v1/ecg/" + uid).body).as_object();
         EXPECT_EQ(summary.at("verdict").as_string(), "acceptable");
         EXPECT_TRUE(has_finding(summary, "limb_lead_reversal")) << json::serialize(summary);
+        EXPECT_TRUE(summary.at("reasons").as_array().empty()) << json::serialize(summary);
+        ASSERT_EQ(summary.at("notes").as_array().size(), 1u) << json::serialize(summary);
+        EXPECT_NE(json::serialize(summary.at("notes")).find("swapped"), std::string::npos);
+
+        // Unacceptable for a flat lead: the Error Comment gives that reason, not the note.
+        const fs::path both = arms_swapped_ecg(tmp.path(), true);
+        const auto r2 = run("storescu -d" + gw_args(gw) + "'" + both.string() + "'");
+        EXPECT_NE(r2.output.find("0xb000"), std::string::npos) << r2.output;
+        const auto comment = r2.output.find("ECG unacceptable: V3 flat");
+        ASSERT_NE(comment, std::string::npos) << r2.output;
+        EXPECT_EQ(r2.output.find("swapped", comment), std::string::npos) << r2.output;
     }
     Gateway strict(tmp.path() / "strict", "[ecg]\nreversal_is_unacceptable = true\n");
     const auto r = run("storescu -d" + gw_args(strict) + "'" + file.string() + "'");
@@ -222,6 +234,7 @@ TEST(EcgCStore, ArmSwapIsANoteUnlessTheSiteMakesItARedo) {
     const auto summary = json::parse(strict.get("/api/v1/ecg/" + uid).body).as_object();
     EXPECT_EQ(summary.at("verdict").as_string(), "unacceptable");
     EXPECT_TRUE(has_finding(summary, "limb_lead_reversal")) << json::serialize(summary);
+    EXPECT_TRUE(summary.at("notes").as_array().empty()) << json::serialize(summary);
 }
 
 // After a lost index, `countylinkctl reindex` gives every ECG its verdict back and links each

@@ -233,6 +233,7 @@ TEST(EcgQuality, MuscleNoiseAbove40Hz) {
     const auto* note = find(r, "hf_noise", "V1");
     ASSERT_NE(note, nullptr) << all(r);
     EXPECT_NE(note->reason.find("muscle"), std::string::npos) << note->reason;
+    EXPECT_TRUE(note->note);
     EXPECT_EQ(find(r, "mains_noise"), nullptr) << all(r);
     EXPECT_EQ(r.findings.size(), 1u) << all(r);
 
@@ -242,6 +243,7 @@ TEST(EcgQuality, MuscleNoiseAbove40Hz) {
     r = judge(measure(w), strict);
     EXPECT_EQ(r.verdict, Verdict::unacceptable);
     ASSERT_NE(find(r, "hf_noise", "V1"), nullptr) << all(r);
+    EXPECT_FALSE(find(r, "hf_noise", "V1")->note);
 }
 
 TEST(EcgQuality, MuscleNoiseNoteDoesNotHideMains) {

@@ -110,6 +110,16 @@ TEST_F(Transcode, LossyJpegDecodesToTheImageSize) {
     EXPECT_EQ(got, want) << "the viewer asked for this instance";
 }
 
+// The bound is on what decompression makes, not on the stored size: a short JPEG cine can be
+// gigabytes raw. This image is 1024 x 256 x 2 bytes decompressed.
+TEST_F(Transcode, ObjectsThatDecompressBeyondTheBoundAreRefused) {
+    const fs::path out = dir_.path() / "big.dcm";
+    const std::string error =
+        transcode_dataset(corpus("JPGExtended.dcm"), out, kExplicit, 512u * 1024 - 1);
+    EXPECT_NE(error.find("decompressed it would be 524288 bytes"), std::string::npos) << error;
+    EXPECT_EQ(transcode_dataset(corpus("JPGExtended.dcm"), out, kExplicit, 512u * 1024), "");
+}
+
 TEST_F(Transcode, Jpeg2000AndCompressedTargetsAreRefusedWithAReason) {
     EXPECT_FALSE(can_transcode("1.2.840.10008.1.2.4.90", kExplicit));
     EXPECT_FALSE(can_transcode("1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.50"));

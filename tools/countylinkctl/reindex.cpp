@@ -76,7 +76,7 @@ store::EcgRecord ecg_record_of(store::BlobStore& blobs, const fs::path& object,
                 r.original_size = bytes.size();
                 return r;
             }
-        } catch (const std::runtime_error&) {
+        } catch (const std::exception&) {
             // An original we cannot read does not keep its object out: judged from the object,
             // the original stays unknown and is listed at the end.
         }

@@ -144,18 +144,25 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE instances ADD COLUMN instance_number TEXT NOT NULL DEFAULT '';"};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 
+// The index's schema version; throws when a newer CountyLink wrote it.
+int64_t schema_version(sqlite3* db) {
+    Statement read(db, "PRAGMA user_version");
+    read.step();
+    const int64_t version = read.integer(0);
+    if (version > kSchemaVersion) {
+        throw std::runtime_error("the index was written by a newer CountyLink (schema " +
+                                 std::to_string(version) + ", this one knows up to " +
+                                 std::to_string(kSchemaVersion) +
+                                 "): run that version, or restore an index this one wrote");
+    }
+    return version;
+}
+
 void migrate(sqlite3* db) {
-    for (;;) {
+    // A current index is opened without the write lock (tools beside a running gateway).
+    while (schema_version(db) < kSchemaVersion) {
         sqlite::Transaction transaction(db);
-        Statement read(db, "PRAGMA user_version");
-        read.step();
-        const int64_t version = read.integer(0);
-        if (version > kSchemaVersion) {
-            throw std::runtime_error("the index was written by a newer CountyLink (schema " +
-                                     std::to_string(version) + ", this one knows up to " +
-                                     std::to_string(kSchemaVersion) +
-                                     "): run that version, or restore an index this one wrote");
-        }
+        const int64_t version = schema_version(db);  // again under the lock
         if (version == kSchemaVersion) return;
         sqlite::exec(db, kMigrations[version]);
         sqlite::exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str());
