@@ -167,6 +167,14 @@ class Index {
     // blob failed to publish), with what forget_blobs takes along. Returns whether it did.
     virtual bool forget_instance(const std::string& sop_instance_uid,
                                  const std::string& sha256) = 0;
+
+    // Instance rows with none of the attributes viewers list (study time ... instance number):
+    // rows stored before the index kept them (schema 1), for `countylinkctl backfill`.
+    virtual std::vector<InstanceRow> rows_without_viewer_attributes() = 0;
+
+    // Sets those attributes of each row (by SOP Instance UID and version) from its record, in
+    // one transaction.
+    virtual void set_viewer_attributes(std::span<const InstanceRow> rows) = 0;
 };
 
 }  // namespace countylink::store

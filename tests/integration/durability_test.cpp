@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include <sqlite3.h>
+
 #include "codecs/dicom/part10.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -134,6 +136,49 @@ TEST(Durability, LostIndexStopsTheStartAndReindexBringsTheStudiesBack) {
     // Never beside a running gateway: the data directory's lock refuses it.
     const auto again = run(ctl + " reindex --data-dir '" + data.string() + "'");
     EXPECT_NE(again.exit_code, 0) << "the gateway holds the data directory";
+}
+
+// An index upgraded from before it kept what viewers list: `countylinkctl backfill` reads the
+// older instances' blobs and fills it in, so QIDO-RS and C-FIND answer (and match) it.
+TEST(Durability, BackfillGivesOlderInstancesWhatViewersList) {
+    TempDir tmp;
+    const fs::path data = tmp.path() / "data";
+    const fs::path ct = shared_dir() / "corpus" / "dicom" / "CT_small.dcm";
+    {
+        Gateway gw(data);
+        ASSERT_EQ(run("storescu" + gw_args(gw) + "'" + ct.string() + "'").exit_code, 0);
+    }
+    // As an index upgraded from schema 0 has it: the row, its new columns empty.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((data / "index.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE instances SET study_time = '', study_description = '', "
+                           "body_part = '', study_id = '', patient_birth_date = '', "
+                           "patient_sex = '', series_number = '', series_description = '', "
+                           "instance_number = ''",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+
+    const std::string ctl =
+        (bin_dir() / "countylinkctl").string() + " backfill --data-dir '" + data.string() + "'";
+    const auto dry = run(ctl + " --dry-run");
+    EXPECT_EQ(dry.exit_code, 0) << dry.output;
+    EXPECT_NE(dry.output.find("would fill 1 instances"), std::string::npos) << dry.output;
+    const auto filled = run(ctl);
+    ASSERT_EQ(filled.exit_code, 0) << filled.output;
+    EXPECT_NE(filled.output.find("filled 1 instances"), std::string::npos) << filled.output;
+    const auto again = run(ctl);
+    EXPECT_NE(again.output.find("nothing to do"), std::string::npos) << again.output;
+
+    Gateway gw(data);
+    const auto studies =
+        gw.get("/dicomweb/studies?StudyInstanceUID=" + dicom_value(ct, "0020,000d"));
+    ASSERT_EQ(studies.status, 200) << studies.body;
+    EXPECT_NE(studies.body.find("\"00081030\":{\"vr\":\"LO\",\"Value\":[\"" +
+                                dicom_value(ct, "0008,1030") + "\"]"),
+              std::string::npos)
+        << studies.body;
 }
 
 TEST(Durability, ExportGivesTheStoredObjectOffline) {

@@ -623,6 +623,18 @@ TEST(SqliteIndexSchema, AnOlderIndexIsUpgradedInPlaceAndKeepsItsRows) {
         const InstanceRecord r = record("1.2.3.5", sha('b'));
         EXPECT_EQ(record_one(index, r), RecordOutcome::stored);
         expect_same_record(index.latest_instance("1.2.3.5")->record, r);
+
+        // The older row is the one a backfill reads again; filled, it answers like a new one.
+        auto missing = index.rows_without_viewer_attributes();
+        ASSERT_EQ(missing.size(), 1u);
+        EXPECT_EQ(missing[0].record.sop_instance_uid, "1.2.3.4");
+        missing[0].record.study_description = "HEAD";
+        missing[0].record.instance_number = "7";
+        index.set_viewer_attributes(missing);
+        EXPECT_EQ(index.latest_instance("1.2.3.4")->record.study_description, "HEAD");
+        EXPECT_EQ(index.latest_instance("1.2.3.4")->record.instance_number, "7");
+        EXPECT_EQ(index.latest_instance("1.2.3.4")->record.patient_name, "OLD^ROW");
+        EXPECT_TRUE(index.rows_without_viewer_attributes().empty());
     }
     const int64_t upgraded = user_version(file);
     EXPECT_GE(upgraded, 1);

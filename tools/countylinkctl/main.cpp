@@ -7,6 +7,7 @@
 //   countylinkctl backup DEST                             online consistent copy of the data
 //   countylinkctl purge --older-than-days N [--dry-run]   remove studies forwarded and read
 //   countylinkctl reindex [--dry-run]                     index blobs the index does not know
+//   countylinkctl backfill [--dry-run]                    fill in attributes an upgrade added
 //   countylinkctl conformance                             the DICOM Conformance Statement
 //   countylinkctl audit [--since T] [--event E] [--user U] [--study UID]   the audit trail
 //   countylinkctl ecg-eval DIR LABELS.csv [--folds K]     score the ECG quality gate
@@ -51,6 +52,7 @@ constexpr const char* kUsage =
     "  countylinkctl purge --older-than-days N [--dry-run] [--force] [--file AUDIT] [--data-dir "
     "DIR]\n"
     "  countylinkctl reindex [--dry-run] [--data-dir DIR]\n"
+    "  countylinkctl backfill [--dry-run] [--data-dir DIR]\n"
     "  countylinkctl conformance\n"
     "  countylinkctl audit [--since T] [--event E] [--user U] [--study UID] [--file F]\n"
     "  countylinkctl ecg-eval DIR LABELS.csv [--folds K] [--seed N] [--reversal] [--dump FILE]\n";
@@ -242,7 +244,8 @@ int main(int argc, char** argv) {
             "audit, purge: the trail (default <data-dir>/audit.jsonl)")(
             "older-than-days", po::value<int64_t>()->default_value(-1),
             "purge: studies whose every object was stored more than this many days ago")(
-            "dry-run", po::bool_switch(), "purge, reindex: list what would change, change nothing")(
+            "dry-run", po::bool_switch(),
+            "purge, reindex, backfill: list what would change, change nothing")(
             "force", po::bool_switch(), "purge: allow --older-than-days 0")(
             "command", po::value<std::string>(), "")("args", po::value<std::vector<std::string>>(),
                                                      "");
@@ -280,6 +283,9 @@ int main(int argc, char** argv) {
         }
         if (command == "reindex" && args.empty()) {
             return ctl::reindex(data, vm["dry-run"].as<bool>(), std::cout, std::cerr);
+        }
+        if (command == "backfill" && args.empty()) {
+            return ctl::backfill(data, vm["dry-run"].as<bool>(), std::cout, std::cerr);
         }
         if (command == "forward" && !args.empty() && args.size() <= 2 &&
             (args[0] == "list" || args[0] == "retry")) {

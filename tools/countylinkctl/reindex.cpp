@@ -181,4 +181,61 @@ int reindex(const fs::path& data, bool dry_run, std::ostream& out, std::ostream&
     return unreadable == 0 ? 0 : 1;
 }
 
+int backfill(const fs::path& data, bool dry_run, std::ostream& out, std::ostream& progress) {
+    if (!fs::is_regular_file(data / "index.sqlite")) {
+        progress << "countylinkctl: no index.sqlite in " << data.string()
+                 << "; pass the gateway's data directory with --data-dir\n";
+        return 1;
+    }
+    const store::DataDirectoryLock lock(data, "countylinkctl backfill");
+    store::SqliteIndex index(data / "index.sqlite");
+    store::BlobStore blobs(data / "blobs", 3);
+    const std::vector<store::InstanceRow> rows = index.rows_without_viewer_attributes();
+    progress << rows.size() << " instances without the attributes viewers list"
+             << (rows.empty() ? ": nothing to do\n" : "; reading their blobs\n");
+    fs::create_directories(data / "spool");
+    const fs::path scratch = data / "spool" / "backfill.dcm";
+    std::vector<store::InstanceRow> batch;
+    std::size_t filled = 0, unreadable = 0, done = 0;
+    const auto flush = [&] {
+        if (!dry_run && !batch.empty()) index.set_viewer_attributes(batch);
+        filled += batch.size();
+        batch.clear();
+    };
+    for (const auto& row : rows) {
+        try {
+            uint64_t size = 0;
+            if (unpack(blobs, row.record.sha256, scratch, size) != row.record.sha256) {
+                throw std::runtime_error("its bytes do not match its name (damaged)");
+            }
+            const store::InstanceRecord read =
+                ingest::record_of(cd::check_part10_file(scratch, {}, {}).ids);
+            store::InstanceRow updated = row;
+            auto& r = updated.record;
+            r.study_time = read.study_time;
+            r.study_description = read.study_description;
+            r.body_part = read.body_part;
+            r.study_id = read.study_id;
+            r.patient_birth_date = read.patient_birth_date;
+            r.patient_sex = read.patient_sex;
+            r.series_number = read.series_number;
+            r.series_description = read.series_description;
+            r.instance_number = read.instance_number;
+            batch.push_back(std::move(updated));
+            if (batch.size() == kBatch) flush();
+        } catch (const std::exception& e) {
+            ++unreadable;
+            progress << "not filled: " << row.record.sop_instance_uid << " (blob "
+                     << row.record.sha256 << "): " << e.what() << "\n";
+        }
+        if (++done % 500 == 0) progress << done << "/" << rows.size() << " read\n";
+    }
+    flush();
+    std::error_code ec;
+    fs::remove(scratch, ec);
+    out << (dry_run ? "would fill " : "filled ") << filled << " instances; " << unreadable
+        << " could not be read (listed above, left as they were)\n";
+    return unreadable == 0 ? 0 : 1;
+}
+
 }  // namespace countylink::ctl

@@ -16,4 +16,10 @@ namespace countylink::ctl {
 int reindex(const std::filesystem::path& data, bool dry_run, std::ostream& out,
             std::ostream& progress);
 
+// After an upgrade that added indexed attributes (schema 1: what viewers list in C-FIND and
+// QIDO-RS), reads them from each older instance's own blob and fills them in. Same lock, output
+// and dry run as reindex; a blob it cannot read is listed and its row left as it was.
+int backfill(const std::filesystem::path& data, bool dry_run, std::ostream& out,
+             std::ostream& progress);
+
 }  // namespace countylink::ctl

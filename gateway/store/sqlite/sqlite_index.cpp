@@ -761,4 +761,45 @@ uint64_t SqliteIndex::instance_count() {
     return static_cast<uint64_t>(s.integer(0));
 }
 
+std::vector<InstanceRow> SqliteIndex::rows_without_viewer_attributes() {
+    std::lock_guard lock(reader_->mutex());
+    Statement s(reader_->handle(),
+                std::string("SELECT ") + kInstanceColumns +
+                    " FROM instances WHERE study_time = '' AND study_description = '' AND "
+                    "body_part = '' AND study_id = '' AND patient_birth_date = '' AND "
+                    "patient_sex = '' AND series_number = '' AND series_description = '' AND "
+                    "instance_number = '' ORDER BY id");
+    std::vector<InstanceRow> rows;
+    while (s.step()) rows.push_back(read_instance(s));
+    return rows;
+}
+
+void SqliteIndex::set_viewer_attributes(std::span<const InstanceRow> rows) {
+    std::lock_guard lock(writer_->mutex());
+    sqlite3* db = writer_->handle();
+    sqlite::Transaction transaction(db);
+    Statement update(db,
+                     "UPDATE instances SET study_time = ?3, study_description = ?4, "
+                     "body_part = ?5, study_id = ?6, patient_birth_date = ?7, patient_sex = ?8, "
+                     "series_number = ?9, series_description = ?10, instance_number = ?11 "
+                     "WHERE sop_instance_uid = ?1 AND version = ?2");
+    for (const auto& row : rows) {
+        const InstanceRecord& r = row.record;
+        update.reset()
+            .bind(1, r.sop_instance_uid)
+            .bind(2, int64_t{row.version})
+            .bind(3, r.study_time)
+            .bind(4, r.study_description)
+            .bind(5, r.body_part)
+            .bind(6, r.study_id)
+            .bind(7, r.patient_birth_date)
+            .bind(8, r.patient_sex)
+            .bind(9, r.series_number)
+            .bind(10, r.series_description)
+            .bind(11, r.instance_number);
+        update.step();
+    }
+    transaction.commit();
+}
+
 }  // namespace countylink::store

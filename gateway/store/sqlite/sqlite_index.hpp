@@ -35,6 +35,8 @@ class SqliteIndex final : public Index {
                                                         int64_t stored_before_ms) override;
     std::size_t forget_blobs(const std::vector<std::string>& sha256s) override;
     bool forget_instance(const std::string& sop_instance_uid, const std::string& sha256) override;
+    std::vector<InstanceRow> rows_without_viewer_attributes() override;
+    void set_viewer_attributes(std::span<const InstanceRow> rows) override;
     // Writes a consistent copy of the index to `destination` while the gateway keeps running
     // (SQLite online backup); returns the SHA-256 names of the blobs that copy refers to.
     std::vector<std::string> backup_to(const std::filesystem::path& destination);
