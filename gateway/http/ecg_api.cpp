@@ -247,16 +247,6 @@ Answer summary(server::Context& ctx, const std::string& id, Caller& caller) {
     return a;
 }
 
-// A stored blob's raw bytes, in memory (originals: the parsers take the whole file).
-std::vector<std::byte> read_blob(server::Context& ctx, const std::string& sha256) {
-    store::BlobReader reader = ctx.blobs.open(sha256);
-    std::vector<std::byte> out;
-    std::vector<std::byte> chunk(1 << 20);
-    for (std::size_t n; (n = reader.read(chunk)) > 0;)
-        out.insert(out.end(), chunk.begin(), chunk.begin() + n);
-    return out;
-}
-
 // A stored DICOM ECG read from a spooled copy, so its large values stay on disk.
 ecg::ParseResult read_stored_dicom(server::Context& ctx, const std::string& sha256) {
     return ecg::read_dicom_ecg_file(ingest::spooled_copy(ctx.spool, ctx.blobs.open(sha256)).path());
@@ -283,9 +273,10 @@ Answer waveform(server::Context& ctx, const std::string& id, std::size_t factor,
     if (!record || !instance) return error_answer(bhttp::status::not_found, "no ECG with this id");
     const bool original = !record->original_sha256.empty();
     const ecg::ParseResult parsed =
-        original
-            ? ecg::read_ecg(read_blob(ctx, record->original_sha256), record->original_content_type)
-            : read_stored_dicom(ctx, instance->record.sha256);
+        original ? ecg::read_ecg(
+                       store::read_all(ctx.blobs.open(record->original_sha256), kMaxEcgUploadBytes),
+                       record->original_content_type)
+                 : read_stored_dicom(ctx, instance->record.sha256);
     if (!parsed.ok()) {
         return error_answer(bhttp::status::unprocessable_entity,
                             "stored ECG cannot be read: " + parsed.error.reason);

@@ -78,6 +78,18 @@ std::size_t BlobReader::read(std::span<std::byte> out) {
     return n;
 }
 
+std::vector<std::byte> read_all(BlobReader reader, std::size_t max_bytes) {
+    std::vector<std::byte> bytes;
+    std::vector<std::byte> chunk(1 << 20);
+    for (std::size_t n; (n = reader.read(chunk)) > 0;) {
+        if (bytes.size() + n > max_bytes) {
+            throw std::length_error("blob larger than " + std::to_string(max_bytes) + " bytes");
+        }
+        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    return bytes;
+}
+
 // Every prefix directory is made (and its entry made durable) once, here: a directory created
 // on the first put into it would need the root synced too, or a power cut could take the new
 // directory, and the acknowledged blob in it, away.

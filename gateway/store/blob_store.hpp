@@ -45,6 +45,10 @@ class BlobReader {
     bool done_ = false;
 };
 
+// The rest of a blob's raw bytes in memory, for parsers that take a whole file (ECG originals).
+// Throws std::length_error past `max_bytes`, and what BlobReader::read throws.
+std::vector<std::byte> read_all(BlobReader reader, std::size_t max_bytes);
+
 class BlobStore;
 
 // A blob written to a temporary file by BlobStore::write, not yet durable nor under its name

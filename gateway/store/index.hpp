@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace countylink::store {
@@ -46,6 +48,19 @@ struct InstanceRecord {
     bool immediate = false;            // a worklist item at once (ECG), not after stable_after
     std::optional<EcgRecord> ecg;      // waveform objects: the quality gate's verdict
 };
+
+// The attributes viewers list (C-FIND, QIDO-RS) that the index keeps since schema 1, each
+// named as its column: the ones a backfill reads again for older rows.
+inline constexpr std::pair<std::string_view, std::string InstanceRecord::*> kViewerAttributes[] = {
+    {"study_time", &InstanceRecord::study_time},
+    {"study_description", &InstanceRecord::study_description},
+    {"body_part", &InstanceRecord::body_part},
+    {"study_id", &InstanceRecord::study_id},
+    {"patient_birth_date", &InstanceRecord::patient_birth_date},
+    {"patient_sex", &InstanceRecord::patient_sex},
+    {"series_number", &InstanceRecord::series_number},
+    {"series_description", &InstanceRecord::series_description},
+    {"instance_number", &InstanceRecord::instance_number}};
 
 enum class RecordOutcome {
     stored,       // first copy of this SOP Instance UID

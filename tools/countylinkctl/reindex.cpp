@@ -46,20 +46,6 @@ std::string unpack(store::BlobStore& blobs, const std::string& sha256, const fs:
     return sha.hex_digest();
 }
 
-// The whole blob in memory, for an ECG original (at most an upload's size).
-std::vector<std::byte> read_original(store::BlobStore& blobs, const std::string& sha256) {
-    store::BlobReader reader = blobs.open(sha256);
-    std::vector<std::byte> bytes;
-    std::vector<std::byte> chunk(1 << 20);
-    for (std::size_t n; (n = reader.read(chunk)) > 0;) {
-        if (bytes.size() + n > http::kMaxEcgUploadBytes) {
-            throw std::runtime_error("larger than any ECG upload");
-        }
-        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    return bytes;
-}
-
 // The quality gate's record for a waveform object, judged again as it was at upload: from the
 // original file when the object is the conversion of an uploaded one (the original then linked
 // again, for the waveform view), else from the object. Shipped gate settings.
@@ -68,7 +54,7 @@ store::EcgRecord ecg_record_of(store::BlobStore& blobs, const fs::path& object,
     const codecs::ecg::QualityParams params;
     if (original) {
         try {
-            const auto bytes = read_original(blobs, *original);
+            const auto bytes = store::read_all(blobs.open(*original), http::kMaxEcgUploadBytes);
             const codecs::ecg::ParseResult parsed = codecs::ecg::read_ecg(bytes);
             if (parsed.ok()) {
                 store::EcgRecord r = ingest::assess_waveform(*parsed.waveform, params).record;
@@ -211,16 +197,9 @@ int backfill(const fs::path& data, bool dry_run, std::ostream& out, std::ostream
             const store::InstanceRecord read =
                 ingest::record_of(cd::check_part10_file(scratch, {}, {}).ids);
             store::InstanceRow updated = row;
-            auto& r = updated.record;
-            r.study_time = read.study_time;
-            r.study_description = read.study_description;
-            r.body_part = read.body_part;
-            r.study_id = read.study_id;
-            r.patient_birth_date = read.patient_birth_date;
-            r.patient_sex = read.patient_sex;
-            r.series_number = read.series_number;
-            r.series_description = read.series_description;
-            r.instance_number = read.instance_number;
+            for (const auto& [name, field] : store::kViewerAttributes) {
+                updated.record.*field = read.*field;
+            }
             batch.push_back(std::move(updated));
             if (batch.size() == kBatch) flush();
         } catch (const std::exception& e) {

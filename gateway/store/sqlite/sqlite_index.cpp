@@ -170,6 +170,7 @@ void migrate(sqlite3* db) {
     }
 }
 
+// kViewerAttributes are the last nine, in their order.
 constexpr const char* kInstanceColumns =
     "sop_instance_uid, version, sop_class_uid, study_instance_uid, series_instance_uid, "
     "patient_id, patient_name, modality, study_date, accession_number, transfer_syntax_uid, "
@@ -199,15 +200,8 @@ InstanceRow read_instance(const Statement& s) {
     r.stored_size = static_cast<uint64_t>(s.integer(16));
     r.sha256 = s.text(17);
     r.flags = s.text(18);
-    r.study_time = s.text(19);
-    r.study_description = s.text(20);
-    r.body_part = s.text(21);
-    r.study_id = s.text(22);
-    r.patient_birth_date = s.text(23);
-    r.patient_sex = s.text(24);
-    r.series_number = s.text(25);
-    r.series_description = s.text(26);
-    r.instance_number = s.text(27);
+    int column = 19;
+    for (const auto& [name, field] : kViewerAttributes) r.*field = s.text(column++);
     return row;
 }
 
@@ -363,16 +357,9 @@ std::vector<RecordOutcome> SqliteIndex::record_instances(std::span<const Instanc
             .bind(16, static_cast<int64_t>(r.raw_size))
             .bind(17, static_cast<int64_t>(r.stored_size))
             .bind(18, r.sha256)
-            .bind(19, flags)
-            .bind(20, r.study_time)
-            .bind(21, r.study_description)
-            .bind(22, r.body_part)
-            .bind(23, r.study_id)
-            .bind(24, r.patient_birth_date)
-            .bind(25, r.patient_sex)
-            .bind(26, r.series_number)
-            .bind(27, r.series_description)
-            .bind(28, r.instance_number);
+            .bind(19, flags);
+        int column = 20;
+        for (const auto& [name, field] : kViewerAttributes) insert.bind(column++, r.*field);
         insert.step();
         if (r.ecg) {
             const EcgRecord& e = *r.ecg;
@@ -763,12 +750,10 @@ uint64_t SqliteIndex::instance_count() {
 
 std::vector<InstanceRow> SqliteIndex::rows_without_viewer_attributes() {
     std::lock_guard lock(reader_->mutex());
-    Statement s(reader_->handle(),
-                std::string("SELECT ") + kInstanceColumns +
-                    " FROM instances WHERE study_time = '' AND study_description = '' AND "
-                    "body_part = '' AND study_id = '' AND patient_birth_date = '' AND "
-                    "patient_sex = '' AND series_number = '' AND series_description = '' AND "
-                    "instance_number = '' ORDER BY id");
+    std::string sql = std::string("SELECT ") + kInstanceColumns + " FROM instances WHERE 1";
+    for (const auto& [name, field] : kViewerAttributes)
+        sql += " AND " + std::string(name) + " = ''";
+    Statement s(reader_->handle(), sql + " ORDER BY id");
     std::vector<InstanceRow> rows;
     while (s.step()) rows.push_back(read_instance(s));
     return rows;
@@ -778,25 +763,19 @@ void SqliteIndex::set_viewer_attributes(std::span<const InstanceRow> rows) {
     std::lock_guard lock(writer_->mutex());
     sqlite3* db = writer_->handle();
     sqlite::Transaction transaction(db);
-    Statement update(db,
-                     "UPDATE instances SET study_time = ?3, study_description = ?4, "
-                     "body_part = ?5, study_id = ?6, patient_birth_date = ?7, patient_sex = ?8, "
-                     "series_number = ?9, series_description = ?10, instance_number = ?11 "
-                     "WHERE sop_instance_uid = ?1 AND version = ?2");
+    std::string sql = "UPDATE instances SET ";
+    int column = 3;
+    for (const auto& [name, field] : kViewerAttributes) {
+        sql += (column == 3 ? "" : ", ") + std::string(name) + " = ?" + std::to_string(column);
+        ++column;
+    }
+    Statement update(db, sql + " WHERE sop_instance_uid = ?1 AND version = ?2");
     for (const auto& row : rows) {
-        const InstanceRecord& r = row.record;
-        update.reset()
-            .bind(1, r.sop_instance_uid)
-            .bind(2, int64_t{row.version})
-            .bind(3, r.study_time)
-            .bind(4, r.study_description)
-            .bind(5, r.body_part)
-            .bind(6, r.study_id)
-            .bind(7, r.patient_birth_date)
-            .bind(8, r.patient_sex)
-            .bind(9, r.series_number)
-            .bind(10, r.series_description)
-            .bind(11, r.instance_number);
+        update.reset().bind(1, row.record.sop_instance_uid).bind(2, int64_t{row.version});
+        column = 3;
+        for (const auto& [name, field] : kViewerAttributes) {
+            update.bind(column++, row.record.*field);
+        }
         update.step();
     }
     transaction.commit();
